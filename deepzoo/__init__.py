@@ -1,0 +1,11 @@
+"""deepzoo: classical deep learning as scikit-learn estimators.
+
+Restricted Boltzmann Machines, Deep Belief Networks, stacked and denoising
+autoencoders and sparse coding, with greedy layer-wise pretraining and
+backprop fine-tuning. Hot loops are compiled with Numba; models persist to
+HDF5 through :mod:`deepzoo.io`.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

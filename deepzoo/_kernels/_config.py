@@ -1,0 +1,21 @@
+"""The one place where kernel compilation flags are decided."""
+
+import numba
+
+# Fast-math without ``nnan``/``ninf``: kernels must still see and propagate
+# NaN and inf so that divergence is detected instead of silently hidden.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+
+def kernel(func=None, **options):
+    """Compile ``func`` as a serial, cached, GIL-free kernel."""
+    opts = dict(cache=True, nogil=True, fastmath=FASTMATH)
+    opts.update(options)
+    if func is None:
+        return numba.njit(**opts)
+    return numba.njit(**opts)(func)
+
+
+def parallel_kernel(func=None, **options):
+    """Compile ``func`` as the ``parallel=True`` twin (rows independent)."""
+    return kernel(func, parallel=True, **options)

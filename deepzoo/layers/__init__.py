@@ -1,0 +1,3 @@
+"""Single unsupervised layers: RBMs, autoencoders, sparse coding."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Backprop networks: fine-tuned classifier, regressor, deep autoencoder."""
+
+__all__ = []

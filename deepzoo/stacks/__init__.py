@@ -1,0 +1,3 @@
+"""Greedy layer-wise stacks: a generic stack, DBN, StackedAutoencoder."""
+
+__all__ = []

@@ -1,0 +1,11 @@
+"""Per-estimator settings for the common checks.
+
+``CHECK_PARAMS`` gives constructor arguments that keep scikit-learn's
+estimator checks fast (small models, few iterations). ``EXPECTED_FAILED``
+is the one place where a check that truly cannot hold is listed, with the
+reason, per estimator class name.
+"""
+
+CHECK_PARAMS = {}
+
+EXPECTED_FAILED = {}

@@ -1,0 +1,34 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def _data_dir():
+    env = os.environ.get("DEEPZOO_DATA")
+    return Path(env) if env else None
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """``$DEEPZOO_DATA``: the folder of real data sets (``../shared/data``).
+
+    Skips only where the data is genuinely absent; under CI (``CI=true``)
+    a missing folder is an error, because CI always provides it.
+    """
+    path = _data_dir()
+    if path is None or not path.is_dir():
+        msg = (
+            "real data not found: set DEEPZOO_DATA to the folder holding "
+            "mnist/ and fashion-mnist/ (../shared/data in the development tree)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
