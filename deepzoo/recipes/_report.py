@@ -1,0 +1,63 @@
+"""``report.md``: the paper's number beside this run's, with data and time."""
+
+import datetime
+import platform
+
+__all__ = ["write_report", "format_value"]
+
+_PERCENT = ("accuracy", "error")
+
+
+def format_value(metric, value):
+    """Errors and accuracies as percentages, everything else as a number."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if any(word in metric for word in _PERCENT) and abs(value) <= 1:
+        return f"{100 * value:.2f}%"
+    return f"{value:.4g}"
+
+
+def write_report(summary, path):
+    paper = summary["paper"]
+    metric = paper["metric"]
+    lines = [
+        f"# {summary['title']}",
+        "",
+        f"Recipe `{summary['recipe']}` ({summary['kind']}), seed {summary['seed']}"
+        + (f", starting from the pretraining run `{summary['starts_from']}`"
+           if summary["starts_from"] else "")
+        + f". Run on {datetime.date.today().isoformat()}, {platform.machine()}, "
+        f"Python {platform.python_version()}.",
+        "",
+        f"Paper: {paper['source']}" + (f" ({paper['setting']})" if paper["setting"] else "") + ".",
+        "",
+        f"| variant | {metric}: paper | this run | data used | time |",
+        "|---|---|---|---|---|",
+    ]
+    for name, metrics in summary["variants"].items():
+        paper_value = summary["paper_values"].get(name)
+        if paper_value is None and len(summary["variants"]) == 1:
+            paper_value = paper["value"]
+        seconds = metrics["fit_seconds"] + metrics["measure_seconds"]
+        lines.append(
+            f"| {name} | {format_value(metric, paper_value)} | "
+            f"{format_value(metric, metrics.get(metric))} | {summary['data']} | {seconds:.0f} s |"
+        )
+    if paper["note"]:
+        lines += ["", paper["note"]]
+    lines += ["", "## All measurements", ""]
+    for name, metrics in summary["variants"].items():
+        lines.append(f"### {name}")
+        lines.append("")
+        for key, value in metrics.items():
+            if key == "figures":
+                continue
+            lines.append(f"- {key}: {format_value(key, value)}")
+        for fig in metrics.get("figures", []):
+            lines.append(f"- figure: ![{fig}]({fig})")
+        lines.append("")
+    lines.append(f"Wall time of the whole run: {summary['wall_seconds']:.0f} s.")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")

@@ -1,0 +1,177 @@
+"""Recipe files: a strict TOML schema.
+
+A recipe states an experiment's whole protocol: data and split,
+preprocessing, model and training settings, fine-tuning settings, seed, what
+to measure and draw, and the paper's number with its source. Unknown keys and
+wrong types are errors that name the key, because a silently ignored typo in
+a protocol produces a wrong experiment that looks right.
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Recipe", "RecipeError", "load_recipe", "parse_recipe"]
+
+
+class RecipeError(ValueError):
+    """A recipe file that does not follow the schema."""
+
+
+# key -> (type or tuple of types, required, default)
+_TOP = {
+    "name": (str, True, None),
+    "title": (str, True, None),
+    "kind": (str, True, None),
+    "seed": (int, False, 0),
+    "starts_from": (str, False, None),
+    "paper": (dict, True, None),
+    "data": (dict, True, None),
+    "model": (dict, True, None),
+    "variants": (list, False, []),
+    "evaluate": (dict, False, {}),
+}
+_PAPER = {
+    "source": (str, True, None),
+    "metric": (str, True, None),
+    "value": ((int, float), False, None),
+    "setting": (str, False, ""),
+    "note": (str, False, ""),
+}
+_DATA = {
+    "dataset": (str, True, None),
+    "n_train": (int, False, 0),
+    "n_test": (int, False, 0),
+    "validation": (int, False, 0),
+    "preprocessing": (list, False, []),
+    "params": (dict, False, {}),
+}
+_MODEL = {
+    "estimator": (str, True, None),
+    "params": (dict, False, {}),
+    "fit": (dict, False, {}),
+}
+_VARIANT = {
+    "name": (str, True, None),
+    "params": (dict, False, {}),
+    "paper_value": ((int, float), False, None),
+}
+_EVALUATE = {
+    "metrics": (list, False, []),
+    "figures": (list, False, []),
+    "params": (dict, False, {}),
+}
+
+KINDS = ("pretrain", "finetune")
+
+
+@dataclass
+class Recipe:
+    """A parsed, validated recipe. ``path`` is where it was read from."""
+
+    name: str
+    title: str
+    kind: str
+    seed: int
+    starts_from: str | None
+    paper: dict
+    data: dict
+    model: dict
+    variants: list = field(default_factory=list)
+    evaluate: dict = field(default_factory=dict)
+    path: Path | None = None
+
+
+def _check_table(table, schema, where):
+    if not isinstance(table, dict):
+        raise RecipeError(f"{where} must be a table; got {type(table).__name__}.")
+    unknown = sorted(set(table) - set(schema))
+    if unknown:
+        raise RecipeError(
+            f"unknown key {where}.{unknown[0]}; allowed keys in {where}: "
+            f"{', '.join(sorted(schema))}."
+        )
+    out = {}
+    for key, (types, required, default) in schema.items():
+        if key not in table:
+            if required:
+                raise RecipeError(f"missing required key {where}.{key}.")
+            out[key] = default.copy() if isinstance(default, (list, dict)) else default
+            continue
+        value = table[key]
+        # bool is an int in Python; a protocol never means True for a count.
+        if isinstance(value, bool) and bool not in _as_tuple(types):
+            raise RecipeError(_type_message(where, key, types, value))
+        if not isinstance(value, types):
+            raise RecipeError(_type_message(where, key, types, value))
+        out[key] = value
+    return out
+
+
+def _as_tuple(types):
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _type_message(where, key, types, value):
+    names = " or ".join(t.__name__ for t in _as_tuple(types))
+    return (
+        f"{where}.{key} must be {names}; got {type(value).__name__} {value!r}."
+    )
+
+
+def parse_recipe(text, path=None):
+    """Validate the TOML ``text`` of a recipe and return a :class:`Recipe`.
+
+    Examples
+    --------
+    >>> r = parse_recipe('''
+    ... name = "demo"
+    ... title = "A demo"
+    ... kind = "pretrain"
+    ... [paper]
+    ... source = "nobody"
+    ... metric = "accuracy"
+    ... [data]
+    ... dataset = "digits-shifted"
+    ... [model]
+    ... estimator = "BernoulliRBM"
+    ... ''')
+    >>> r.name, r.data["dataset"], r.seed
+    ('demo', 'digits-shifted', 0)
+    """
+    where = str(path) if path else "recipe"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{where} is not valid TOML: {exc}") from None
+    top = _check_table(raw, _TOP, "recipe")
+    if top["kind"] not in KINDS:
+        raise RecipeError(f"recipe.kind must be one of {KINDS}; got {top['kind']!r}.")
+    if top["kind"] == "finetune" and not top["starts_from"]:
+        raise RecipeError(
+            "a finetune recipe must name the pretraining run it starts from "
+            "(recipe.starts_from)."
+        )
+    top["paper"] = _check_table(top["paper"], _PAPER, "paper")
+    top["data"] = _check_table(top["data"], _DATA, "data")
+    top["model"] = _check_table(top["model"], _MODEL, "model")
+    top["evaluate"] = _check_table(top["evaluate"], _EVALUATE, "evaluate")
+    top["variants"] = [
+        _check_table(v, _VARIANT, f"variants[{i}]") for i, v in enumerate(top["variants"])
+    ]
+    names = [v["name"] for v in top["variants"]]
+    if len(set(names)) != len(names):
+        raise RecipeError(f"variant names must be unique; got {names}.")
+    for key in ("metrics", "figures"):
+        for item in top["evaluate"][key]:
+            if not isinstance(item, str):
+                raise RecipeError(f"evaluate.{key} must list names (strings); got {item!r}.")
+    return Recipe(path=Path(path) if path else None, **top)
+
+
+def load_recipe(path):
+    """Read and validate the recipe file ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"no recipe file at {str(path)!r}.")
+    return parse_recipe(path.read_text(), path=path)
