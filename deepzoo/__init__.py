@@ -8,4 +8,6 @@ HDF5 through :mod:`deepzoo.io`.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .stacks import Stack
+
+__all__ = ["__version__", "Stack"]

@@ -6,6 +6,12 @@ is the one place where a check that truly cannot hold is listed, with the
 reason, per estimator class name.
 """
 
-CHECK_PARAMS = {}
+# stacks and networks (issue 6)
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
+
+CHECK_PARAMS = {
+    "Stack": {"steps": [("scale", StandardScaler()), ("pca", PCA(n_components=1))]},
+}
 
 EXPECTED_FAILED = {}

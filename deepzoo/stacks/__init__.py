@@ -1,3 +1,5 @@
 """Greedy layer-wise stacks: a generic stack, DBN, StackedAutoencoder."""
 
-__all__ = []
+from ._stack import Stack, decode, encoder_layer
+
+__all__ = ["Stack", "decode", "encoder_layer"]

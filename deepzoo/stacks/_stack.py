@@ -1,0 +1,305 @@
+"""The generic greedy layer-wise stack and the encoder-layer contract reader."""
+
+import time
+from collections import namedtuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils import get_tags
+
+from .._nn.activations import encode
+from ..utils._compat import _fit_context, check_is_fitted
+from ..utils._progress import report_progress
+
+__all__ = ["Stack", "EncoderLayer", "encoder_layer", "decode"]
+
+#: What a network needs from one pretrained encoder layer. ``weights`` has the
+#: layout of ``components_`` (n_out, n_in); ``decoder_weights`` is laid out the
+#: same way for the decoding direction, (n_in, n_out) of the layer, C-contiguous.
+EncoderLayer = namedtuple(
+    "EncoderLayer",
+    ["weights", "intercept", "activation",
+     "decoder_weights", "decoder_intercept", "decoder_activation"],
+)
+
+_CONTRACT = ("components_", "intercept_hidden_", "intercept_visible_",
+             "hidden_activation_", "visible_activation_")
+
+
+def encoder_layer(layer):
+    """Read a fitted layer through the encoder-layer contract.
+
+    Only the contract's names are used (``components_``,
+    ``intercept_hidden_``, ``intercept_visible_``, ``hidden_activation_``,
+    ``visible_activation_`` and, for untied layers, ``decoder_components_``),
+    never the layer's class.
+
+    Parameters
+    ----------
+    layer : estimator
+        A fitted feed-forward encoder layer.
+
+    Returns
+    -------
+    EncoderLayer
+        The decoder weights are a C-contiguous ``(n_features, n_components)``
+        array, so the decoding step is ``encode(H, decoder_weights, ...)``
+        with the same memory layout as every other layer of a network.
+
+    Raises
+    ------
+    TypeError
+        If ``layer`` does not expose the contract.
+    """
+    missing = [name for name in _CONTRACT if not hasattr(layer, name)]
+    if missing:
+        raise TypeError(
+            f"{type(layer).__name__} cannot be unrolled into a network: it does "
+            f"not expose {', '.join(missing)} (the encoder-layer contract of "
+            "docs/ARCHITECTURE.md). Only feed-forward encoders (RBMs, "
+            "autoencoders) can be unrolled; put other transformers in a "
+            "Pipeline before the network."
+        )
+    W_dec = getattr(layer, "decoder_components_", None)
+    if W_dec is None:
+        W_dec = layer.components_
+    return EncoderLayer(
+        layer.components_, layer.intercept_hidden_, layer.hidden_activation_,
+        np.ascontiguousarray(W_dec.T), layer.intercept_visible_,
+        layer.visible_activation_,
+    )
+
+
+def decode(H, layer):
+    """Reconstruction of the input of ``layer`` from its code ``H``.
+
+    Parameters
+    ----------
+    H : ndarray of shape (n_samples, n_components)
+    layer : EncoderLayer
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+    """
+    return encode(H, layer.decoder_weights, layer.decoder_intercept,
+                  layer.decoder_activation)
+
+
+class Stack(TransformerMixin, BaseEstimator):
+    """Greedy layer-wise stack of unsupervised layers, with Pipeline semantics.
+
+    Each step is cloned and fitted on the ``transform`` of the step before
+    it (Bengio et al. 2007; Hinton, Osindero & Teh 2006). Steps may be any
+    deepzoo layer or any scikit-learn transformer; steps that expose the
+    encoder-layer contract can later be unrolled into a network by
+    :class:`deepzoo.FineTunedClassifier`, :class:`deepzoo.FineTunedRegressor`
+    or :class:`deepzoo.DeepAutoencoder`.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator)
+        Named transformers, bottom layer first. They are never modified:
+        ``fit`` trains clones, kept in ``steps_``. Nested parameters are set
+        as ``<step>__<parameter>``, as in :class:`sklearn.pipeline.Pipeline`.
+    verbose : bool, default=False
+        Print one line per fitted step.
+
+    Attributes
+    ----------
+    steps_ : list of (str, estimator)
+        The fitted clones, bottom first.
+    n_features_in_ : int
+        Number of input features.
+
+    See Also
+    --------
+    DBN : a stack of Bernoulli RBMs with generative fine-tuning.
+    StackedAutoencoder : a stack of (denoising) autoencoders.
+
+    References
+    ----------
+    Bengio, Lamblin, Popovici and Larochelle, "Greedy layer-wise training of
+    deep networks", NIPS 2007.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from deepzoo import Stack
+    >>> X = np.random.default_rng(0).random((20, 6))
+    >>> stack = Stack([("scale", StandardScaler()), ("pca", PCA(n_components=2))])
+    >>> stack.fit(X).transform(X).shape
+    (20, 2)
+    >>> stack.set_params(pca__n_components=3).fit(X).transform(X).shape
+    (20, 3)
+    """
+
+    _parameter_constraints = {"steps": [list], "verbose": ["boolean"]}
+
+    def __init__(self, steps, *, verbose=False):
+        self.steps = steps
+        self.verbose = verbose
+
+    # -- Pipeline-style nested parameters ---------------------------------
+    def get_params(self, deep=True):
+        out = super().get_params(deep=False)
+        if not deep:
+            return out
+        steps = self.steps
+        if not _is_named_list(steps):
+            return out
+        for name, step in steps:
+            out[name] = step
+            if hasattr(step, "get_params"):
+                for key, value in step.get_params(deep=True).items():
+                    out[f"{name}__{key}"] = value
+        return out
+
+    def set_params(self, **params):
+        # Order as in Pipeline: the whole list, then whole steps, then nested.
+        if "steps" in params:
+            self.steps = params.pop("steps")
+        if _is_named_list(self.steps):
+            names = [name for name, _ in self.steps]
+            for key in [k for k in params if k in names]:
+                i = names.index(key)
+                self.steps = list(self.steps)
+                self.steps[i] = (key, params.pop(key))
+        if params:
+            super().set_params(**params)
+        return self
+
+    def _validate_steps(self):
+        if not _is_named_list(self.steps) or not self.steps:
+            raise ValueError(
+                "Stack expects steps as a non-empty list of (name, estimator) "
+                f"pairs; got {self.steps!r}."
+            )
+        names = [name for name, _ in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Stack step names must be unique; got {names}.")
+        for name in names:
+            if "__" in name:
+                raise ValueError(
+                    f"Stack step name {name!r} contains '__', which is reserved "
+                    "for nested parameters; rename the step."
+                )
+        for name, step in self.steps:
+            if not (hasattr(step, "fit") and hasattr(step, "transform")):
+                raise TypeError(
+                    f"Stack step {name!r} ({type(step).__name__}) must implement "
+                    "fit and transform."
+                )
+
+    # Nested validation stays on: the steps are user-given estimators whose
+    # own parameters must be checked when they are fitted (as in Pipeline).
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit each step, in turn, on the transform of the steps below it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored by unsupervised steps, passed to every step's ``fit``.
+
+        Returns
+        -------
+        self : Stack
+        """
+        self._validate_steps()
+        fitted = []
+        Xt = X
+        t0 = time.perf_counter()
+        for k, (name, step) in enumerate(self.steps, start=1):
+            est = clone(step)
+            Xt = est.fit_transform(Xt, y) if hasattr(est, "fit_transform") \
+                else est.fit(Xt, y).transform(Xt)
+            fitted.append((name, est))
+            if self.verbose:
+                report_progress(self, k, f"{name} output width", np.shape(Xt)[1],
+                                time.perf_counter() - t0)
+        self.steps_ = fitted
+        first = fitted[0][1]
+        if hasattr(first, "n_features_in_"):
+            self.n_features_in_ = first.n_features_in_
+        return self
+
+    def transform(self, X):
+        """Up-pass: the representation at the top of the stack.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_top)
+        """
+        check_is_fitted(self, "steps_")
+        Xt = X
+        for _, step in self.steps_:
+            Xt = step.transform(Xt)
+        return Xt
+
+    def inverse_transform(self, X):
+        """Down-pass: map top representations back to the input space.
+
+        Contract layers decode with :func:`decode` (the same step a
+        :class:`deepzoo.DeepAutoencoder` takes before fine-tuning); other
+        steps use their own ``inverse_transform``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_top)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "steps_")
+        Xt = X
+        for name, step in reversed(self.steps_):
+            if all(hasattr(step, a) for a in _CONTRACT):
+                Xt = decode(np.asarray(Xt), encoder_layer(step))
+            elif hasattr(step, "inverse_transform"):
+                Xt = step.inverse_transform(Xt)
+            else:
+                raise TypeError(
+                    f"Stack step {name!r} ({type(step).__name__}) has no "
+                    "inverse_transform and no decoder weights; the stack cannot "
+                    "be run downwards."
+                )
+        return Xt
+
+    def encoder_layers(self):
+        """The fitted steps read through the encoder-layer contract.
+
+        Returns
+        -------
+        list of EncoderLayer
+            Bottom first; what the networks unroll.
+        """
+        check_is_fitted(self, "steps_")
+        return [encoder_layer(step) for _, step in self.steps_]
+
+    @property
+    def named_steps(self):
+        """Unfitted steps by name."""
+        return dict(self.steps)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if _is_named_list(self.steps) and self.steps:
+            step_tags = [get_tags(step) for _, step in self.steps]
+            tags.input_tags.sparse = step_tags[0].input_tags.sparse
+            # NaN passes through only if every step lets it through.
+            tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in step_tags)
+        return tags
+
+
+def _is_named_list(steps):
+    return isinstance(steps, (list, tuple)) and all(
+        isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], str) for s in steps
+    )
