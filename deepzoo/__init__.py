@@ -8,6 +8,7 @@ HDF5 through :mod:`deepzoo.io`.
 
 __version__ = "0.1.0"
 
+from .networks import DeepAutoencoder, FineTunedClassifier, FineTunedRegressor
 from .stacks import Stack
 
-__all__ = ["__version__", "Stack"]
+__all__ = ["__version__", "Stack", "FineTunedClassifier", "FineTunedRegressor", "DeepAutoencoder"]

@@ -12,6 +12,12 @@ from sklearn.preprocessing import StandardScaler
 
 CHECK_PARAMS = {
     "Stack": {"steps": [("scale", StandardScaler()), ("pca", PCA(n_components=1))]},
+    "FineTunedClassifier": {"hidden_layer_sizes": (10,), "max_iter": 100, "learning_rate": 0.01,
+                            "random_state": 0},
+    "FineTunedRegressor": {"hidden_layer_sizes": (10,), "max_iter": 100, "learning_rate": 0.01,
+                           "random_state": 0},
+    "DeepAutoencoder": {"hidden_layer_sizes": (4, 2), "output_activation": "linear",
+                        "max_iter": 5, "random_state": 0},
 }
 
 EXPECTED_FAILED = {}

@@ -23,6 +23,8 @@ from .._nn import (
     numerical_gradient,
     relative_error,
 )
+from ._deep_autoencoder import DeepAutoencoder
+from ._finetuned import FineTunedClassifier, FineTunedRegressor
 
 __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LOSSES", "OPTIMIZERS",
@@ -30,4 +32,5 @@ __all__ = [
     "ConstantSchedule", "StepDecay", "ExponentialDecay", "InverseTimeDecay",
     "check_gradient", "numerical_gradient", "relative_error",
     "init_weights", "dropout", "max_norm",
+    "FineTunedClassifier", "FineTunedRegressor", "DeepAutoencoder",
 ]

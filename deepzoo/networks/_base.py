@@ -1,0 +1,370 @@
+"""Feed-forward networks fine-tuned by backprop, optionally unrolled from a stack.
+
+The network is a list of layers ``A_{l+1} = f_l(A_l @ W_l.T + b_l)`` with
+``W_l`` of shape (n_out, n_in), the layout of ``components_``. Every forward
+step is :func:`deepzoo._nn.activations.encode`, the very function the layers'
+``transform`` calls, so before fine-tuning an unrolled network reproduces its
+stack bit for bit.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from .._nn.activations import backprop_activation, encode
+from .._nn.init import INITIALIZERS, init_weights
+from .._nn.losses import loss_value, output_delta
+from .._nn.optimizers import OPTIMIZERS
+from .._nn.regularization import add_l2_gradient, dropout, l2_penalty, max_norm
+from ..stacks._stack import encoder_layer
+from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted
+from ..utils._progress import report_progress
+from ..utils.validation import check_finite_state
+
+__all__ = ["BaseNetwork", "unroll"]
+
+_SOLVERS = sorted(OPTIMIZERS) + ["cg"]
+
+
+def unroll(pretrained):
+    """The encoder layers of a fitted stack or single layer, bottom first.
+
+    Parameters
+    ----------
+    pretrained : fitted estimator
+        A :class:`deepzoo.Stack`, :class:`deepzoo.DBN`,
+        :class:`deepzoo.StackedAutoencoder` (anything with an
+        ``encoder_layers()`` method), or one layer exposing the
+        encoder-layer contract.
+
+    Returns
+    -------
+    list of deepzoo.stacks.EncoderLayer
+    """
+    if hasattr(pretrained, "encoder_layers"):
+        return pretrained.encoder_layers()
+    return [encoder_layer(pretrained)]
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+class BaseNetwork(BaseEstimator):
+    """Shared machinery: unrolling, forward/backward passes and training loops.
+
+    Subclasses set ``_output_activation``/``_loss`` through ``_build`` and
+    implement ``_targets`` (the training targets as a 2-D array) and
+    ``_validation_score``.
+    """
+
+    _parameter_constraints = {
+        "pretrained": [HasMethods(["fit", "transform"]), None],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions({"sigmoid", "tanh", "relu", "linear"})],
+        "init": [StrOptions(set(INITIALIZERS))],
+        "solver": [StrOptions(set(_SOLVERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "cg_maxiter": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------ building
+    def _pretrained_layers(self, X):
+        """Fit (a clone of) ``pretrained`` if needed; return its encoder layers."""
+        if self.pretrained is None:
+            self.pretrained_ = None
+            return []
+        if _is_fitted(self.pretrained):
+            self.pretrained_ = self.pretrained
+        else:
+            self.pretrained_ = clone(self.pretrained).fit(X)
+        layers = unroll(self.pretrained_)
+        if layers and layers[0].weights.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"{type(self).__name__}: the pretrained stack expects "
+                f"{layers[0].weights.shape[1]} features; X has {X.shape[1]}."
+            )
+        return layers
+
+    def _hidden_sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
+                or np.any(sizes < 1):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive "
+                f"integers; got {self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _new_layer(self, fan_in, fan_out, rng, dtype, activation):
+        # Glorot & Bengio (2010) scale sigmoid weights by 4: the sigmoid's
+        # slope at 0 is 1/4 of tanh's.
+        scale = 4.0 if (self.init in ("glorot", "xavier") and activation == "sigmoid") else 1.0
+        W = init_weights(self.init, fan_in, fan_out, rng, dtype=dtype, scale=scale)
+        return W, np.zeros(fan_out, dtype=dtype)
+
+    def _set_layers(self, weights, intercepts, activations):
+        self.coefs_ = [np.array(W, order="C", copy=True) for W in weights]
+        self.intercepts_ = [np.array(b, copy=True) for b in intercepts]
+        self.activations_ = list(activations)
+        self.n_layers_ = len(self.coefs_) + 1
+
+    # ------------------------------------------------------------- forward
+    def _forward(self, X, n_layers=None, train_rng=None, start=0):
+        """Activations of layers ``start`` to ``n_layers`` (``[X, A_1, ..., A_L]``).
+
+        With ``train_rng`` and ``dropout > 0``, hidden activations are
+        dropped (inverted dropout); the masks are returned alongside.
+        """
+        acts = [X]
+        masks = []
+        n = len(self.coefs_) if n_layers is None else n_layers
+        for i in range(start, n):
+            A = encode(acts[-1], self.coefs_[i], self.intercepts_[i], self.activations_[i])
+            is_hidden = i < len(self.coefs_) - 1
+            if train_rng is not None and self.dropout > 0 and is_hidden:
+                dropped, mask = dropout(A, self.dropout, train_rng)
+                masks.append((A, mask))
+                A = dropped
+            else:
+                masks.append(None)
+            acts.append(A)
+        return acts, masks
+
+    def _loss_grad(self, X, Y, train_rng=None, n_trainable=None):
+        """Mean loss (+ L2 penalty) and gradients ``[gW_0, gb_0, gW_1, ...]``.
+
+        ``n_trainable`` limits backprop to the last layers (the others get
+        no gradient and are not returned).
+        """
+        acts, masks = self._forward(X, train_rng=train_rng)
+        L = len(self.coefs_)
+        first = L - (L if n_trainable is None else n_trainable)
+        out = acts[-1]
+        loss = loss_value(self._loss, Y, out)
+        delta = output_delta(self._loss, self.activations_[-1], Y, out,
+                             scale=1.0 / X.shape[0])
+        grads = [None] * (2 * (L - first))
+        for i in range(L - 1, first - 1, -1):
+            W = self.coefs_[i]
+            gW = delta.T @ acts[i]
+            if self.alpha:
+                add_l2_gradient(gW, W, self.alpha)
+                loss += l2_penalty(W, self.alpha)
+            grads[2 * (i - first)] = gW
+            grads[2 * (i - first) + 1] = delta.sum(axis=0)
+            if i > first:
+                delta = delta @ W
+                if masks[i - 1] is not None:
+                    raw, mask = masks[i - 1]
+                    delta *= mask
+                    backprop_activation(self.activations_[i - 1], delta, raw)
+                else:
+                    backprop_activation(self.activations_[i - 1], delta, acts[i])
+        if self.alpha and first > 0:
+            # Frozen layers still carry their penalty, so the loss curve is
+            # comparable across the top-only and the full phase.
+            loss += sum(l2_penalty(W, self.alpha) for W in self.coefs_[:first])
+        return loss, grads
+
+    def _params(self, n_trainable=None):
+        L = len(self.coefs_)
+        first = L - (L if n_trainable is None else n_trainable)
+        out = []
+        for W, b in zip(self.coefs_[first:], self.intercepts_[first:]):
+            out += [W, b]
+        return out
+
+    # ------------------------------------------------------------ training
+    def _fit(self, X, Y, incremental=False):
+        """The training loop shared by ``fit`` and ``partial_fit``."""
+        rng = self._rng
+        dtype = X.dtype
+        X_val = Y_val = None
+        if self.early_stopping and not incremental:
+            X, X_val, Y, Y_val = self._split_validation(X, Y, rng)
+        n_epochs = 1 if incremental else self.max_iter
+        best = -np.inf if not self.validation_scores_ else max(self.validation_scores_)
+        best_params = None
+        no_improve = 0
+        t0 = time.perf_counter()
+        stopped = False
+        for epoch in range(n_epochs):
+            top_only = self.n_iter_ < self._top_only_iter()
+            n_trainable = 1 if top_only else None
+            optimizer = self._optimizer_for(n_trainable, dtype)
+            loss = self._run_epoch(X, Y, rng, optimizer, n_trainable)
+            self.n_iter_ += 1
+            check_finite_state(self, *self.coefs_, *self.intercepts_)
+            self.loss_curve_.append(loss)
+            if X_val is not None:
+                score = self._validation_score(X_val, Y_val)
+                self.validation_scores_.append(score)
+                if score > best + self.tol:
+                    best, no_improve = score, 0
+                    best_params = [p.copy() for p in self._params()]
+                else:
+                    no_improve += 1
+            else:
+                prev = min(self.loss_curve_[:-1], default=np.inf)
+                no_improve = no_improve + 1 if loss > prev - self.tol else 0
+            if self.verbose:
+                report_progress(self, self.n_iter_, "loss", loss, time.perf_counter() - t0)
+            if not incremental and no_improve >= self.n_iter_no_change and not top_only:
+                stopped = True
+                break
+        if best_params is not None:
+            # Keep the weights that scored best on the validation set.
+            for p, q in zip(self._params(), best_params):
+                p[...] = q
+            self.best_validation_score_ = best
+        if not incremental and not stopped and self.max_iter > 0:
+            warnings.warn(
+                f"{type(self).__name__}: max_iter={self.max_iter} reached before "
+                "the loss stopped improving; raise max_iter or use early_stopping.",
+                ConvergenceWarning,
+            )
+
+    def _top_only_iter(self):
+        """Epochs at the start that train only the output layer."""
+        return 0
+
+    def _split_validation(self, X, Y, rng):
+        n_val = int(round(self.validation_fraction * X.shape[0]))
+        if n_val < 1 or n_val >= X.shape[0]:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no "
+                f"validation or no training samples out of {X.shape[0]}; use more "
+                "data or set early_stopping=False."
+            )
+        stratify = self._stratify(Y)
+        X, X_val, Y, Y_val = train_test_split(
+            X, Y, test_size=n_val, random_state=rng.randint(np.iinfo(np.int32).max),
+            stratify=stratify)
+        return X, X_val, Y, Y_val
+
+    def _stratify(self, Y):
+        return None
+
+    def _optimizer_for(self, n_trainable, dtype):
+        """One optimizer per phase (top-only, full), kept across epochs."""
+        key = "top" if n_trainable is not None else "all"
+        optimizers = self._optimizers
+        if key not in optimizers:
+            if self.solver == "cg":
+                optimizers[key] = None
+            else:
+                cls = OPTIMIZERS[self.solver]
+                kwargs = {"learning_rate": self.learning_rate}
+                if self.solver in ("momentum", "nesterov"):
+                    kwargs["momentum"] = self.momentum
+                optimizers[key] = cls(self._params(n_trainable), **kwargs)
+        return optimizers[key]
+
+    def _run_epoch(self, X, Y, rng, optimizer, n_trainable):
+        n = X.shape[0]
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        bs = min(self.batch_size, n)
+        total = 0.0
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            Xb, Yb = X[idx], Y[idx]
+            if self.solver == "cg":
+                loss = self._cg_batch(Xb, Yb, n_trainable)
+            else:
+                loss, grads = self._loss_grad(Xb, Yb, rng if self.dropout else None,
+                                              n_trainable)
+                optimizer.step(grads)
+            if self.max_norm is not None:
+                for W in self.coefs_[:-1]:
+                    max_norm(W, self.max_norm)
+            total += loss * len(idx)
+        return total / n
+
+    def _cg_batch(self, Xb, Yb, n_trainable):
+        """A few conjugate-gradient iterations on one large batch (Hinton's code)."""
+        params = self._params(n_trainable)
+        sizes = [p.size for p in params]
+        splits = np.cumsum(sizes)[:-1]
+        rng = self._rng if self.dropout else None
+
+        def set_theta(theta):
+            for p, piece in zip(params, np.split(theta, splits)):
+                p[...] = piece.reshape(p.shape)
+
+        def fun(theta):
+            set_theta(theta)
+            # Fix the dropout masks within one line search: the objective
+            # must be a deterministic function of theta.
+            state = rng.get_state() if rng is not None else None
+            loss, grads = self._loss_grad(Xb, Yb, rng, n_trainable)
+            if state is not None:
+                rng.set_state(state)
+            return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+
+        theta0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+        res = minimize(fun, theta0, jac=True, method="CG",
+                       options={"maxiter": self.cg_maxiter})
+        set_theta(res.x)
+        if rng is not None:
+            rng.random_sample()  # new masks for the next batch
+        return float(res.fun)
+
+    def _start(self, X, n_outputs, reset):
+        """Build the network (unroll or draw) unless resuming."""
+        if reset or not hasattr(self, "coefs_"):
+            self._rng = check_random_state(self.random_state)
+            self._build(X, n_outputs, self._rng)
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.validation_scores_ = []
+            self.best_validation_score_ = None
+            self._optimizers = {}
+        elif not hasattr(self, "_rng"):
+            # Resumed after clone/load: scratch state is rebuilt.
+            self._rng = check_random_state(self.random_state)
+            self._optimizers = {}
+
+    def _check_dtype(self, X):
+        if hasattr(self, "coefs_") and X.dtype != self.coefs_[0].dtype:
+            X = X.astype(self.coefs_[0].dtype)
+        return X
+
+    def _hidden(self, X):
+        """Top hidden representation (input of the output layer)."""
+        acts, _ = self._forward(X, n_layers=len(self.coefs_) - 1)
+        return acts[-1]
+
+    def _output(self, X):
+        acts, _ = self._forward(X)
+        return acts[-1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+

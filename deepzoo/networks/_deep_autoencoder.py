@@ -1,0 +1,257 @@
+"""Deep autoencoder: a stack unrolled into encoder + mirrored decoder."""
+
+import numpy as np
+from sklearn.base import TransformerMixin
+
+from .._nn.losses import loss_samples
+from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils.validation import check_unit_interval
+from ._base import BaseNetwork
+from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+
+__all__ = ["DeepAutoencoder"]
+
+
+class DeepAutoencoder(TransformerMixin, BaseNetwork):
+    __doc__ = """Deep autoencoder: unrolled stack, fine-tuned on reconstruction.
+
+    The stack's encoders form the encoder; the decoder mirrors them, each
+    layer initialised with its layer's decoder weights (the transposed
+    encoder weights for tied layers: Hinton & Salakhutdinov 2006, Fig. 1)
+    and visible biases; after unrolling the weights are untied and all are
+    fine-tuned on the reconstruction loss. Before fine-tuning the network's
+    reconstruction equals the stack's down-pass ``stack.inverse_transform(
+    stack.transform(X))`` bit for bit. With ``pretrained=None`` it is a
+    randomly initialised deep autoencoder of the same shape.
+
+    Parameters
+    ----------
+{params}
+    code_activation : {{"linear", "sigmoid", "tanh", "relu"}}, default="linear"
+        Activation of the code layer when ``pretrained`` is None (the paper's
+        code units are linear).
+    output_activation : {{"sigmoid", "linear"}}, default="sigmoid"
+        Output units when ``pretrained`` is None.
+    loss : {{"auto", "binary_cross_entropy", "squared_error"}}, default="auto"
+        ``"auto"``: cross-entropy for sigmoid outputs (inputs must lie in
+        [0, 1]), squared error otherwise.
+
+    Attributes
+    ----------
+    n_encoder_layers_ : int
+        Layers up to the code (the first half of ``coefs_``).
+    loss_ : str
+        The loss that was trained.
+{attrs}
+
+    See Also
+    --------
+    FineTunedClassifier, Stack, StackedAutoencoder
+
+    References
+    ----------
+    Hinton and Salakhutdinov, "Reducing the dimensionality of data with
+    neural networks", Science 313, 2006.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import DeepAutoencoder
+    >>> X = np.random.default_rng(0).random((200, 20))
+    >>> ae = DeepAutoencoder(hidden_layer_sizes=(16, 4), max_iter=5,
+    ...                      random_state=0).fit(X)
+    >>> ae.transform(X).shape, ae.inverse_transform(ae.transform(X)).shape
+    ((200, 4), (200, 20))
+    """.format(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
+
+    _parameter_constraints = {
+        **BaseNetwork._parameter_constraints,
+        "code_activation": [StrOptions({"linear", "sigmoid", "tanh", "relu"})],
+        "output_activation": [StrOptions({"sigmoid", "linear"})],
+        "loss": [StrOptions({"auto", "binary_cross_entropy", "squared_error"})],
+    }
+
+    def __init__(self, pretrained=None, *, hidden_layer_sizes=(100,), activation="sigmoid",
+                 init="glorot", solver="adam", learning_rate=0.001, momentum=0.9,
+                 batch_size=100, max_iter=200, cg_maxiter=3, alpha=0.0, dropout=0.0,
+                 max_norm=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, tol=1e-4, shuffle=True, random_state=None,
+                 verbose=False, code_activation="linear", output_activation="sigmoid",
+                 loss="auto"):
+        self.pretrained = pretrained
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.init = init
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.cg_maxiter = cg_maxiter
+        self.alpha = alpha
+        self.dropout = dropout
+        self.max_norm = max_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.loss = loss
+
+    def _build(self, X, n_outputs, rng):
+        dtype = X.dtype
+        layers = self._pretrained_layers(X)
+        if layers:
+            enc = [(lay.weights, lay.intercept, lay.activation) for lay in layers]
+            dec = [(lay.decoder_weights, lay.decoder_intercept, lay.decoder_activation)
+                   for lay in reversed(layers)]
+        else:
+            sizes = [X.shape[1]] + self._hidden_sizes()
+            n = len(sizes) - 1
+            acts = [self.activation] * (n - 1) + [self.code_activation]
+            enc = [(*self._new_layer(sizes[i], sizes[i + 1], rng, dtype, acts[i]), acts[i])
+                   for i in range(n)]
+            dec_acts = [self.activation] * (n - 1) + [self.output_activation]
+            dec = [(*self._new_layer(sizes[n - i], sizes[n - i - 1], rng, dtype,
+                                     dec_acts[i]), dec_acts[i]) for i in range(n)]
+        layers = enc + dec
+        self._set_layers([np.asarray(W, dtype=dtype) for W, _, _ in layers],
+                         [np.asarray(b, dtype=dtype) for _, b, _ in layers],
+                         [a for _, _, a in layers])
+        self.n_encoder_layers_ = len(enc)
+        out = self.activations_[-1]
+        if self.loss == "auto":
+            self.loss_ = "binary_cross_entropy" if out == "sigmoid" else "squared_error"
+        else:
+            self.loss_ = self.loss
+        if self.loss_ == "binary_cross_entropy" and out != "sigmoid":
+            raise ValueError(
+                f"loss='binary_cross_entropy' needs sigmoid output units; the "
+                f"network's output activation is {out!r}. Use loss='squared_error'."
+            )
+
+    @property
+    def _loss(self):
+        return self.loss_
+
+    def _validation_score(self, X, Y):
+        return -float(np.mean(loss_samples(self._loss, Y, self._output(X))))
+
+    def _prepare(self, X, reset):
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        return X
+
+    def _check_targets(self, X):
+        if self._loss == "binary_cross_entropy":
+            check_unit_interval(X, "DeepAutoencoder with cross-entropy loss")
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Unroll the stack (fitting it first if needed) and fine-tune.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : DeepAutoencoder
+        """
+        X = self._prepare(X, reset=True)
+        self._start(X, X.shape[1], reset=True)
+        self._check_targets(X)
+        self._fit(X, X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y=None):
+        """One epoch over ``X``; the first call builds the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : DeepAutoencoder
+        """
+        first = not hasattr(self, "coefs_")
+        X = self._prepare(X, reset=first)
+        if not first:
+            X = self._check_dtype(X)
+        self._start(X, X.shape[1], reset=first)
+        self._check_targets(X)
+        self._fit(X, X, incremental=True)
+        return self
+
+    def _input(self, X):
+        check_is_fitted(self, "coefs_")
+        return self._check_dtype(validate_data(self, X, dtype=[np.float64, np.float32],
+                                               reset=False))
+
+    def transform(self, X):
+        """The code: output of the encoder half.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_code)
+        """
+        acts, _ = self._forward(self._input(X), n_layers=self.n_encoder_layers_)
+        return acts[-1]
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space (the decoder half).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_code)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "coefs_")
+        H = np.asarray(X, dtype=self.coefs_[0].dtype)
+        acts, _ = self._forward(H, start=self.n_encoder_layers_)
+        return acts[-1]
+
+    def reconstruct(self, X):
+        """``inverse_transform(transform(X))`` in one pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        return self._output(self._input(X))
+
+    def score_samples(self, X):
+        """Negative reconstruction loss of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        X = self._input(X)
+        return -loss_samples(self._loss, X, self._output(X))
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` (higher is better)."""
+        return float(np.mean(self.score_samples(X)))
