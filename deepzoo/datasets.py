@@ -141,6 +141,7 @@ _IDX_DTYPES = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 
+_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 _SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -423,12 +424,14 @@ def _fetch_verified(url, directory, name, sha256):
 def _download(folder, name, data_home):
     """Fetch one registered file into the download folder.
 
-    Returns the path, or the list of per-URL failures when every mirror
-    failed.
+    Returns ``(path, failures)``: the path (None when every mirror failed)
+    and one line per mirror that failed.
     """
     key, remote, sha256 = _REGISTRY[folder, name]
     directory = get_data_home(data_home) / folder
     directory.mkdir(parents=True, exist_ok=True)
+    # An unwritable folder fails here, once, instead of once per mirror.
+    tempfile.TemporaryFile(dir=directory).close()
     failures = []
     for base in MIRRORS[key]:
         url = base + remote
@@ -437,8 +440,9 @@ def _download(folder, name, data_home):
                 time.sleep(_BACKOFF * 2 ** (attempt - 2))
             print(f"deepzoo: downloading {url}", file=sys.stderr)
             try:
-                return _fetch_verified(url, directory, name, sha256)
+                return _fetch_verified(url, directory, name, sha256), failures
             except urllib.error.HTTPError as exc:
+                exc.close()
                 reason = f"HTTP {exc.code} {exc.reason}"
                 # 4xx (except timeout / rate limit) will not change on retry.
                 if exc.code < 500 and exc.code not in (408, 429):
@@ -455,36 +459,49 @@ def _download(folder, name, data_home):
                 reason = str(getattr(exc, "reason", exc))
         tries = f" ({attempt} attempts)" if attempt > 1 else ""
         failures.append(f"{url}: {reason}{tries}")
-    return failures
+    return None, failures
 
 
-def _locate(folder, name, title, fetcher, data_home, download):
+def _locate(folder, name, subset, data_home, download):
     """Path of a data file: found locally, else downloaded, else an error
     that lists every place looked and how to get the file."""
     path = _find(folder, name, data_home)
+    if path is None and download:
+        path, failures = _download(folder, name, data_home)
     if path is not None:
         return path
-    failures = _download(folder, name, data_home) if download else None
-    if isinstance(failures, Path):
-        return failures
     places = "\n".join(
         f"  {directory}  ({label})" for directory, label in _search_dirs(folder, data_home)
     )
-    msg = [f"{title} file {name!r} (raw or .gz) was not found. Looked in:\n{places}"]
-    if failures is None:
-        msg.append("Downloading is disabled (download=False).")
-    else:
+    msg = [
+        f"{_TITLES[folder]} {subset} file {name!r} (raw or .gz) was not found. "
+        f"Looked in:\n{places}"
+    ]
+    if download:
         msg.append("Download failed from every mirror:\n  " + "\n  ".join(failures))
+    else:
+        msg.append("Downloading is disabled (download=False).")
     how = (
-        f"To get the files: call {fetcher}(download=True) on a machine with "
-        f"internet access, or run `python datasets/fetch.py {folder}` from the "
-        f"deepzoo source tree, or copy the files into a folder <dir>/{folder}/ "
-        f"and set DEEPZOO_DATA=<dir>"
+        f"To get the files: call fetch_{folder.replace('-', '_')}(download=True) on "
+        f"a machine with internet access, or run `python datasets/fetch.py "
+        f"{folder}` from the deepzoo source tree, or copy the files into a "
+        f"folder <dir>/{folder}/ and set DEEPZOO_DATA=<dir>"
     )
     if folder == "fashion-mnist":
         how += ", or install the Debian package dataset-fashion-mnist"
     msg.append(how + ".")
     raise FileNotFoundError("\n".join(msg))
+
+
+def _load_split(folder, subset, data_home, download):
+    """(images, labels, source description) of one subset."""
+    if subset == "train-5k":
+        path = _locate(folder, "train-5k.csv", subset, data_home, download)
+        return (*_load_csv_5k(path), str(path))
+    images, labels = (
+        _locate(folder, name, subset, data_home, download) for name in _SPLITS[subset]
+    )
+    return load_idx(images), load_idx(labels), f"{images} + {labels}"
 
 
 def _bunch(images, labels, source, as_uint8, return_X_y, descr, target_names):
@@ -587,18 +604,7 @@ def fetch_mnist(
     >>> X.shape, X.dtype, y[:5]  # doctest: +SKIP
     ((10000, 784), dtype('float32'), array([7, 2, 1, 0, 4]))
     """
-    title = f"MNIST {subset}"
-    if subset == "train-5k":
-        path = _locate("mnist", "train-5k.csv", title, "fetch_mnist", data_home, download)
-        images, labels = _load_csv_5k(path)
-        source = str(path)
-    else:
-        paths = [
-            _locate("mnist", name, title, "fetch_mnist", data_home, download)
-            for name in _SPLITS[subset]
-        ]
-        images, labels = (load_idx(p) for p in paths)
-        source = f"{paths[0]} + {paths[1]}"
+    images, labels, source = _load_split("mnist", subset, data_home, download)
     return _bunch(
         images, labels, source, as_uint8, return_X_y, _MNIST_DESCR, np.arange(10)
     )
@@ -660,20 +666,9 @@ def fetch_fashion_mnist(
     >>> bunch.images.shape, bunch.target_names[bunch.target[0]]  # doctest: +SKIP
     ((10000, 28, 28), 'Ankle boot')
     """
-    title = f"Fashion-MNIST {subset}"
-    paths = [
-        _locate("fashion-mnist", name, title, "fetch_fashion_mnist", data_home, download)
-        for name in _SPLITS[subset]
-    ]
-    images, labels = (load_idx(p) for p in paths)
+    images, labels, source = _load_split("fashion-mnist", subset, data_home, download)
     return _bunch(
-        images,
-        labels,
-        f"{paths[0]} + {paths[1]}",
-        as_uint8,
-        return_X_y,
-        _FASHION_DESCR,
-        _FASHION_CLASSES,
+        images, labels, source, as_uint8, return_X_y, _FASHION_DESCR, _FASHION_CLASSES
     )
 
 
