@@ -335,7 +335,10 @@ def test_download_checksum_mismatch(server, fashion_test_gz, tmp_path):
 
 @pytest.mark.parametrize("status, tries", [(500, datasets._N_TRIES), (503, datasets._N_TRIES),
                                            (404, 1), (403, 1)])
-def test_download_http_error(status, tries, server, tmp_path):
+def test_download_http_error(status, tries, server, tmp_path, monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(datasets, "_BACKOFF", 0.25)
+    monkeypatch.setattr(datasets.time, "sleep", sleeps.append)
     name = "t10k-images-idx3-ubyte"
     for mirror in "ab":
         server.routes[f"/{mirror}/{name}.gz"] = ("status", status)
@@ -351,6 +354,26 @@ def test_download_http_error(status, tries, server, tmp_path):
     assert "user cache" in msg and "download=True" in msg
     assert "Debian" not in msg
     assert _files_under(home) == []
+    # Exponential backoff between the tries on one mirror.
+    assert sleeps == [0.25 * 2**k for k in range(tries - 1)] * 2
+
+
+def test_download_keyboard_interrupt_leaves_no_file(server, fashion_test_gz, tmp_path,
+                                                    monkeypatch):
+    name = "t10k-labels-idx1-ubyte"
+    server.routes[f"/a/{name}.gz"] = ("ok", fashion_test_gz[name])
+
+    def interrupted(path):
+        assert Path(path).stat().st_size == len(fashion_test_gz[name])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets, "_sha256_decompressed", interrupted)
+    home = tmp_path / "home"
+    _write_split(home / "fashion-mnist", 2)  # images present, labels missing
+    (home / "fashion-mnist" / name).unlink()
+    with pytest.raises(KeyboardInterrupt):
+        datasets.fetch_fashion_mnist("test", data_home=home)
+    assert _files_under(home) == [Path("fashion-mnist/t10k-images-idx3-ubyte")]
 
 
 def test_download_interrupted_leaves_no_file(server, fashion_test_gz, tmp_path):
