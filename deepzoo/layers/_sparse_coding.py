@@ -1,0 +1,735 @@
+"""Sparse coding: LASSO codes and dictionary learning.
+
+Per sample, the codes ``a`` minimise ``0.5 * |x - a @ D|^2 + alpha * |a|_1``
+for a dictionary ``D`` of shape (n_components, n_features) with unit-norm
+rows, the convention of :func:`sklearn.decomposition.sparse_encode`.
+Dictionary learning alternates this LASSO (codes, dictionary fixed) with a
+constrained least-squares problem (dictionary, codes fixed).
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numba
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+
+from .._kernels import lasso as _k
+from ..utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+    validate_params,
+)
+from ..utils._progress import report_progress
+from ..utils.validation import check_finite_state
+
+__all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
+           "update_dictionary"]
+
+# Below this many rows the serial kernels win: starting threads costs more
+# than the few microseconds each row takes.
+_PARALLEL_MIN_ROWS = 64
+
+
+def _default_tol(dtype):
+    return 1e-10 if dtype == np.float64 else 1e-5
+
+
+def sparse_coding_objective(X, codes, dictionary, alpha):
+    """Mean over samples of ``0.5 * |x - a @ D|^2 + alpha * |a|_1``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    codes : ndarray of shape (n_samples, n_components)
+    dictionary : ndarray of shape (n_components, n_features)
+    alpha : float
+
+    Returns
+    -------
+    objective : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sparse_coding_objective(np.ones((1, 2)), np.ones((1, 1)),
+    ...                         np.array([[1.0, 0.0]]), alpha=0.5)
+    1.0
+    """
+    R = X - codes @ dictionary
+    n = X.shape[0]
+    return float((0.5 * np.einsum("ij,ij->", R, R, dtype=np.float64)
+                  + alpha * np.abs(codes).sum(dtype=np.float64)) / n)
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "dictionary": ["array-like"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"feature_sign", "cd", "fista", "omp"})],
+        "positive": ["boolean"],
+        "init": ["array-like", None],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_nonzero_coefs": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False,
+                  init=None, tol=None, max_iter=1000, n_nonzero_coefs=None):
+    """Sparse codes of ``X`` against a dictionary, one LASSO per sample.
+
+    Each row ``a`` of the result minimises
+    ``0.5 * |x - a @ dictionary|^2 + alpha * |a|_1`` (with ``a >= 0`` when
+    ``positive``), the convention of
+    :func:`sklearn.decomposition.sparse_encode`, so results compare directly.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data; float32 stays float32, anything else becomes float64.
+    dictionary : array-like of shape (n_components, n_features)
+        Atoms as rows (normally of unit norm).
+    alpha : float >= 0
+        Weight of the L1 penalty. For ``"omp"``: greedy selection stops
+        once no atom correlates with the residual by more than ``alpha``.
+    solver : {"feature_sign", "cd", "fista", "omp"}, default="feature_sign"
+        - ``"feature_sign"``: feature-sign search (Lee et al. 2007), an
+          exact active-set method; fastest when codes are sparse.
+        - ``"cd"``: coordinate descent on the Gram matrix with sweeps over
+          the support between full sweeps.
+        - ``"fista"``: accelerated proximal gradient on all samples at once
+          (matrix products in BLAS), with adaptive restart.
+        - ``"omp"``: orthogonal matching pursuit, an L0 budget of
+          ``n_nonzero_coefs`` atoms (least-squares codes, not a LASSO).
+    positive : bool, default=False
+        Constrain the codes to be non-negative (not with ``"omp"``).
+    init : array-like of shape (n_samples, n_components), optional
+        Warm start (e.g. the codes of the previous dictionary) for
+        ``"feature_sign"``, ``"cd"`` and ``"fista"``.
+    tol : float, optional
+        ``"cd"`` and ``"fista"`` stop when a sample's duality gap is at most
+        ``tol * 0.5 * |x|^2``; ``"feature_sign"`` admits an atom only when
+        ``|d_j . r| > alpha * (1 + tol)``. Default: 1e-10 for float64,
+        1e-5 for float32.
+    max_iter : int, default=1000
+        Per sample: feature-sign steps, coordinate sweeps, or (for the
+        whole batch) FISTA iterations. A sample that does not converge
+        within it raises a ``ConvergenceWarning``.
+    n_nonzero_coefs : int, optional
+        ``"omp"`` only: the number of atoms per code; default
+        ``min(max(n_features // 10, 1), n_components)``, as scikit-learn.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples, n_components)
+
+    See Also
+    --------
+    SparseCoding : learns the dictionary.
+    sklearn.decomposition.sparse_encode : the same problem, other solvers.
+
+    References
+    ----------
+    H. Lee, A. Battle, R. Raina and A. Y. Ng, "Efficient sparse coding
+    algorithms", NIPS 2006 (2007).
+    A. Beck and M. Teboulle, "A fast iterative shrinkage-thresholding
+    algorithm for linear inverse problems", SIAM J. Imaging Sci. 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import sparse_encode
+    >>> D = np.eye(3)
+    >>> sparse_encode(np.array([[2.0, -0.5, 0.1]]), D, alpha=0.2)
+    array([[ 1.8, -0.3,  0. ]])
+    """
+    X = check_array(X, dtype=[np.float64, np.float32], order="C")
+    dtype = X.dtype
+    D = check_array(dictionary, dtype=dtype, order="C")
+    if D.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"dictionary has {D.shape[1]} features per atom but X has "
+            f"{X.shape[1]}; the dictionary must have shape (n_components, "
+            f"{X.shape[1]})."
+        )
+    n, K = X.shape[0], D.shape[0]
+    if init is not None:
+        A = check_array(init, dtype=dtype, order="C", copy=True)
+        if A.shape != (n, K):
+            raise ValueError(
+                f"init has shape {A.shape}; warm-start codes must have shape "
+                f"(n_samples, n_components) = {(n, K)}."
+            )
+    else:
+        A = np.zeros((n, K), dtype=dtype)
+    if solver == "omp" and positive:
+        raise ValueError(
+            "positive=True is not available with solver='omp'; use "
+            "'feature_sign', 'cd' or 'fista' for non-negative codes."
+        )
+    tol = _default_tol(dtype) if tol is None else tol
+    alpha = float(alpha)
+    G = D @ D.T
+    C = X @ D.T
+    n_iter = np.zeros(n, dtype=np.int64)
+    parallel = n >= _PARALLEL_MIN_ROWS
+    extra = (min(n, 8 * numba.get_num_threads()),) if parallel else ()
+    if solver == "feature_sign":
+        fn = _k.feature_sign_parallel if parallel else _k.feature_sign
+        fn(G, C, A, alpha, positive, max_iter, tol, n_iter, *extra)
+    elif solver == "cd":
+        xnorm2 = np.einsum("ij,ij->i", X, X)
+        fn = _k.coordinate_descent_parallel if parallel else _k.coordinate_descent
+        fn(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter, *extra)
+    elif solver == "fista":
+        xnorm2 = np.einsum("ij,ij->i", X, X)
+        _fista(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter)
+    else:
+        if n_nonzero_coefs is None:
+            n_nonzero_coefs = min(max(X.shape[1] // 10, 1), K)
+        n_nonzero = min(n_nonzero_coefs, K)
+        fn = _k.omp_parallel if parallel else _k.omp
+        fn(G, C, A, n_nonzero, alpha, n_iter, *extra)
+    if not np.all(np.isfinite(A)):
+        raise FloatingPointError(
+            "sparse_encode produced NaN or inf codes; check X and the "
+            "dictionary for NaN, inf or all-zero atoms."
+        )
+    n_failed = int(np.sum(n_iter < 0))
+    if n_failed:
+        warnings.warn(
+            f"sparse_encode (solver={solver!r}): {n_failed} of {n} codes did "
+            f"not converge within max_iter={max_iter}; increase max_iter or "
+            "tol.",
+            ConvergenceWarning,
+        )
+    return A
+
+
+def _fista(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter):
+    """FISTA on all rows at once, converged rows dropped as they finish."""
+    dtype = C.dtype
+    lipschitz = float(linalg.eigvalsh(G, subset_by_index=[G.shape[0] - 1] * 2)[0])
+    step = 1.0 / max(lipschitz, np.finfo(dtype).tiny)
+    rows = np.arange(C.shape[0])
+    Ca, Aa, xa = C, A.copy(), xnorm2
+    Y = Aa.copy()
+    t = np.ones(len(rows))
+    gaps = np.empty(len(rows))
+    n_iter[:] = -max_iter
+    # The gap costs a matrix product, as much as an iteration: check it
+    # every few iterations only.
+    check_every = 5
+    for it in range(1, max_iter + 1):
+        grad = Y @ G
+        grad -= Ca
+        _k.fista_prox_step(Y, grad, Aa, step, alpha, positive, t, True)
+        if it % check_every and it != max_iter:
+            continue
+        Q = Ca - Aa @ G
+        _k.duality_gaps(Ca, Aa, Q, xa, alpha, positive, gaps[: len(rows)])
+        done = gaps[: len(rows)] <= tol * 0.5 * xa
+        if done.any():
+            A[rows[done]] = Aa[done]
+            n_iter[rows[done]] = it
+            keep = ~done
+            rows, Ca, Aa, Y, t, xa = (rows[keep], Ca[keep], Aa[keep], Y[keep],
+                                      t[keep], xa[keep])
+            if len(rows) == 0:
+                return
+    A[rows] = Aa
+
+
+def update_dictionary(dictionary, A, B, *, method="bcd", max_iter=100, tol=1e-10):
+    """Dictionary step: least squares under ``|d_j| <= 1``, codes fixed.
+
+    Minimises ``0.5 tr(D' A D) - tr(D' B)``, which is the reconstruction
+    error ``0.5 |X - S @ D|^2`` up to a constant, from the statistics
+    ``A = S' S`` and ``B = S' X`` of the codes ``S``. Atoms with
+    ``A_jj == 0`` (never used) keep their value.
+
+    Parameters
+    ----------
+    dictionary : ndarray of shape (n_components, n_features)
+        Starting point (``"bcd"``); not modified.
+    A : ndarray of shape (n_components, n_components)
+    B : ndarray of shape (n_components, n_features)
+    method : {"bcd", "lagrange_dual"}
+        ``"bcd"``: block coordinate descent over atoms (Mairal et al.
+        2010), ``max_iter`` sweeps or until the largest atom change is
+        below ``tol``. ``"lagrange_dual"``: projected Newton on the
+        Lagrange dual (Lee et al. 2007), until the projected dual gradient
+        is below ``tol``.
+    max_iter : int
+    tol : float
+
+    Returns
+    -------
+    dictionary : ndarray of shape (n_components, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> X = np.array([[3.0, 0.0], [0.0, 4.0]])
+    >>> update_dictionary(np.eye(2), S.T @ S, S.T @ X, method="lagrange_dual")
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if method == "bcd":
+        D = np.array(dictionary, dtype=B.dtype, order="C")
+        for _ in range(max_iter):
+            before = D.copy()
+            _k.bcd_dictionary_update(D, A, B, 1)
+            if np.max(np.abs(D - before)) <= tol:
+                break
+        return D
+    return _lagrange_dual(dictionary, A, B, max_iter, tol)
+
+
+def _lagrange_dual(dictionary, A, B, max_iter, tol):
+    """Projected Newton on the dual of the constrained least squares.
+
+    With multipliers ``lam >= 0`` for ``|d_j|^2 <= 1``, the minimiser of the
+    Lagrangian is ``D = (A + diag(lam))^-1 B``, and the dual to minimise is
+    ``f(lam) = 0.5 tr(B' M^-1 B) + 0.5 sum(lam)``, ``M = A + diag(lam)``,
+    with gradient ``0.5 (1 - |d_j|^2)`` and Hessian ``M^-1 * (D D')``
+    (element-wise): a K-variable problem however many samples there are.
+    """
+    D = np.array(dictionary, dtype=B.dtype, order="C")
+    used = np.flatnonzero(np.diag(A) > 0)
+    if used.size == 0:
+        return D
+    Au = A[np.ix_(used, used)].astype(np.float64)
+    Bu = B[used].astype(np.float64)
+    # A tiny ridge keeps M invertible when an unconstrained atom (lam = 0)
+    # meets linearly dependent codes; it is far below every tolerance.
+    ridge = 1e-13 * np.trace(Au) / used.size
+    # Start where a diagonal A would put the optimum: |b_j| / (A_jj + lam_j) = 1.
+    lam = np.maximum(np.linalg.norm(Bu, axis=1) - np.diag(Au), 0.0)
+
+    def solve(lam):
+        M = Au + np.diag(lam + ridge)
+        cho = linalg.cho_factor(M, lower=True, check_finite=False)
+        Dn = linalg.cho_solve(cho, Bu, check_finite=False)
+        return cho, Dn, 0.5 * np.sum(Bu * Dn) + 0.5 * lam.sum()
+
+    cho, Dn, f = solve(lam)
+    for _ in range(max_iter):
+        grad = 0.5 * (1.0 - np.einsum("ij,ij->i", Dn, Dn))
+        projected = np.where(lam > 0, grad, np.minimum(grad, 0.0))
+        if np.max(np.abs(projected)) <= tol:
+            break
+        # Variables held at the bound lam = 0 by a positive gradient stay
+        # out of the Newton system (Bertsekas' projected Newton).
+        free = (lam > 0) | (grad < 0)
+        Minv = linalg.cho_solve(cho, np.eye(used.size), check_finite=False)
+        H = (Minv * (Dn @ Dn.T))[np.ix_(free, free)]
+        direction = np.zeros_like(lam)
+        direction[free] = linalg.solve(H, grad[free], assume_a="pos",
+                                       check_finite=False)
+        t = 1.0
+        while True:
+            lam_new = np.maximum(lam - t * direction, 0.0)
+            cho_new, Dn_new, f_new = solve(lam_new)
+            if f_new <= f - 1e-4 * grad @ (lam - lam_new) or t < 1e-10:
+                break
+            t *= 0.5
+        lam, cho, Dn, f = lam_new, cho_new, Dn_new, f_new
+    norms = np.linalg.norm(Dn, axis=1, keepdims=True)
+    D[used] = Dn / np.maximum(norms, 1.0)
+    return D
+
+
+def _renormalise(D, A, B):
+    """Scale atoms with ``0 < |d_j| < 1`` up to unit norm, in place.
+
+    The codes of such an atom scale down by the same factor: the
+    reconstruction is unchanged and the L1 penalty shrinks, so the
+    objective still decreases. The statistics follow (``A <- S A S``,
+    ``B <- S B``); returns the scale of every atom for the codes.
+    """
+    norms = np.linalg.norm(D, axis=1)
+    scale = np.where(norms > 0, norms, 1.0).astype(D.dtype)
+    D /= scale[:, None]
+    A *= scale[:, None]
+    A *= scale[None, :]
+    B *= scale[:, None]
+    return scale
+
+
+class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Sparse coding: an overcomplete dictionary learned with LASSO codes.
+
+    Minimises ``mean_i 0.5 * |x_i - a_i @ D|^2 + alpha * |a_i|_1`` over the
+    codes ``a_i`` and the dictionary ``D`` (``components_``, unit-norm
+    rows), alternating a LASSO for the codes (:func:`sparse_encode`) with a
+    constrained least-squares step for the dictionary. ``fit`` works on the
+    full batch (``batch_size=None``) or in online mini-batches;
+    ``partial_fit`` learns online from Mairal's sufficient statistics, for
+    data that does not fit in memory. Sparse coding is not a feed-forward
+    encoder: ``transform`` solves an optimisation problem per sample.
+
+    Parameters
+    ----------
+    n_components : int, optional
+        Number of atoms; default ``n_features``. More than ``n_features``
+        gives an overcomplete dictionary.
+    alpha : float, default=1.0
+        Weight of the L1 penalty.
+    solver : {"feature_sign", "cd", "fista", "omp"}, default="feature_sign"
+        Code solver for learning and ``transform``; see
+        :func:`sparse_encode`.
+    n_nonzero_coefs : int, optional
+        Atoms per code for ``solver="omp"``.
+    positive_code : bool, default=False
+        Non-negative codes.
+    dict_solver : {"bcd", "lagrange_dual"}, default="bcd"
+        Dictionary step: block coordinate descent (Mairal et al. 2010) or
+        Newton on the Lagrange dual (Lee et al. 2007).
+    batch_size : int, optional
+        ``None``: each ``fit`` iteration encodes all samples and solves the
+        dictionary step on them. An integer: each iteration is one pass of
+        online mini-batches of this size over shuffled data.
+    max_iter : int, default=100
+        Iterations (full batch) or passes (mini-batches) of ``fit``.
+    tol : float, default=1e-4
+        ``fit`` stops when the objective decreases by less than
+        ``tol * objective`` in one iteration.
+    dict_init : array-like of shape (n_components, n_features), optional
+        Initial dictionary (normalised to unit rows); default: randomly
+        chosen training samples.
+    verbose : int, default=0
+        Print the objective after every iteration.
+    random_state : int, RandomState instance or None, default=None
+        Initial dictionary and mini-batch order.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The dictionary, unit-norm atoms as rows.
+    loss_curve_ : list of float
+        Objective after each iteration (full batch: on all samples;
+        mini-batches: mean over the pass's batches at encoding time;
+        ``partial_fit``: the batch's objective).
+    n_iter_ : int
+        Iterations run by ``fit``; after ``partial_fit``, its steps so far.
+    n_steps_ : int
+        Mini-batch steps taken by ``partial_fit`` and online ``fit``.
+    n_resampled_ : int
+        Atoms that were unused and replaced by badly reconstructed samples.
+    code_gram_ : ndarray of shape (n_components, n_components)
+        Mairal's statistic ``A`` (weighted ``S' S``), kept for
+        ``partial_fit``.
+    code_data_ : ndarray of shape (n_components, n_features)
+        Mairal's statistic ``B`` (weighted ``S' X``), kept for
+        ``partial_fit``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when ``X`` has string feature names.
+
+    See Also
+    --------
+    sparse_encode : the codes for a given dictionary.
+    sklearn.decomposition.MiniBatchDictionaryLearning : the same model.
+
+    Notes
+    -----
+    Atoms are kept at unit norm: after the dictionary step (constrained to
+    ``|d_j| <= 1``) any shorter atom is scaled up and its codes down, which
+    leaves the reconstruction unchanged and lowers the L1 penalty.
+
+    References
+    ----------
+    B. A. Olshausen and D. J. Field, "Emergence of simple-cell receptive
+    field properties by learning a sparse code for natural images", Nature
+    381, 1996.
+    H. Lee, A. Battle, R. Raina and A. Y. Ng, "Efficient sparse coding
+    algorithms", NIPS 2006 (2007).
+    J. Mairal, F. Bach, J. Ponce and G. Sapiro, "Online learning for matrix
+    factorization and sparse coding", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import SparseCoding
+    >>> X = np.random.default_rng(0).standard_normal((100, 8))
+    >>> sc = SparseCoding(n_components=12, alpha=0.5, random_state=0).fit(X)
+    >>> sc.components_.shape
+    (12, 8)
+    >>> bool(np.allclose(np.linalg.norm(sc.components_, axis=1), 1))
+    True
+    >>> sc.transform(X[:2]).shape
+    (2, 12)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"feature_sign", "cd", "fista", "omp"})],
+        "n_nonzero_coefs": [Interval(Integral, 1, None, closed="left"), None],
+        "positive_code": ["boolean"],
+        "dict_solver": [StrOptions({"bcd", "lagrange_dual"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "dict_init": ["array-like", None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_components=None, *, alpha=1.0, solver="feature_sign",
+                 n_nonzero_coefs=None, positive_code=False, dict_solver="bcd",
+                 batch_size=None, max_iter=100, tol=1e-4, dict_init=None,
+                 verbose=0, random_state=None):
+        self.n_components = n_components
+        self.alpha = alpha
+        self.solver = solver
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.positive_code = positive_code
+        self.dict_solver = dict_solver
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.dict_init = dict_init
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ helpers
+
+    def _encode(self, X, D, init=None):
+        return sparse_encode(X, D, self.alpha, solver=self.solver,
+                             positive=self.positive_code, init=init,
+                             n_nonzero_coefs=self.n_nonzero_coefs)
+
+    def _initial_dictionary(self, X, rng):
+        n_samples, n_features = X.shape
+        K = self.n_components or n_features
+        if self.dict_init is not None:
+            D = check_array(self.dict_init, dtype=X.dtype, order="C", copy=True)
+            if D.shape != (K, n_features):
+                raise ValueError(
+                    f"dict_init has shape {D.shape}; it must be (n_components, "
+                    f"n_features) = {(K, n_features)}."
+                )
+        else:
+            # Training samples as atoms (Mairal et al.); Gaussian directions
+            # where there are too few samples or a sample is zero.
+            D = rng.standard_normal((K, n_features)).astype(X.dtype)
+            take = rng.permutation(n_samples)[:K]
+            D[: take.size] = X[take]
+        norms = np.linalg.norm(D, axis=1)
+        zero = norms <= np.finfo(X.dtype).tiny * 1e3
+        if zero.any():
+            D[zero] = rng.standard_normal((int(zero.sum()), n_features))
+            norms = np.linalg.norm(D, axis=1)
+        D /= norms[:, None]
+        return D
+
+    def _resample_dead(self, X, codes, D, dead):
+        """Replace unused atoms by the worst-reconstructed samples.
+
+        An atom no sample uses contributes nothing and would never move;
+        pointing it at the largest residuals puts it where the dictionary
+        fails most (zero codes: the objective is unchanged by the swap).
+        """
+        dead = np.flatnonzero(dead)
+        if dead.size == 0:
+            return 0
+        R = X - codes @ D
+        err = np.einsum("ij,ij->i", R, R)
+        order = np.argsort(-err, kind="stable")[: dead.size]
+        fresh = R[order]
+        norms = np.linalg.norm(fresh, axis=1)
+        ok = norms > np.finfo(X.dtype).eps * max(1.0, float(np.max(norms, initial=0.0)))
+        D[dead[: int(ok.sum())]] = fresh[ok] / norms[ok, None]
+        return int(ok.sum())
+
+    def _dictionary_step(self, D, A, B, online):
+        # Online steps warm-start from the previous dictionary, so one BCD
+        # sweep per batch is Mairal's choice; full batch solves to tolerance
+        # (as the Lagrange dual always does: Newton needs few iterations).
+        sweeps = 1 if online and self.dict_solver == "bcd" else 100
+        return update_dictionary(D, A, B, method=self.dict_solver, max_iter=sweeps)
+
+    def _online_step(self, X, D):
+        """One mini-batch: codes, statistics update, dictionary step."""
+        codes = self._encode(X, D)
+        objective = sparse_coding_objective(X, codes, D, self.alpha)
+        nb = X.shape[0]
+        # Forgetting schedule of Mairal et al. (2010), section 3.4: early
+        # batches, coded with a poor dictionary, are down-weighted.
+        step = self.n_steps_
+        theta = (step + 1) * nb if step < nb - 1 else nb * nb + step + 1 - nb
+        beta = (theta + 1 - nb) / (theta + 1)
+        self.code_gram_ *= beta
+        self.code_gram_ += codes.T @ codes / nb
+        self.code_data_ *= beta
+        self.code_data_ += codes.T @ X / nb
+        diag = np.diag(self.code_gram_)
+        dead = diag <= 1e-6 * max(float(diag.max()), np.finfo(X.dtype).tiny)
+        n_new = self._resample_dead(X, codes, D, dead & ~codes.any(axis=0))
+        if n_new:
+            replaced = np.flatnonzero(dead & ~codes.any(axis=0))[:n_new]
+            self.code_gram_[replaced] = 0
+            self.code_gram_[:, replaced] = 0
+            self.code_data_[replaced] = 0
+            self.n_resampled_ += n_new
+        D = self._dictionary_step(D, self.code_gram_, self.code_data_, online=True)
+        _renormalise(D, self.code_gram_, self.code_data_)
+        self.n_steps_ += 1
+        return D, objective
+
+    def _start(self, X, rng):
+        K = self.n_components or X.shape[1]
+        self.components_ = self._initial_dictionary(X, rng)
+        self.code_gram_ = np.zeros((K, K), dtype=X.dtype)
+        self.code_data_ = np.zeros((K, X.shape[1]), dtype=X.dtype)
+        self.n_steps_ = 0
+        self.n_resampled_ = 0
+        self.loss_curve_ = []
+
+    def _log(self, iteration, objective, start):
+        self.loss_curve_.append(objective)
+        if self.verbose:
+            report_progress(self, iteration, "objective", objective,
+                            time.perf_counter() - start)
+
+    # ---------------------------------------------------------- public API
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the dictionary from ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : SparseCoding
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        rng = check_random_state(self.random_state)
+        self._start(X, rng)
+        D = self.components_
+        start = time.perf_counter()
+        previous = np.inf
+        codes = None
+        converged = False
+        for it in range(1, self.max_iter + 1):
+            if self.batch_size is None:
+                codes = self._encode(X, D, init=codes)
+                self.n_resampled_ += self._resample_dead(X, codes, D, ~codes.any(axis=0))
+                A = codes.T @ codes
+                B = codes.T @ X
+                D = self._dictionary_step(D, A, B, online=False)
+                codes *= _renormalise(D, A, B)[None, :]
+                objective = sparse_coding_objective(X, codes, D, self.alpha)
+            else:
+                order = rng.permutation(X.shape[0])
+                total = 0.0
+                for lo in range(0, X.shape[0], self.batch_size):
+                    batch = X[order[lo: lo + self.batch_size]]
+                    D, obj = self._online_step(batch, D)
+                    total += obj * batch.shape[0]
+                objective = total / X.shape[0]
+            check_finite_state(self, D)
+            self.components_ = D
+            self._log(it, objective, start)
+            self.n_iter_ = it
+            if previous - objective <= self.tol * abs(objective):
+                converged = True
+                break
+            previous = objective
+        if not converged:
+            warnings.warn(
+                f"SparseCoding did not converge in max_iter={self.max_iter} "
+                f"iterations (tol={self.tol}); increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One online step on the mini-batch ``X`` (Mairal et al. 2010).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : SparseCoding
+        """
+        first = not hasattr(self, "components_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                          reset=first)
+        if first:
+            self._start(X, check_random_state(self.random_state))
+        start = time.perf_counter()
+        X = X.astype(self.components_.dtype, copy=False)
+        D, objective = self._online_step(X, self.components_.copy())
+        check_finite_state(self, D)
+        self.components_ = D
+        self.n_iter_ = self.n_steps_
+        self._log(self.n_steps_, objective, start)
+        return self
+
+    def transform(self, X):
+        """Sparse codes of ``X`` against ``components_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                          reset=False)
+        return self._encode(X, self.components_.astype(X.dtype, copy=False))
+
+    def inverse_transform(self, X):
+        """Reconstruct data from codes: ``codes @ components_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        codes = check_array(X, dtype=[np.float64, np.float32])
+        if codes.shape[1] != self.components_.shape[0]:
+            raise ValueError(
+                f"inverse_transform expects codes with "
+                f"{self.components_.shape[0]} columns (n_components); got "
+                f"{codes.shape[1]}."
+            )
+        return codes @ self.components_.astype(codes.dtype, copy=False)
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
