@@ -10,5 +10,7 @@ __version__ = "0.1.0"
 
 from .networks import DeepAutoencoder, FineTunedClassifier, FineTunedRegressor
 from .stacks import Stack
+from .layers import SparseCoding, sparse_encode
 
 __all__ = ["__version__", "Stack", "FineTunedClassifier", "FineTunedRegressor", "DeepAutoencoder"]
+__all__ += ["SparseCoding", "sparse_encode"]

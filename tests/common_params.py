@@ -18,6 +18,8 @@ CHECK_PARAMS = {
                            "random_state": 0},
     "DeepAutoencoder": {"hidden_layer_sizes": (4, 2), "output_activation": "linear",
                         "max_iter": 5, "random_state": 0},
+    # sparse coding (issue 5)
+    "SparseCoding": {"n_components": 5, "alpha": 0.1, "max_iter": 5, "random_state": 0},
 }
 
 EXPECTED_FAILED = {}
