@@ -6,6 +6,8 @@ import importlib
 from ._runner import gemm_throughput, machine_summary
 
 SUITES = {
+    "rbm": "rbm",
+    "finetune": "finetune",
     "gemm": None,
 }
 
