@@ -9,3 +9,188 @@ import numpy as np
 
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------------------
+# Sparse coding (issue 5): LASSO per sample, 0.5 |x - a @ D|^2 + alpha |a|_1,
+# dictionary D with atoms as rows.
+
+
+def lasso_kkt_violation(X, codes, D, alpha, positive=False):
+    """Largest violation of the LASSO optimality conditions over all codes.
+
+    With r = x - a @ D: d_j . r = alpha * sign(a_j) where a_j != 0, and
+    |d_j . r| <= alpha (d_j . r <= alpha for non-negative codes) where a_j == 0.
+    """
+    worst = 0.0
+    for x, a in zip(X, codes):
+        r = x - a @ D
+        for j in range(D.shape[0]):
+            g = D[j] @ r
+            if a[j] != 0:
+                worst = max(worst, abs(g - alpha * np.sign(a[j])))
+            elif positive:
+                worst = max(worst, g - alpha)
+            else:
+                worst = max(worst, abs(g) - alpha)
+    return worst
+
+
+def lasso_objective(x, a, D, alpha):
+    r = x - a @ D
+    return 0.5 * r @ r + alpha * np.abs(a).sum()
+
+
+def soft_threshold(z, t, positive=False):
+    if positive:
+        return np.maximum(z - t, 0.0)
+    return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
+
+
+def lasso_coordinate_descent(x, D, alpha, positive=False, n_sweeps=5000):
+    """Cyclic coordinate descent on the residual, one atom at a time."""
+    a = np.zeros(D.shape[0])
+    r = x.astype(np.float64).copy()
+    for _ in range(n_sweeps):
+        for j in range(D.shape[0]):
+            dj = D[j]
+            z = dj @ r + (dj @ dj) * a[j]
+            new = soft_threshold(z, alpha, positive) / (dj @ dj)
+            r -= (new - a[j]) * dj
+            a[j] = new
+    return a
+
+
+def lasso_duality_gap(x, a, D, alpha, positive=False):
+    """Primal minus dual objective, dual point = residual scaled into
+    {nu : |D nu|_inf <= alpha} (D nu <= alpha for non-negative codes)."""
+    r = x - a @ D
+    g = D @ r
+    m = np.max(g) if positive else np.max(np.abs(g))
+    s = 1.0 if m <= alpha else alpha / m
+    nu = s * r
+    primal = 0.5 * r @ r + alpha * np.abs(a).sum()
+    dual = 0.5 * x @ x - 0.5 * (x - nu) @ (x - nu)
+    return primal - dual
+
+
+def orthogonal_matching_pursuit(x, D, n_nonzero, alpha=0.0):
+    """Greedy: the atom most correlated with the residual joins, then least
+    squares on the chosen atoms; stops at n_nonzero atoms or when no
+    correlation exceeds alpha."""
+    chosen = []
+    a = np.zeros(D.shape[0])
+    r = x.astype(np.float64).copy()
+    while len(chosen) < n_nonzero:
+        g = np.abs(D @ r)
+        g[chosen] = -np.inf
+        j = int(np.argmax(g))
+        if g[j] <= alpha:
+            break
+        chosen.append(j)
+        coef, *_ = np.linalg.lstsq(D[chosen].T, x, rcond=None)
+        a[:] = 0
+        a[chosen] = coef
+        r = x - a @ D
+    return a
+
+
+def fista_prox_step(Y, grad, A, step, alpha, positive, t):
+    """One FISTA step per row with gradient restart; returns (A, Y, t) new."""
+    A_new = soft_threshold(Y - step * grad, alpha * step, positive)
+    t_new = 0.5 * (1 + np.sqrt(1 + 4 * t**2))
+    Y_new = np.empty_like(Y)
+    for i in range(Y.shape[0]):
+        if (Y[i] - A_new[i]) @ (A_new[i] - A[i]) > 0:
+            t_new[i] = 1.0
+            Y_new[i] = A_new[i]
+        else:
+            Y_new[i] = A_new[i] + (t[i] - 1) / t_new[i] * (A_new[i] - A[i])
+    return A_new, Y_new, t_new
+
+
+def bcd_dictionary_sweep(D, A, B):
+    """One pass of Mairal's block coordinate descent over the atoms:
+    d_j <- project_{|d| <= 1}(d_j + (B_j - A_j @ D) / A_jj), skipping A_jj = 0."""
+    D = D.astype(np.float64).copy()
+    for j in range(D.shape[0]):
+        if A[j, j] <= 0:
+            continue
+        u = D[j] + (B[j] - A[j] @ D) / A[j, j]
+        D[j] = u / max(1.0, np.linalg.norm(u))
+    return D
+
+
+# ---------------------------------------------------------------------------
+# Backprop core and autoencoders (deepzoo._nn, deepzoo._kernels.nn,
+# deepzoo.layers._autoencoder)
+
+_UNITS = {
+    "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1 - sigmoid(z))),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
+    "linear": (lambda z: z, lambda z: np.ones_like(z)),
+}
+
+
+def autoencoder_objective(W, b_h, b_v, W_dec, X_in, X, hidden, visible, loss,
+                          alpha=0.0, rho=0.05, beta=0.0, code_l1=0.0, contraction=0.0):
+    """The autoencoder objective written out term by term, in float64.
+
+    ``W_dec`` is None for tied weights. The contractive term builds each
+    sample's Jacobian ``dh/dx = diag(f'(z)) W`` explicitly.
+    """
+    W, X_in, X = (np.asarray(a, dtype=np.float64) for a in (W, X_in, X))
+    tied = W_dec is None
+    W_dec = W if tied else np.asarray(W_dec, dtype=np.float64)
+    f, df = _UNITS[hidden]
+    Z = X_in @ W.T + b_h
+    H = f(Z)
+    R = _UNITS[visible][0](H @ W_dec + b_v)
+    if loss == "squared_error":
+        J = np.mean([0.5 * np.sum((r - x) ** 2) for r, x in zip(R, X)])
+    else:
+        J = np.mean([-np.sum(x * np.log(r) + (1 - x) * np.log(1 - r)) for r, x in zip(R, X)])
+    J += alpha / 2 * np.sum(W ** 2)
+    if not tied:
+        J += alpha / 2 * np.sum(W_dec ** 2)
+    if beta:
+        for j in range(H.shape[1]):
+            q = H[:, j].mean()
+            J += beta * (rho * np.log(rho / q) + (1 - rho) * np.log((1 - rho) / (1 - q)))
+    J += code_l1 * np.mean(np.abs(H).sum(axis=1))
+    if contraction:
+        J += contraction * np.mean([np.sum((df(z)[:, None] * W) ** 2) for z in Z])
+    return J
+
+
+def adam_step(p, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Textbook Adam (Kingma & Ba 2015, Algorithm 1), update number t >= 1."""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def momentum_step(p, g, v, lr, mu, nesterov=False):
+    """Heavy ball, or Nesterov in Sutskever's form: returns (p, v)."""
+    v = mu * v - lr * g
+    return (p + mu * v - lr * g if nesterov else p + v), v
+
+
+def adagrad_step(p, g, s, lr, eps=1e-8):
+    s = s + g * g
+    return p - lr * g / (np.sqrt(s) + eps), s
+
+
+def rmsprop_step(p, g, s, lr, rho=0.9, eps=1e-8):
+    s = rho * s + (1 - rho) * g * g
+    return p - lr * g / (np.sqrt(s) + eps), s
+
+
+def sigmoid_cross_entropy(Z, Y):
+    """Per-row binary cross-entropy of sigmoid(Z) against Y, and d/dZ of the sum."""
+    A = sigmoid(np.asarray(Z, dtype=np.float64))
+    rows = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A), axis=1)
+    return rows, A - Y

@@ -6,7 +6,9 @@ n_components), which the caller computes with BLAS. Per sample they
 minimise ``0.5 * a @ G @ a - c @ a + alpha * |a|_1`` (equal, up to the
 constant ``0.5 * |x|^2``, to ``0.5 * |x - a @ D|^2 + alpha * |a|_1``).
 ``G`` is symmetric, so its column ``j`` is read as the contiguous row
-``G[j]``. Throughout, ``q = c - G @ a`` is the correlation of every atom with the
+``G[j]``. ``q`` is accumulated in float64 whatever the input dtype: its
+rounding error would otherwise decide, for float32, which atoms enter and
+when the duality gap is small enough. Throughout, ``q = c - G @ a`` is the correlation of every atom with the
 residual, ``q_j = d_j . r``: the KKT conditions read ``q_j = alpha *
 sign(a_j)`` on the support and ``|q_j| <= alpha`` off it.
 
@@ -299,7 +301,7 @@ def _feature_sign_row(G, c, a, alpha, positive, max_iter, rtol,
 @kernel
 def _feature_sign_workspace(K, dtype_like):
     return (np.empty(K, np.int64), np.empty(K, dtype_like.dtype),
-            np.empty(K, dtype_like.dtype), np.empty((K, K), dtype_like.dtype),
+            np.empty(K, np.float64), np.empty((K, K), dtype_like.dtype),
             np.empty(K, dtype_like.dtype), np.empty(K, dtype_like.dtype),
             np.empty(K, dtype_like.dtype), np.empty(K, dtype_like.dtype))
 
@@ -345,10 +347,9 @@ def _cd_update(G, c, a, q, j, alpha, positive):
     if gjj <= 0:
         return 0.0
     old = a[j]
-    new = _soft_threshold(q[j] + gjj * old, alpha, positive) / gjj
-    delta = new - old
+    a[j] = _soft_threshold(q[j] + gjj * old, alpha, positive) / gjj
+    delta = a[j] - old  # after rounding to a's dtype, so q stays consistent
     if delta != 0:
-        a[j] = new
         for i in range(c.shape[0]):
             q[i] -= G[j, i] * delta
     return abs(delta) * np.sqrt(gjj)
@@ -421,7 +422,7 @@ def _cd_row(G, c, a, xnorm2, alpha, positive, max_iter, tol, q):
 @kernel
 def coordinate_descent(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter):
     """Coordinate descent on every row of ``C``; codes ``A`` in place."""
-    q = np.empty(C.shape[1], C.dtype)
+    q = np.empty(C.shape[1], np.float64)
     for i in range(C.shape[0]):
         n_iter[i] = _cd_row(G, C[i], A[i], xnorm2[i], alpha, positive,
                             max_iter, tol, q)
@@ -433,7 +434,7 @@ def coordinate_descent_parallel(G, C, A, xnorm2, alpha, positive, max_iter,
     """Parallel twin of :func:`coordinate_descent`."""
     n = C.shape[0]
     for ch in prange(n_chunks):
-        q = np.empty(C.shape[1], C.dtype)
+        q = np.empty(C.shape[1], np.float64)
         for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
             n_iter[i] = _cd_row(G, C[i], A[i], xnorm2[i], alpha, positive,
                                 max_iter, tol, q)
