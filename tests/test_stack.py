@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -13,6 +14,9 @@ from deepzoo import Stack
 from deepzoo._nn.activations import activate, encode
 from deepzoo.io import load, save
 from deepzoo.stacks import decode, encoder_layer
+
+# Layers trained for a couple of epochs only: their max_iter warnings are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 class ContractLayer(TransformerMixin, BaseEstimator):
@@ -170,3 +174,40 @@ def test_hdf5_round_trip(tmp_path):
 def test_verbose(capsys):
     Stack([("a", ContractLayer(2))], verbose=True).fit(_data())
     assert capsys.readouterr().out.startswith("[Stack] Iteration 1, a output width = 2")
+
+
+# ---------------------------------------------------------------- StackedAutoencoder
+
+
+def test_stacked_autoencoder_layers_and_greedy_flow():
+    from deepzoo import Autoencoder, DenoisingAutoencoder, StackedAutoencoder
+
+    X = load_digits().data[:200] / 16
+    sae = StackedAutoencoder(hidden_layer_sizes=(12, 6, 3), corruption_level=[0.1, 0.0, 0.3],
+                             max_iter=2, random_state=0).fit(X)
+    kinds = [type(layer) for _, layer in sae.steps_]
+    assert kinds == [DenoisingAutoencoder, Autoencoder, DenoisingAutoencoder]
+    assert [layer.corruption_level for _, layer in sae.steps_ if hasattr(layer, "corruption")] \
+        == [0.1, 0.3]
+    H = X
+    for _, layer in sae.steps_:
+        H = layer.transform(H)
+    np.testing.assert_array_equal(sae.transform(X), H)
+    assert [layer.weights.shape for layer in sae.encoder_layers()] == [(12, 64), (6, 12), (3, 6)]
+    with pytest.raises(ValueError, match="one per layer"):
+        StackedAutoencoder(hidden_layer_sizes=(4, 2), corruption_level=[0.1, 0.2, 0.3]).fit(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_networks_unroll_stacked_autoencoder_exactly(dtype):
+    from deepzoo import DeepAutoencoder, FineTunedClassifier, StackedAutoencoder
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:300] / 16).astype(dtype)
+    sae = StackedAutoencoder(hidden_layer_sizes=(16, 8), corruption_level=0.25, max_iter=2,
+                             tied_weights=False, random_state=0).fit(X)
+    clf = FineTunedClassifier(sae, max_iter=1, top_only_iter=1, random_state=0).fit(X, y[:300])
+    np.testing.assert_array_equal(clf.transform(X), sae.transform(X))
+    ae = DeepAutoencoder(sae, max_iter=0).fit(X)
+    assert ae.reconstruct(X).dtype == dtype
+    np.testing.assert_array_equal(ae.reconstruct(X), sae.inverse_transform(sae.transform(X)))

@@ -1,5 +1,7 @@
 """Greedy layer-wise stacks: a generic stack, DBN, StackedAutoencoder."""
 
-from ._stack import Stack, decode, encoder_layer
+from ._dbn import DBN
+from ._stack import EncoderLayer, Stack, decode, encoder_layer
+from ._stacked_autoencoder import StackedAutoencoder
 
-__all__ = ["Stack", "decode", "encoder_layer"]
+__all__ = ["DBN", "EncoderLayer", "Stack", "StackedAutoencoder", "decode", "encoder_layer"]

@@ -11,7 +11,7 @@ from .._nn.activations import encode
 from ..utils._compat import _fit_context, check_is_fitted
 from ..utils._progress import report_progress
 
-__all__ = ["Stack", "EncoderLayer", "encoder_layer", "decode"]
+__all__ = ["Stack", "EncoderLayer", "FittedStackMixin", "encoder_layer", "decode"]
 
 #: What a network needs from one pretrained encoder layer. ``weights`` has the
 #: layout of ``components_`` (n_out, n_in); ``decoder_weights`` is laid out the
@@ -86,7 +86,69 @@ def decode(H, layer):
                   layer.decoder_activation)
 
 
-class Stack(TransformerMixin, BaseEstimator):
+class FittedStackMixin:
+    """Up-pass, down-pass and unrolling of the fitted layers in ``steps_``."""
+
+    def transform(self, X):
+        """Up-pass: the representation at the top of the stack.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_top)
+        """
+        check_is_fitted(self, "steps_")
+        Xt = X
+        for _, step in self.steps_:
+            Xt = step.transform(Xt)
+        return Xt
+
+    def inverse_transform(self, X):
+        """Down-pass: map top representations back to the input space.
+
+        Contract layers decode with :func:`decode` (the same step a
+        :class:`deepzoo.DeepAutoencoder` takes before fine-tuning); other
+        steps use their own ``inverse_transform``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_top)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "steps_")
+        Xt = X
+        for name, step in reversed(self.steps_):
+            if all(hasattr(step, a) for a in _CONTRACT):
+                Xt = decode(np.asarray(Xt), encoder_layer(step))
+            elif hasattr(step, "inverse_transform"):
+                Xt = step.inverse_transform(Xt)
+            else:
+                raise TypeError(
+                    f"Stack step {name!r} ({type(step).__name__}) has no "
+                    "inverse_transform and no decoder weights; the stack cannot "
+                    "be run downwards."
+                )
+        return Xt
+
+    def encoder_layers(self):
+        """The fitted steps read through the encoder-layer contract.
+
+        Returns
+        -------
+        list of EncoderLayer
+            Bottom first; what the networks unroll.
+        """
+        check_is_fitted(self, "steps_")
+        return [encoder_layer(step) for _, step in self.steps_]
+
+
+class Stack(FittedStackMixin, TransformerMixin, BaseEstimator):
     """Greedy layer-wise stack of unsupervised layers, with Pipeline semantics.
 
     Each step is cloned and fitted on the ``transform`` of the step before
@@ -225,64 +287,6 @@ class Stack(TransformerMixin, BaseEstimator):
         if hasattr(first, "n_features_in_"):
             self.n_features_in_ = first.n_features_in_
         return self
-
-    def transform(self, X):
-        """Up-pass: the representation at the top of the stack.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_top)
-        """
-        check_is_fitted(self, "steps_")
-        Xt = X
-        for _, step in self.steps_:
-            Xt = step.transform(Xt)
-        return Xt
-
-    def inverse_transform(self, X):
-        """Down-pass: map top representations back to the input space.
-
-        Contract layers decode with :func:`decode` (the same step a
-        :class:`deepzoo.DeepAutoencoder` takes before fine-tuning); other
-        steps use their own ``inverse_transform``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_top)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "steps_")
-        Xt = X
-        for name, step in reversed(self.steps_):
-            if all(hasattr(step, a) for a in _CONTRACT):
-                Xt = decode(np.asarray(Xt), encoder_layer(step))
-            elif hasattr(step, "inverse_transform"):
-                Xt = step.inverse_transform(Xt)
-            else:
-                raise TypeError(
-                    f"Stack step {name!r} ({type(step).__name__}) has no "
-                    "inverse_transform and no decoder weights; the stack cannot "
-                    "be run downwards."
-                )
-        return Xt
-
-    def encoder_layers(self):
-        """The fitted steps read through the encoder-layer contract.
-
-        Returns
-        -------
-        list of EncoderLayer
-            Bottom first; what the networks unroll.
-        """
-        check_is_fitted(self, "steps_")
-        return [encoder_layer(step) for _, step in self.steps_]
 
     @property
     def named_steps(self):

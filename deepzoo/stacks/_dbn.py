@@ -1,0 +1,571 @@
+"""Deep belief network: greedy RBM stack, label units, up-down fine-tuning.
+
+Notation of Hinton, Osindero & Teh (2006), with weights in the layout of
+``components_`` (one row per upper unit):
+
+- lower layers ``l = 1..L-1`` are directed after unrolling: recognition
+  weights ``R_l`` (up, ``h = sigmoid(v @ R_l.T + r_l)``) and generative
+  weights ``G_l`` (down, ``v = sigmoid(h @ G_l + g_l)``), tied (``R = G``)
+  after greedy training and untied by the up-down algorithm;
+- the top layer is an undirected RBM between the penultimate units (and,
+  when trained with labels, a group of softmax label units) and the top
+  hidden units.
+"""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+
+from .._nn.activations import activate, encode
+from ..layers import BernoulliRBM
+from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._progress import report_progress
+from ..utils.validation import check_finite_state, check_unit_interval
+from ._stack import EncoderLayer, Stack, decode
+
+__all__ = ["DBN"]
+
+
+def _bernoulli(P, rng):
+    """Binary states with probabilities ``P`` (same dtype)."""
+    return (rng.random(P.shape, dtype=P.dtype) < P).astype(P.dtype)
+
+
+def _sigmoid_layer(X, W, b):
+    return encode(X, W, b, "sigmoid")
+
+
+def _softmax(Z):
+    return activate("softmax", Z)
+
+
+class _TopRBM:
+    """Plain-array view of the top RBM (weights ``W``, label weights ``U``).
+
+    Holds references to the DBN's arrays, so updates land in the estimator.
+    """
+
+    def __init__(self, W, c, b, U=None, d=None):
+        self.W, self.c, self.b, self.U, self.d = W, c, b, U, d
+
+    def params(self):
+        return [p for p in (self.W, self.c, self.b, self.U, self.d) if p is not None]
+
+    def hidden(self, V, L):
+        Z = V @ self.W.T
+        if L is not None:
+            Z += L @ self.U.T
+        Z += self.c
+        return activate("sigmoid", Z)
+
+    def gibbs_down(self, H, rng, clamp_labels=None):
+        """Penultimate probabilities and states, label probabilities given ``H``."""
+        Pv = _sigmoid_layer(H, np.ascontiguousarray(self.W.T), self.b)
+        Pl = None
+        if self.U is not None:
+            Pl = clamp_labels if clamp_labels is not None else _softmax(H @ self.U + self.d)
+        return Pv, _bernoulli(Pv, rng), Pl
+
+    def statistics(self, V, L, H):
+        """Sufficient statistics ``[H.T V, sum H, sum V, H.T L, sum L]``."""
+        stats = [H.T @ V, H.sum(axis=0), V.sum(axis=0)]
+        if self.U is not None:
+            stats += [H.T @ L, L.sum(axis=0)]
+        return stats
+
+    def cd(self, V, L, k, rng, clamp_labels=False):
+        """Positive and negative statistics of CD-k from data ``(V, L)``.
+
+        Positive phase with hidden probabilities; the chain uses sampled
+        hidden and penultimate states, label probabilities (softmax) and
+        hidden probabilities at its end (Hinton's guide, section 3).
+        """
+        Ph = self.hidden(V, L)
+        pos = self.statistics(V, L, Ph)
+        H = _bernoulli(Ph, rng)
+        for step in range(k):
+            Pv, Sv, Pl = self.gibbs_down(H, rng, L if clamp_labels else None)
+            Ph_neg = self.hidden(Sv, Pl)
+            if step < k - 1:
+                H = _bernoulli(Ph_neg, rng)
+        neg = self.statistics(Sv, Pl, Ph_neg)
+        return pos, neg, Sv
+
+
+class DBN(TransformerMixin, BaseEstimator):
+    """Deep belief network: a greedy stack of RBMs with a generative top.
+
+    ``fit(X)`` trains ``len(hidden_layer_sizes)`` Bernoulli RBMs greedily,
+    each on the hidden probabilities of the one below (Hinton, Osindero &
+    Teh 2006). ``fit(X, y)`` joins softmax label units to the top RBM, which
+    is then trained on the pair (penultimate representation, label); then
+    ``n_updown_iter`` epochs of the up-down algorithm (contrastive
+    wake-sleep) fine-tune the whole generative model: recognition and
+    generative weights of the lower layers are untied. Classification is
+    by a deterministic up-pass and the label of lowest free energy in the
+    top RBM; :meth:`sample` draws fantasies.
+
+    As a pretrained stack, the DBN is unrolled by the networks through
+    :meth:`encoder_layers` (recognition weights up, generative weights down).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(500, 500, 2000)
+        Units of each RBM, bottom first.
+    learning_rate : float, default=0.1
+        Learning rate of the greedy RBM training (weights and biases).
+    batch_size : int, default=100
+    n_iter : int, default=10
+        Epochs of each RBM.
+    method : {"cd", "pcd"}, default="cd"
+        Training of the lower RBMs (see :class:`deepzoo.BernoulliRBM`).
+    k : int, default=1
+        Gibbs steps of the greedy training.
+    initial_momentum, final_momentum : float, default=0.5, 0.9
+    momentum_switch : int, default=5
+        Epoch at which the momentum switches.
+    weight_decay : float, default=0.0002
+        L2 weight cost of the greedy training (weights only).
+    n_updown_iter : int, default=0
+        Epochs of up-down fine-tuning after greedy training.
+    updown_learning_rate : float, default=0.01
+    updown_k : int, default=3
+        Gibbs steps in the top RBM during up-down (Hinton et al.: 3, then 6
+        and 10 in later epochs).
+    random_state : int, RandomState instance or None, default=None
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    recognition_weights_, recognition_intercepts_ : list of ndarray
+        Up weights ``(n_out, n_in)`` and hidden biases of the lower layers.
+    generative_weights_, generative_intercepts_ : list of ndarray
+        Down weights ``(n_out, n_in)`` and visible biases of the lower layers.
+    top_components_ : ndarray of shape (n_top, n_penultimate)
+    top_intercept_hidden_, top_intercept_visible_ : ndarray
+    label_components_ : ndarray of shape (n_top, n_classes) or None
+        Weights of the label units (None when fitted without labels).
+    label_intercept_ : ndarray of shape (n_classes,) or None
+    classes_ : ndarray or None
+    reconstruction_error_ : ndarray
+        Mean squared reconstruction error of each greedy epoch of the top RBM
+        (labelled training) or empty.
+    updown_error_ : ndarray
+        Per up-down epoch: mean squared error of the generative prediction
+        of the data from the wake states.
+    n_iter_ : int
+        Up-down epochs run.
+    n_features_in_ : int
+
+    See Also
+    --------
+    Stack, deepzoo.BernoulliRBM, deepzoo.FineTunedClassifier
+
+    References
+    ----------
+    Hinton, Osindero and Teh, "A fast learning algorithm for deep belief
+    nets", Neural Computation 18, 2006.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import DBN
+    >>> rng = np.random.default_rng(0)
+    >>> X = (rng.random((100, 16)) < 0.3).astype(float)
+    >>> dbn = DBN(hidden_layer_sizes=(8, 4), n_iter=2, random_state=0).fit(X)
+    >>> dbn.transform(X).shape, dbn.sample(3, n_steps=5, random_state=0).shape
+    ((100, 4), (3, 16))
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "initial_momentum": [Interval(Real, 0, 1, closed="left")],
+        "final_momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum_switch": [Interval(Integral, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "n_updown_iter": [Interval(Integral, 0, None, closed="left")],
+        "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "updown_k": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden_layer_sizes=(500, 500, 2000), *, learning_rate=0.1,
+                 batch_size=100, n_iter=10, method="cd", k=1, initial_momentum=0.5,
+                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
+                 n_updown_iter=0, updown_learning_rate=0.01, updown_k=3,
+                 random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.method = method
+        self.k = k
+        self.initial_momentum = initial_momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.n_updown_iter = n_updown_iter
+        self.updown_learning_rate = updown_learning_rate
+        self.updown_k = updown_k
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ building
+    def _sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
+                or np.any(sizes < 1):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive "
+                f"integers; got {self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _rbm(self, n_components, seed):
+        return BernoulliRBM(
+            n_components, learning_rate=self.learning_rate, batch_size=self.batch_size,
+            n_iter=self.n_iter, method=self.method, k=self.k,
+            initial_momentum=self.initial_momentum, final_momentum=self.final_momentum,
+            momentum_switch=self.momentum_switch, weight_decay=self.weight_decay,
+            random_state=seed, verbose=self.verbose)
+
+    def _top(self):
+        return _TopRBM(self.top_components_, self.top_intercept_hidden_,
+                       self.top_intercept_visible_, self.label_components_,
+                       self.label_intercept_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Greedy layer-wise training, then up-down fine-tuning if asked.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Values in [0, 1].
+        y : array-like of shape (n_samples,), optional
+            Labels: joined as softmax units to the top RBM.
+
+        Returns
+        -------
+        self : DBN
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
+        sizes = self._sizes()
+        rng = check_random_state(self.random_state)
+        self._gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        supervised = y is not None
+        if supervised:
+            y = np.asarray(y)
+            check_classification_targets(y)
+            self.classes_, y_idx = np.unique(y, return_inverse=True)
+            Y = np.eye(len(self.classes_), dtype=X.dtype)[y_idx]
+        else:
+            self.classes_ = None
+            Y = None
+        # Greedy: the lower layers (and, without labels, the top) are RBMs
+        # trained by the stack, each on the hidden probabilities below.
+        n_greedy = len(sizes) - 1 if supervised else len(sizes)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
+        layers = []
+        H = X
+        if n_greedy:
+            stack = Stack([(f"rbm{i + 1}", self._rbm(s, int(seeds[i])))
+                           for i, s in enumerate(sizes[:n_greedy])]).fit(X)
+            layers = [rbm for _, rbm in stack.steps_]
+            if supervised:
+                H = stack.transform(X)
+        lower = layers if supervised else layers[:-1]
+        self.recognition_weights_ = [rbm.components_.copy() for rbm in lower]
+        self.recognition_intercepts_ = [rbm.intercept_hidden_.copy() for rbm in lower]
+        self.generative_weights_ = [rbm.components_.copy() for rbm in lower]
+        self.generative_intercepts_ = [rbm.intercept_visible_.copy() for rbm in lower]
+        self.reconstruction_error_ = np.empty(0)
+        if supervised:
+            self._fit_labelled_top(H, Y, sizes[-1], rng)
+        else:
+            top = layers[-1]
+            self.top_components_ = top.components_.copy()
+            self.top_intercept_hidden_ = top.intercept_hidden_.copy()
+            self.top_intercept_visible_ = top.intercept_visible_.copy()
+            self.label_components_ = None
+            self.label_intercept_ = None
+        self.n_iter_ = 0
+        self.updown_error_ = np.empty(0)
+        if self.n_updown_iter:
+            self._updown(X, Y)
+        return self
+
+    def _fit_labelled_top(self, V, Y, n_top, rng):
+        """CD-k training of the top RBM on (penultimate, softmax label) pairs."""
+        dtype = V.dtype
+        n, d = V.shape
+        n_classes = Y.shape[1]
+        # Hinton's guide, section 8: small weights, zero hidden biases,
+        # visible biases at the data's log-odds.
+        p = np.clip(V.mean(axis=0), 1e-3, 1 - 1e-3)
+        self.top_components_ = (0.01 * rng.standard_normal((n_top, d))).astype(dtype)
+        self.top_intercept_hidden_ = np.zeros(n_top, dtype)
+        self.top_intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
+        self.label_components_ = (0.01 * rng.standard_normal((n_top, n_classes))).astype(dtype)
+        prior = np.clip(Y.mean(axis=0), 1e-3, None)
+        self.label_intercept_ = np.log(prior / prior.sum()).astype(dtype)
+        top = self._top()
+        params = top.params()
+        velocity = [np.zeros_like(p) for p in params]
+        errors = []
+        bs = min(self.batch_size, n)
+        for epoch in range(self.n_iter):
+            t0 = time.perf_counter()
+            mom = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
+            order = rng.permutation(n)
+            err = 0.0
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                Vb, Yb = V[idx], Y[idx]
+                pos, neg, Sv = top.cd(Vb, Yb, self.k, self._gen)
+                err += float(np.sum((Vb - Sv) ** 2))
+                scale = dtype.type(self.learning_rate / len(idx))
+                for i, (p, v, a, b) in enumerate(zip(params, velocity, pos, neg)):
+                    v *= dtype.type(mom)
+                    v += scale * (a - b)
+                    if i in (0, 3):  # weights (not biases) carry the weight cost
+                        v -= dtype.type(self.learning_rate * self.weight_decay) * p
+                    p += v
+            check_finite_state(self, *params)
+            errors.append(err / n)
+            if self.verbose:
+                report_progress(self, epoch + 1, "top RBM reconstruction error", errors[-1],
+                                time.perf_counter() - t0)
+        self.reconstruction_error_ = np.asarray(errors)
+
+    # --------------------------------------------------------------- up-down
+    def _updown(self, X, Y):
+        """Contrastive wake-sleep (Hinton, Osindero & Teh 2006, appendix B)."""
+        rng = self._gen
+        dtype = X.dtype
+        R, r = self.recognition_weights_, self.recognition_intercepts_
+        G, g = self.generative_weights_, self.generative_intercepts_
+        top = self._top()
+        top_params = top.params()
+        n = X.shape[0]
+        bs = min(self.batch_size, n)
+        for _ in range(self.n_updown_iter):
+            t0 = time.perf_counter()
+            order = rng.permutation(n)
+            err = 0.0
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                V0 = X[idx]
+                Yb = Y[idx] if Y is not None else None
+                lr = dtype.type(self.updown_learning_rate / len(idx))
+                # Wake (up) pass with sampled states.
+                wake = [V0]
+                for W, b in zip(R, r):
+                    wake.append(_bernoulli(_sigmoid_layer(wake[-1], W, b), rng))
+                # Top RBM: CD-k from the wake penultimate states and labels.
+                pos, neg, sleep_top = top.cd(wake[-1], Yb, self.updown_k, rng)
+                # Sleep (down) pass from the chain's penultimate states.
+                sleep = [sleep_top]
+                for l in range(len(G) - 1, -1, -1):
+                    P = _sigmoid_layer(sleep[0], np.ascontiguousarray(G[l].T), g[l])
+                    sleep.insert(0, P if l == 0 else _bernoulli(P, rng))
+                # Generative updates: predict each wake layer from the one above.
+                for l in range(len(G)):
+                    pred = _sigmoid_layer(wake[l + 1], np.ascontiguousarray(G[l].T), g[l])
+                    diff = wake[l] - pred
+                    if l == 0:
+                        err += float(np.sum(diff * diff))
+                    G[l] += lr * (wake[l + 1].T @ diff)
+                    g[l] += lr * diff.sum(axis=0)
+                # Top RBM update.
+                for p, a, b in zip(top_params, pos, neg):
+                    p += lr * (a - b)
+                # Recognition updates: predict each sleep layer from the one below.
+                for l in range(len(R)):
+                    pred = _sigmoid_layer(sleep[l], R[l], r[l])
+                    diff = sleep[l + 1] - pred
+                    R[l] += lr * (diff.T @ sleep[l])
+                    r[l] += lr * diff.sum(axis=0)
+            check_finite_state(self, *R, *r, *G, *g, *top_params)
+            self.n_iter_ += 1
+            self.updown_error_ = np.append(self.updown_error_, err / n)
+            if self.verbose:
+                report_progress(self, self.n_iter_, "up-down data prediction error",
+                                err / n, time.perf_counter() - t0)
+
+    # ------------------------------------------------------------ inference
+    def _check_X(self, X):
+        check_is_fitted(self, "top_components_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, order="C")
+        return X.astype(self.top_components_.dtype, copy=False)
+
+    def encoder_layers(self):
+        """The layers a network unrolls: recognition up, generative down.
+
+        The top RBM's data weights serve both ways (its label units are not
+        part of the feed-forward path).
+
+        Returns
+        -------
+        list of EncoderLayer
+            Bottom first.
+        """
+        check_is_fitted(self, "top_components_")
+        layers = [
+            EncoderLayer(W, b, "sigmoid", np.ascontiguousarray(Gw.T), gb, "sigmoid")
+            for W, b, Gw, gb in zip(self.recognition_weights_, self.recognition_intercepts_,
+                                    self.generative_weights_, self.generative_intercepts_)
+        ]
+        layers.append(EncoderLayer(
+            self.top_components_, self.top_intercept_hidden_, "sigmoid",
+            np.ascontiguousarray(self.top_components_.T), self.top_intercept_visible_,
+            "sigmoid"))
+        return layers
+
+    def _penultimate(self, X):
+        H = X
+        for W, b in zip(self.recognition_weights_, self.recognition_intercepts_):
+            H = _sigmoid_layer(H, W, b)
+        return H
+
+    def transform(self, X):
+        """Deterministic up-pass to the top hidden probabilities.
+
+        Label units, if any, are left out (zero input).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_top)
+        """
+        X = self._check_X(X)
+        return _sigmoid_layer(self._penultimate(X), self.top_components_,
+                              self.top_intercept_hidden_)
+
+    def inverse_transform(self, X):
+        """Deterministic down-pass (probabilities) from the top hidden units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_top)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "top_components_")
+        H = np.asarray(X, dtype=self.top_components_.dtype)
+        for layer in reversed(self.encoder_layers()):
+            H = decode(H, layer)
+        return H
+
+    def _label_log_odds(self, X):
+        """``-F(x, label)`` for every label, up to a constant per sample."""
+        if self.label_components_ is None:
+            raise AttributeError(
+                "This DBN was fitted without labels; fit(X, y) joins label units "
+                "to the top RBM and enables predict."
+            )
+        Z = self._penultimate(self._check_X(X)) @ self.top_components_.T
+        Z += self.top_intercept_hidden_
+        out = np.empty((Z.shape[0], len(self.classes_)), dtype=Z.dtype)
+        for j in range(len(self.classes_)):
+            out[:, j] = np.logaddexp(0, Z + self.label_components_[:, j]).sum(axis=1)
+        out += self.label_intercept_
+        return out
+
+    def predict_proba(self, X):
+        """``p(label | x)`` of the top RBM given the deterministic up-pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return _softmax(self._label_log_odds(X))
+
+    def predict(self, X):
+        """Label of lowest free energy in the top RBM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._label_log_odds(X).argmax(axis=1)]
+
+    def score(self, X, y):
+        """Accuracy of :meth:`predict`."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def sample(self, n_samples=1, n_steps=1000, *, labels=None, random_state=None):
+        """Fantasies: Gibbs sampling in the top RBM, then a down-pass.
+
+        Chains start from penultimate states drawn from the top RBM's
+        visible biases; with ``labels`` the label units are clamped (the
+        model "imagines" that class).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        n_steps : int, default=1000
+            Gibbs steps in the top RBM.
+        labels : array-like of shape (n_samples,), optional
+            Class of each fantasy (needs a DBN fitted with labels).
+        random_state : int, RandomState instance or None
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            Visible probabilities of the deterministic down-pass.
+        """
+        check_is_fitted(self, "top_components_")
+        rs = check_random_state(random_state)
+        rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+        top = self._top()
+        dtype = self.top_components_.dtype
+        L = None
+        if labels is not None:
+            if self.label_components_ is None:
+                raise ValueError("labels need a DBN fitted with labels (fit(X, y)).")
+            labels = np.asarray(labels)
+            unknown = np.setdiff1d(labels, self.classes_)
+            if unknown.size or labels.shape != (n_samples,):
+                raise ValueError(
+                    f"labels must be {n_samples} values from classes_="
+                    f"{self.classes_.tolist()}; got {labels.tolist()}."
+                )
+            L = (labels[:, None] == self.classes_[None, :]).astype(dtype)
+        elif self.label_components_ is not None:
+            L = np.full((n_samples, len(self.classes_)), 1 / len(self.classes_), dtype)
+        V = _bernoulli(np.broadcast_to(expit(self.top_intercept_visible_),
+                                       (n_samples, top.W.shape[1])).astype(dtype), rng)
+        for _ in range(n_steps):
+            H = _bernoulli(top.hidden(V, L), rng)
+            Pv, V, Pl = top.gibbs_down(H, rng, L if labels is not None else None)
+            L = Pl
+        H = Pv
+        for layer in reversed(self.encoder_layers()[:-1]):
+            H = decode(H, layer)
+        return H

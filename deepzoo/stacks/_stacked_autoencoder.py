@@ -1,0 +1,158 @@
+"""Stacked (denoising) autoencoders, trained greedily layer by layer."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+
+from ..layers import Autoencoder, DenoisingAutoencoder
+from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
+from ._stack import FittedStackMixin, Stack
+
+__all__ = ["StackedAutoencoder"]
+
+
+class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
+    """Greedy stack of autoencoders, plain or denoising.
+
+    Layer ``l`` is an :class:`deepzoo.Autoencoder` (``corruption_level=0``)
+    or a :class:`deepzoo.DenoisingAutoencoder` trained to reconstruct the
+    code of layer ``l - 1`` (Bengio et al. 2007; Vincent et al. 2010). The
+    fitted layers sit in ``steps_`` like a :class:`Stack`'s, so the
+    networks unroll it the same way. For per-layer settings beyond these,
+    build a :class:`Stack` of autoencoders directly.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(500, 500)
+    corruption_level : float or sequence of float, default=0.0
+        Corruption of each layer's input during its training (one value for
+        all layers, or one per layer); 0 gives plain autoencoders.
+    corruption : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+    hidden_activation : {"sigmoid", "tanh", "relu", "linear"}, default="sigmoid"
+    loss : {"cross_entropy", "squared_error"}, default="cross_entropy"
+        Reconstruction loss of every layer (cross-entropy needs inputs and
+        sigmoid codes in [0, 1]).
+    tied_weights : bool, default=True
+    solver : str, default="adam"
+        Optimizer of the layers (see :class:`deepzoo.Autoencoder`).
+    learning_rate : float, default=0.001
+        Initial learning rate of every layer.
+    batch_size : int, default=100
+    max_iter : int, default=20
+        Epochs of each layer.
+    random_state : int, RandomState instance or None, default=None
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    steps_ : list of (str, estimator)
+        The fitted autoencoders, bottom first.
+    n_iter_ : int
+        Epochs of the longest-trained layer (early stopping may end some
+        layers sooner).
+    n_features_in_ : int
+
+    See Also
+    --------
+    Stack, DBN, deepzoo.FineTunedClassifier
+
+    References
+    ----------
+    Vincent, Larochelle, Lajoie, Bengio and Manzagol, "Stacked denoising
+    autoencoders", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import StackedAutoencoder
+    >>> X = np.random.default_rng(0).random((100, 12))
+    >>> sae = StackedAutoencoder(hidden_layer_sizes=(8, 4), corruption_level=0.25,
+    ...                          max_iter=2, random_state=0).fit(X)
+    >>> sae.transform(X).shape
+    (100, 4)
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "corruption_level": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "corruption": [StrOptions({"masking", "gaussian", "salt_and_pepper"})],
+        "hidden_activation": [StrOptions({"sigmoid", "tanh", "relu", "linear"})],
+        "loss": [StrOptions({"cross_entropy", "squared_error"})],
+        "tied_weights": ["boolean"],
+        "solver": [str],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden_layer_sizes=(500, 500), *, corruption_level=0.0,
+                 corruption="masking", hidden_activation="sigmoid", loss="cross_entropy",
+                 tied_weights=True, solver="adam", learning_rate=0.001, batch_size=100,
+                 max_iter=20, random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.corruption_level = corruption_level
+        self.corruption = corruption
+        self.hidden_activation = hidden_activation
+        self.loss = loss
+        self.tied_weights = tied_weights
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _layers(self, rng):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
+                or np.any(sizes < 1):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive "
+                f"integers; got {self.hidden_layer_sizes!r}."
+            )
+        levels = np.atleast_1d(np.asarray(self.corruption_level, dtype=float))
+        if levels.size not in (1, sizes.size) or np.any(levels < 0):
+            raise ValueError(
+                f"corruption_level must be one value >= 0 or one per layer "
+                f"({sizes.size}); got {self.corruption_level!r}."
+            )
+        levels = np.broadcast_to(levels, sizes.shape)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=sizes.size)
+        common = dict(hidden_activation=self.hidden_activation, loss=self.loss,
+                      tied_weights=self.tied_weights, solver=self.solver,
+                      learning_rate=self.learning_rate, batch_size=self.batch_size,
+                      max_iter=self.max_iter, verbose=self.verbose)
+        steps = []
+        for i, (size, level, seed) in enumerate(zip(sizes, levels, seeds)):
+            if level > 0:
+                layer = DenoisingAutoencoder(int(size), corruption=self.corruption,
+                                             corruption_level=float(level),
+                                             random_state=int(seed), **common)
+            else:
+                layer = Autoencoder(int(size), random_state=int(seed), **common)
+            steps.append((f"ae{i + 1}", layer))
+        return steps
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train each autoencoder on the code of the one below.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : StackedAutoencoder
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        rng = check_random_state(self.random_state)
+        stack = Stack(self._layers(rng)).fit(X)
+        self.steps_ = stack.steps_
+        self.n_iter_ = max(int(layer.n_iter_) for _, layer in self.steps_)
+        return self
