@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from ._config import FASTMATH, kernel, parallel_kernel
-from ._fastmath import sigmoid
+from ._fastmath import exp, log1p01, normal, sigmoid, uniform
 
 # numba accepts a set, not the frozenset the policy is stored as. The numpy
 # error model drops the zero-division check that keeps a loop with a
@@ -30,6 +30,11 @@ __all__ = [
     "mul_sigmoid_derivative",
     "mul_tanh_derivative",
     "mul_relu_derivative",
+    "sigmoid_cross_entropy_delta",
+    "squared_error_delta",
+    "mask_noise",
+    "salt_and_pepper_noise",
+    "gaussian_noise",
     "PARALLEL_MIN_SIZE",
     "pick",
     "as_scalar",
@@ -151,6 +156,87 @@ sigmoid_inplace = _twins(_sigmoid_inplace)
 mul_sigmoid_derivative = _twins(_mul_sigmoid_derivative)
 mul_tanh_derivative = _twins(_mul_tanh_derivative)
 mul_relu_derivative = _twins(_mul_relu_derivative)
+
+
+# ------------------------------------------------------------ output layer
+# ``Z`` holds the output pre-activation without its bias ``b`` (the product
+# ``H @ W``); it is overwritten by ``scale * dl/dz`` and ``rows`` (zeros on
+# entry) receives each sample's loss, in one pass. ``one`` is 1 in the dtype.
+
+
+def _sigmoid_cross_entropy_delta(Z, b, Y, scale, one, rows):
+    # l = softplus(z) - y z computed from the logit: no log(0), no clipping.
+    # With e = exp(-|z|): softplus(z) = max(z, 0) + log(1 + e) and
+    # sigmoid(z) = 1 / (1 + e) for z >= 0, e / (1 + e) otherwise.
+    zero = one - one
+    for i in numba.prange(Z.shape[0]):
+        s = rows[i]
+        for j in range(Z.shape[1]):
+            z = Z[i, j] + b[j]
+            y = Y[i, j]
+            a = abs(z)
+            e = exp(-a)
+            p = one / (one + e)
+            s += max(z, zero) + log1p01(e) - y * z
+            Z[i, j] = ((p if z >= zero else e * p) - y) * scale
+        rows[i] = s
+
+
+def _squared_error_delta(Z, b, Y, scale, one, rows):
+    # linear output: l = (z - y)^2 / 2, dl/dz = z - y
+    half = one / (one + one)
+    for i in numba.prange(Z.shape[0]):
+        s = rows[i]
+        for j in range(Z.shape[1]):
+            d = Z[i, j] + b[j] - Y[i, j]
+            s += d * d
+            Z[i, j] = d * scale
+        rows[i] = s * half
+
+
+sigmoid_cross_entropy_delta = _twins(_sigmoid_cross_entropy_delta)
+squared_error_delta = _twins(_squared_error_delta)
+
+
+# -------------------------------------------------------------- corruption
+# Noise for denoising autoencoders from the counter-based generator of
+# ``_fastmath``: draw ``idx`` of key ``key`` is the same whatever the thread
+# count, so a seed reproduces a run bit for bit.
+
+
+def _mask_noise(X, key, level, fill, out):
+    # each entry is replaced by ``fill`` with probability ``level``
+    d = X.shape[1]
+    for i in numba.prange(X.shape[0]):
+        for j in range(d):
+            x = X[i, j]
+            out[i, j] = fill if uniform(key, i * d + j, x) < level else x
+
+
+def _salt_and_pepper_noise(X, key, level, low, high, out):
+    # with probability ``level`` an entry becomes ``low`` or ``high``, by a
+    # fair coin (Vincent et al. 2010, section 4.1)
+    d = X.shape[1]
+    for i in numba.prange(X.shape[0]):
+        for j in range(d):
+            x = X[i, j]
+            idx = 2 * (i * d + j)
+            if uniform(key, idx, x) < level:
+                x = low if uniform(key, idx + 1, x) < 0.5 else high
+            out[i, j] = x
+
+
+def _gaussian_noise(X, key, sigma, out):
+    d = X.shape[1]
+    for i in numba.prange(X.shape[0]):
+        for j in range(d):
+            x = X[i, j]
+            out[i, j] = x + sigma * normal(key, i * d + j, x)
+
+
+mask_noise = _twins(_mask_noise)
+salt_and_pepper_noise = _twins(_salt_and_pepper_noise)
+gaussian_noise = _twins(_gaussian_noise)
 
 
 def pick(twins, size):
