@@ -1,0 +1,90 @@
+"""CD-1 epoch of a 784-500 RBM: deepzoo vs its own GEMMs vs scikit-learn.
+
+``python -m benchmarks rbm [--quick]``
+
+One epoch over 20,000 MNIST-like images (the MNIST test set and the
+5,000-image training subset, tiled, when ``DEEPZOO_DATA`` points at them;
+else synthetic blobs in [0, 1]), batch 100, learning rate 0.1, float32:
+
+- ``deepzoo BernoulliRBM``: ``partial_fit`` (one epoch in mini-batches) of
+  an initialised model, CD-1;
+- ``GEMM only``: the four matrix products of the same 200 CD-1 steps and
+  nothing else (v->h, h->v, v->h, and the weight gradient), into
+  preallocated outputs: the floor any implementation pays;
+- ``sklearn BernoulliRBM``: ``fit`` with ``n_iter=1`` (its ``partial_fit``
+  would take the whole array as one batch).
+
+The goals: deepzoo <= 1.25x GEMM only, and >= 3x faster than scikit-learn.
+"""
+
+import os
+
+import numpy as np
+from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
+
+from deepzoo import BernoulliRBM
+
+from ._runner import compare, machine_summary, print_table
+
+
+def _data(n_samples, rng):
+    try:
+        from deepzoo.datasets import fetch_mnist
+
+        if not os.environ.get("DEEPZOO_DATA"):
+            raise OSError
+        X = np.concatenate([fetch_mnist(subset="test", download=False).data,
+                            fetch_mnist(subset="train-5k", download=False).data])
+        source = "MNIST test + train-5k, tiled"
+    except (OSError, ValueError):
+        # blurred random strokes: binary-ish values in [0, 1]
+        X = (rng.random((n_samples, 784)) < 0.13).astype(np.float32)
+        source = "synthetic"
+    X = np.resize(X, (n_samples, 784)).astype(np.float32)
+    return np.ascontiguousarray(X), source
+
+
+def _gemm_only(X, W, batch):
+    """The matrix products of the CD-1 epoch, nothing else."""
+    n, d = X.shape
+    m = W.shape[0]
+    V = np.empty((2 * batch, d), np.float32)
+    H = np.empty((2 * batch, m), np.float32)
+    G = np.empty((m, d), np.float32)
+
+    def run():
+        for start in range(0, n, batch):
+            V[:batch] = X[start:start + batch]
+            np.matmul(V[:batch], W.T, out=H[:batch])
+            np.matmul(H[:batch], W, out=V[batch:])
+            np.matmul(V[batch:], W.T, out=H[batch:])
+            np.matmul(H.T, V, out=G)
+
+    return run
+
+
+def run(args):
+    rng = np.random.default_rng(0)
+    n_samples = 4000 if args.quick else 20000
+    repeats = 3 if args.quick else 7
+    X, source = _data(n_samples, rng)
+    print(machine_summary())
+    print(f"data: {source}, {X.shape[0]} x {X.shape[1]} float32; 784->500, batch 100, CD-1")
+
+    params = dict(n_components=500, learning_rate=0.1, batch_size=100, random_state=0)
+    ours = BernoulliRBM(n_iter=1, **params).fit(X[:1000])
+    sk = SkBernoulliRBM(n_iter=1, **params)
+    gemm = _gemm_only(X, ours.components_.copy(), 100)
+    results = compare({
+        "deepzoo BernoulliRBM (CD-1 epoch)": lambda: ours.partial_fit(X),
+        "GEMM only (same products)": gemm,
+        "sklearn BernoulliRBM (PCD-1 epoch)": lambda: sk.fit(X),
+    }, repeats=repeats)
+    flops = 4 * 2 * 100 * 784 * 500 * (n_samples // 100)
+    print_table("CD-1 epoch, float32", results, "deepzoo BernoulliRBM (CD-1 epoch)",
+                flops={name: flops for name in results})
+    ours_t = results["deepzoo BernoulliRBM (CD-1 epoch)"]["median"]
+    gemm_t = results["GEMM only (same products)"]["median"]
+    sk_t = results["sklearn BernoulliRBM (PCD-1 epoch)"]["median"]
+    print(f"\ndeepzoo / GEMM only = {ours_t / gemm_t:.3f}   (goal <= 1.25)")
+    print(f"sklearn / deepzoo   = {sk_t / ours_t:.2f}    (goal >= 3)")

@@ -1,0 +1,1020 @@
+"""Restricted Boltzmann machines: Bernoulli and Gaussian visible units.
+
+Energies (``W`` = ``components_`` of shape (n_components, n_features),
+``b`` = ``intercept_visible_``, ``c`` = ``intercept_hidden_``):
+
+- Bernoulli visible: ``E(v, h) = -b.v - c.h - h W v + E_h(h)``;
+- Gaussian visible with standard deviations ``s`` (``sigma_``):
+  ``E(v, h) = sum_i (v_i - b_i)**2 / (2 s_i**2) - c.h - h W v + E_h(h)``,
+
+with ``E_h = 0`` for Bernoulli hidden units and ``E_h(h) = |h|**2 / 2`` for
+Gaussian (linear) hidden units. In this parametrisation ``p(h | v)`` does not
+involve ``s``: the hidden input is ``c + v W.T`` for both visible types, so
+``transform`` is :func:`deepzoo._nn.activations.encode` of ``components_``
+exactly as the stack unrolls it, and ``p(v | h) = N(b + s**2 (h W), s**2)``.
+"""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit, logsumexp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+
+from .._kernels import rbm as _k
+from .._nn.activations import encode
+from ..utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+from ..utils._progress import report_progress
+from ..utils.validation import check_finite_state, check_unit_interval
+
+__all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]
+
+_HIDDEN_ACTIVATION = {"bernoulli": "sigmoid", "gaussian": "linear", "nrelu": "relu"}
+_MAX_EXACT_UNITS = 30
+_LOG_2PI = np.log(2 * np.pi)
+# The running estimate of the mean hidden activation that the sparsity
+# penalty drives towards ``sparsity_target`` (Hinton's guide, section 11).
+_SPARSITY_DECAY = 0.9
+_EMPTY = np.empty((0, 0))
+_NO_KEY = np.uint64(0)
+# Rows of the weight gradient computed and applied at a time: a block of
+# about 256 KB stays in the L2 cache between the GEMM and the update.
+_BLOCK_ELEMENTS = 1 << 16
+
+
+def ais_schedule(dtype=np.float64):
+    """The inverse temperatures of Salakhutdinov & Murray (2008).
+
+    ``0 : 1/1000 : 0.5``, ``0.5 : 1/10000 : 0.9``, ``0.9 : 1/100000 : 1``:
+    14,501 values from 0 to 1, dense where the distributions change fastest.
+
+    Returns
+    -------
+    betas : ndarray of shape (14501,)
+
+    Examples
+    --------
+    >>> betas = ais_schedule()
+    >>> betas.shape, betas[0], betas[-1]
+    ((14501,), 0.0, 1.0)
+    """
+    return np.concatenate([
+        np.linspace(0.0, 0.5, 501),
+        np.linspace(0.5, 0.9, 4001)[1:],
+        np.linspace(0.9, 1.0, 10001)[1:],
+    ]).astype(dtype)
+
+
+def _keys(rng, shape):
+    """Keys for the counter-based generator of the kernels."""
+    return rng.randint(np.iinfo(np.int64).max, size=shape, dtype=np.int64).astype(np.uint64)
+
+
+class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Training, inference and evaluation shared by both visible types."""
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "method": [StrOptions({"cd", "pcd", "fpcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_unit": [StrOptions({"bernoulli", "gaussian", "nrelu"})],
+        "sample_visible": ["boolean"],
+        "initial_momentum": [Interval(Real, 0, 1, closed="left")],
+        "final_momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum_switch": [Interval(Integral, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear"})],
+        "fast_learning_rate": [Interval(Real, 0, None, closed="left"), None],
+        "fast_decay": [Interval(Real, 0, 1, closed="both")],
+        "shuffle": ["boolean"],
+    }
+
+    # -------------------------------------------------------------- helpers
+    def _check_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), order="C")
+        if self._visible == "bernoulli":
+            check_unit_interval(X, type(self).__name__, alternative="GaussianBernoulliRBM")
+        return X
+
+    def _get_rng(self):
+        if getattr(self, "_rng", None) is None:
+            self._rng = check_random_state(self.random_state)
+        return self._rng
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _hidden(self, Z, c, key, M, S, out_scale=1.0):
+        """Hidden means ``out_scale * E[h | v]`` into ``M`` (samples into ``S``)
+        from the inputs ``Z = v @ W.T`` (``c`` added here)."""
+        if self.hidden_unit == "bernoulli":
+            _k.sigmoid_rows(Z, 1.0, c, out_scale, key, M, S)
+            return
+        if self.hidden_unit == "gaussian":
+            ones = np.ones_like(c)
+            _k.gaussian_rows(Z, c, ones, ones, key, M, S)
+        else:
+            _k.nrelu_rows(Z, c, key, M, S)
+        if out_scale != 1.0:
+            M *= out_scale
+
+    def _visible_step(self, Z, b, key, M, S):
+        """Visible means into ``M`` (samples into ``S``) from ``Z = h @ W``."""
+        if self._visible == "bernoulli":
+            _k.sigmoid_rows(Z, 1.0, b, 1.0, key, M, S)
+        else:
+            s = self.sigma_
+            _k.gaussian_rows(Z, b, s * s, s, key, M, S)
+
+    # ------------------------------------------------------------- training
+    def _initialize(self, X, rng):
+        n_features = X.shape[1]
+        dtype = X.dtype
+        m = self.n_components
+        # Hinton's guide, section 8: small random weights, hidden biases 0,
+        # visible biases at the log-odds (Bernoulli) or the mean (Gaussian)
+        # of the data, so that the first reconstructions are not wasted on
+        # learning the marginals.
+        self.components_ = (0.01 * rng.standard_normal((m, n_features))).astype(dtype)
+        self.intercept_hidden_ = np.zeros(m, dtype=dtype)
+        mean = X.mean(axis=0)
+        if self._visible == "bernoulli":
+            p = np.clip(mean, 1e-3, 1 - 1e-3)
+            self.intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
+        else:
+            self.intercept_visible_ = mean.astype(dtype)
+            if self.learn_variance and X.shape[0] > 1:
+                self.sigma_ = np.sqrt(np.maximum(X.var(axis=0), 1e-4)).astype(dtype)
+            else:
+                self.sigma_ = np.ones(n_features, dtype=dtype)
+        self.hidden_activation_ = _HIDDEN_ACTIVATION[self.hidden_unit]
+        self.visible_activation_ = "sigmoid" if self._visible == "bernoulli" else "linear"
+        self.n_iter_ = 0
+        self.reconstruction_error_ = np.empty(0)
+        self._rng = rng
+        self._initialize_state(X)
+
+    def _initialize_state(self, X=None):
+        """Optimiser state and persistent chains (scratch, not saved)."""
+        rng = self._get_rng()
+        self._log_variance = None
+        self._velocity = {name: np.zeros_like(a) for name, a in self._params().items()}
+        self._mean_hidden = np.full(self.n_components, self.sparsity_target,
+                                    dtype=self.components_.dtype)
+        self._chain_h = None
+        if self.method != "cd":
+            # Persistent chains start from hidden states driven by data
+            # (random states when resuming a loaded model).
+            n_chains = self._n_neg(self.batch_size)
+            if X is None:
+                self._chain_h = (rng.random_sample((n_chains, self.n_components)) < 0.5
+                                 ).astype(self.components_.dtype)
+            else:
+                H = X[rng.randint(X.shape[0], size=n_chains)] @ self.components_.T
+                self._chain_h = np.empty_like(H)
+                self._hidden(H, self.intercept_hidden_, _keys(rng, ())[()], H, self._chain_h)
+        if self.method == "fpcd":
+            self._fast = {name: np.zeros_like(a) for name, a in self._params().items()
+                          if name != "log_variance"}
+
+    def _params(self):
+        params = {"W": self.components_, "c": self.intercept_hidden_, "b": self.intercept_visible_}
+        if self._visible == "gaussian" and self.learn_variance:
+            # sigma_ is updated through its logarithm (kept in sync below).
+            if getattr(self, "_log_variance", None) is None:
+                self._log_variance = 2 * np.log(self.sigma_)
+            params["log_variance"] = self._log_variance
+        return params
+
+    def _n_neg(self, batch):
+        if self.method == "cd":
+            return batch
+        return self.n_chains or self.batch_size
+
+    def _epoch(self, X, epoch, schedule):
+        """One pass over ``X`` in mini-batches; returns the mean squared
+        reconstruction error per sample."""
+        rng = self._rng
+        n, d = X.shape
+        m = self.n_components
+        dtype = X.dtype
+        bs = min(self.batch_size, n)
+        n_neg = self._n_neg(bs)
+        rows = bs + n_neg
+        most = max(bs, n_neg)
+        # Preallocated once per epoch. V and H hold the positive and
+        # negative statistics stacked; the GEMMs write into separate input
+        # buffers (Av, Ah) so that no kernel works in place (see sigmoid_rows).
+        buf = {"V": np.empty((rows, d), dtype), "H": np.empty((rows, m), dtype),
+               "Av": np.empty((most, d), dtype), "Ah": np.empty((most, m), dtype),
+               "Vm": np.empty((most, d), dtype), "Hs": np.empty((most, m), dtype),
+               "G": np.empty((max(1, min(m, _BLOCK_ELEMENTS // d)), d), dtype),
+               "err": np.empty(bs, dtype)}
+        lr = self.learning_rate
+        if schedule and self.learning_rate_schedule == "linear":
+            # Tieleman (2008): decay linearly to zero over the run.
+            lr *= 1.0 - epoch / max(self.n_iter, 1)
+        momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
+        order = rng.permutation(n) if self.shuffle else None
+        keys = _keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
+        params = self._params()
+        total = 0.0
+        for t, start in enumerate(range(0, n, bs)):
+            stop = min(start + bs, n)
+            nb = stop - start
+            # A short last batch uses the tail of the buffers, so that its
+            # positive rows still sit right above the negative ones.
+            offset = bs - nb
+            end = offset + nb + (n_neg if self.method != "cd" else nb)
+            V, H = buf["V"][offset:end], buf["H"][offset:end]
+            if order is None:
+                V[:nb] = X[start:stop]
+            else:
+                np.take(X, order[start:stop], axis=0, out=V[:nb])
+            self._step(V, H, nb, buf, keys[t])
+            self._update(params, V, H, nb, buf["G"], lr, momentum)
+            total += float(buf["err"][:nb].sum())
+        return total / n
+
+    def _step(self, V, H, nb, buf, keys):
+        """Statistics of one CD-k / PCD / FPCD update of the batch ``V[:nb]``.
+
+        Fills ``V[nb:]`` with the negative visible states and ``H`` with the
+        hidden means, the negative ones pre-scaled by ``-nb / n_neg``, so
+        that one GEMM, ``H.T @ V``, gives the weight gradient; and
+        ``buf["err"]`` with the squared reconstruction errors.
+        """
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        n_neg = V.shape[0] - nb
+        Vpos, Vneg, Hpos, Hneg = V[:nb], V[nb:], H[:nb], H[nb:]
+        Av, Ah, Vm, Hs = buf["Av"], buf["Ah"], buf["Vm"], buf["Hs"]
+        err = buf["err"][:nb]
+        persistent = self.method != "cd"
+        # Positive phase: hidden probabilities for the statistics, binary
+        # samples to drive the reconstruction (guide, sections 3.1-3.2).
+        np.matmul(Vpos, W.T, out=Ah[:nb])
+        self._hidden(Ah[:nb], c, keys[0], Hpos, Hs[:nb])
+        if self.sparsity_cost > 0:
+            self._mean_hidden *= _SPARSITY_DECAY
+            self._mean_hidden += (1 - _SPARSITY_DECAY) * Hpos.mean(axis=0)
+        W_n, b_n, c_n = W, b, c
+        h = Hs[:nb]
+        if persistent:
+            if self.method == "fpcd":
+                f = self._fast
+                W_n, b_n, c_n = W + f["W"], b + f["b"], c + f["c"]
+            # Reconstruction error of the data (monitoring only: the
+            # negative phase runs on the persistent chains).
+            np.matmul(h, W, out=Av[:nb])
+            self._visible_step(Av[:nb], b, _NO_KEY, Vm[:nb], _EMPTY)
+            _k.sqerr_rows(Vpos, Vm[:nb], err)
+            h = self._chain_h
+        for step in range(self.k):
+            last = step == self.k - 1
+            np.matmul(h, W_n, out=Av[:n_neg])
+            if not last or self.sample_visible or persistent:
+                # a Markov chain needs sampled states; their means go to Vm
+                self._visible_step(Av[:n_neg], b_n, keys[1 + 2 * step], Vm[:n_neg], Vneg)
+                means = Vm[:n_neg]
+            elif self._visible == "bernoulli":
+                # the final reconstruction uses probabilities (3.2); CD-1
+                # fast path: the error in the same pass
+                _k.sigmoid_sqerr_rows(Av[:n_neg], b_n, Vpos, Vneg, err)
+                means = None
+            else:
+                self._visible_step(Av[:n_neg], b_n, _NO_KEY, Vneg, _EMPTY)
+                means = Vneg
+            if step == 0 and not persistent and means is not None:
+                _k.sqerr_rows(Vpos, means, err)
+            np.matmul(Vneg, W_n.T, out=Ah[:n_neg])
+            if last:
+                # The final hidden update uses probabilities (section 3.3);
+                # persistent chains also keep a sampled state.
+                S = self._chain_h if persistent else _EMPTY
+                self._hidden(Ah[:n_neg], c_n, keys[2 + 2 * step], Hneg, S,
+                             out_scale=-nb / n_neg)
+            else:
+                self._hidden(Ah[:n_neg], c_n, keys[2 + 2 * step], Hneg, Hs[:n_neg])
+                h = Hs[:n_neg]
+        self._neg_means = means is None or means is Vneg
+
+    def _update(self, params, V, H, nb, G, lr, momentum):
+        """Gradient step on every parameter from the stacked statistics."""
+        Vpos, Vneg = V[:nb], V[nb:]
+        # The weights, by blocks of rows: GEMM, then the update while the
+        # block of the gradient is still in cache.
+        W, vel = params["W"], self._velocity["W"]
+        rows = G.shape[0]
+        for j0 in range(0, W.shape[0], rows):
+            j1 = min(j0 + rows, W.shape[0])
+            Gb = G[:j1 - j0]
+            np.matmul(H[:, j0:j1].T, V, out=Gb)
+            self._apply("W", W[j0:j1], Gb, vel[j0:j1], lr, momentum, 1.0 / nb,
+                        self.weight_decay, slice(j0, j1))
+        dc = H.sum(axis=0)
+        dc /= nb
+        if self.sparsity_cost > 0:
+            # Lee et al. (2008): the penalty moves the hidden biases only.
+            dc += self.sparsity_cost * (self.sparsity_target - self._mean_hidden)
+        grads = {"c": dc}
+        db = Vpos.mean(axis=0)
+        db -= Vneg.mean(axis=0)
+        if self._visible == "bernoulli":
+            grads["b"] = db
+        else:
+            # The weight statistics of the Gaussian energy are h v.T too,
+            # whatever s: d(-E)/dW = h v.T.
+            b = self.intercept_visible_
+            var = self.sigma_ * self.sigma_
+            grads["b"] = db / var
+            if self.learn_variance:
+                # d(-E)/d log s**2 = (v - b)**2 / (2 s**2); for negative
+                # states that are means of p(v | h), E[(v - b)**2 | h]
+                # = (mean - b)**2 + s**2.
+                neg = ((Vneg - b) ** 2).mean(axis=0)
+                if self._neg_means:
+                    neg += var
+                grads["log_variance"] = (((Vpos - b) ** 2).mean(axis=0) - neg) / (2 * var)
+        for name, grad in grads.items():
+            self._apply(name, params[name], grad, self._velocity[name], lr, momentum, 1.0,
+                        0.0, slice(None))
+        if "log_variance" in params:
+            np.sqrt(np.exp(self._log_variance), out=self.sigma_)
+
+    def _apply(self, name, param, grad, velocity, lr, momentum, grad_scale, decay, part):
+        _k.decay_momentum_step(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1),
+                               lr, momentum, grad_scale, decay)
+        if self.method == "fpcd" and name in self._fast:
+            # Tieleman & Hinton (2009): fast weights learn from the same
+            # gradient with a large rate and decay towards zero.
+            fast = self._fast[name][part]
+            fast *= self.fast_decay
+            fast_lr = self.learning_rate if self.fast_learning_rate is None \
+                else self.fast_learning_rate
+            fast += (fast_lr * grad_scale) * grad
+
+    def _run(self, X, n_epochs, first_epoch, schedule):
+        for epoch in range(first_epoch, first_epoch + n_epochs):
+            t0 = time.perf_counter()
+            err = self._epoch(X, epoch, schedule)
+            check_finite_state(self, *self._params().values())
+            self.reconstruction_error_ = np.append(self.reconstruction_error_, err)
+            self.n_iter_ += 1
+            if self.verbose:
+                report_progress(self, self.n_iter_, "reconstruction error", err,
+                                time.perf_counter() - t0)
+        if self._visible == "gaussian":
+            self.decoder_components_ = self.components_ * (self.sigma_ ** 2)[None, :]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train on ``X`` for ``n_iter`` epochs of mini-batch updates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X, reset=True)
+        self._initialize(X, check_random_state(self.random_state))
+        self._run(X, self.n_iter, 0, schedule=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One epoch over ``X`` in mini-batches of ``batch_size``.
+
+        The momentum schedule follows the number of calls (``n_iter_``); the
+        learning rate stays constant (``learning_rate_schedule`` needs the
+        run's length, which only ``fit`` knows).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "components_")
+        X = self._check_X(X, reset=first)
+        if first:
+            self._initialize(X, check_random_state(self.random_state))
+        elif getattr(self, "_velocity", None) is None:
+            # A loaded model: the optimiser state is not saved.
+            self._initialize_state()
+        self._run(X, 1, self.n_iter_, schedule=False)
+        return self
+
+    # ------------------------------------------------------------ inference
+    def transform(self, X):
+        """Hidden means ``E[h | v]``: probabilities (Bernoulli hidden units),
+        the linear input (Gaussian) or ``max(0, input)`` (NReLU).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        return encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
+
+    def gibbs(self, v):
+        """One Gibbs step: ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Sampled visible states.
+        """
+        check_is_fitted(self)
+        v = self._check_X(v, reset=False)
+        return self._gibbs(v, self._get_rng(), 1)
+
+    def _gibbs(self, v, rng, n_steps, mean=False):
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        M = np.empty((v.shape[0], W.shape[0]), W.dtype)
+        H = np.empty_like(M)
+        Vm = np.empty((v.shape[0], W.shape[1]), W.dtype)
+        V = np.empty_like(Vm)
+        keys = _keys(rng, (n_steps, 2))
+        for step in range(n_steps):
+            self._hidden(v @ W.T, c, keys[step, 0], M, H)
+            self._visible_step(H @ W, b, keys[step, 1], Vm, V)
+            v = V
+        return Vm if mean else V
+
+    def sample(self, n_samples=1, n_steps=1000, *, mean=False, random_state=None):
+        """Draw from the model by Gibbs sampling from fresh chains.
+
+        Chains start from the visible biases' own distribution
+        (``Bernoulli(sigmoid(b))`` or ``N(b, s**2)``) and run ``n_steps``
+        steps.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        n_steps : int, default=1000
+        mean : bool, default=False
+            Return the means of ``p(v | h)`` of the last step instead of the
+            sampled states (smoother images).
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        rng = check_random_state(random_state)
+        b = self.intercept_visible_
+        if self._visible == "bernoulli":
+            v = (rng.random_sample((n_samples, b.size)) < expit(b)).astype(b.dtype)
+        else:
+            v = (b + self.sigma_ * rng.standard_normal((n_samples, b.size))).astype(b.dtype)
+        return self._gibbs(v, rng, n_steps, mean=mean)
+
+    # ------------------------------------------------------------ likelihood
+    def _check_energy(self, what):
+        if self.hidden_unit == "nrelu":
+            raise ValueError(
+                f"{what} is not defined for hidden_unit='nrelu': noisy rectified "
+                "linear units approximate infinitely many binary units and have "
+                "no closed-form energy. Use hidden_unit='bernoulli' or 'gaussian'."
+            )
+
+    def _hidden_free_energy(self, X):
+        """``-log sum_h exp(c.h + h W v - E_h(h))`` per sample (float64)."""
+        Z = X @ self.components_.T
+        out = np.empty(X.shape[0])
+        if self.hidden_unit == "bernoulli":
+            _k.softplus_rows(Z, self.intercept_hidden_, 1.0, out)
+            return -out
+        Z += self.intercept_hidden_
+        return -(0.5 * np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+                 + 0.5 * _LOG_2PI * Z.shape[1])
+
+    def _free_energy(self, X):
+        b = self.intercept_visible_
+        if self._visible == "bernoulli":
+            return self._hidden_free_energy(X) - X @ b.astype(np.float64)
+        R = (X - b) / self.sigma_
+        return self._hidden_free_energy(X) + 0.5 * np.einsum("ij,ij->i", R, R, dtype=np.float64)
+
+    def free_energy(self, X):
+        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of each sample.
+
+        ``p(v) = exp(-F(v)) / Z``; lower is more probable.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,), float64
+        """
+        check_is_fitted(self)
+        self._check_energy("free_energy")
+        X = self._check_X(X, reset=False)
+        return self._free_energy(X)
+
+    def log_partition(self, method="exact", *, n_runs=100, betas=None, base_rate=None,
+                      random_state=None):
+        """Log partition function ``log Z``, exact or by AIS.
+
+        Parameters
+        ----------
+        method : {"exact", "ais"}, default="exact"
+            ``"exact"`` sums over every state of the smaller layer that can
+            be enumerated (at most 30 binary units; 2**n terms, each
+            summing out the other layer in closed form); it is the ground
+            truth for small models. ``"ais"``: annealed importance sampling
+            (Salakhutdinov & Murray 2008) from a base-rate model (``W = 0``,
+            ``c = 0``) to the RBM, Bernoulli hidden units only.
+        n_runs : int, default=100
+            AIS runs (independent chains).
+        betas : array-like, default=None
+            Increasing inverse temperatures from 0 to 1; None:
+            :func:`ais_schedule` (14,500 intermediate distributions).
+        base_rate : array-like of shape (n_features,), default=None
+            Bernoulli visible units: the base model's visible marginals,
+            ideally the training data's pixel means (with a few
+            pseudo-counts); None: ``sigmoid(intercept_visible_)``. Gaussian
+            visible units always use ``N(b, s**2)``.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        log_z : float
+            For ``method="exact"``.
+        (log_z, (low, high)) : tuple
+            For ``method="ais"``: the estimate ``log mean(w)`` and
+            ``log(mean(w) -+ 3 standard errors)`` over the runs, the
+            spread reported by Salakhutdinov & Murray (``low`` is ``-inf``
+            when the interval reaches zero).
+        """
+        check_is_fitted(self)
+        self._check_energy("log_partition")
+        if method == "exact":
+            return self._exact_log_partition()
+        if method == "ais":
+            return self._ais(n_runs, betas, base_rate, random_state)
+        raise ValueError(f"method must be 'exact' or 'ais'; got {method!r}.")
+
+    def log_likelihood(self, X, method="exact", **kwargs):
+        """Log-likelihood ``log p(x) = -F(x) - log Z`` of each sample.
+
+        For Gaussian visible units this is a log-density.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        method : {"exact", "ais"}, default="exact"
+            How ``log Z`` is obtained, see :meth:`log_partition`.
+        **kwargs
+            Passed to :meth:`log_partition` for AIS.
+
+        Returns
+        -------
+        log_p : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        self._check_energy("log_likelihood")
+        X = self._check_X(X, reset=False)
+        log_z = self.log_partition(method, **kwargs)
+        if method == "ais":
+            log_z = log_z[0]
+        return -self._free_energy(X) - log_z
+
+    def _exact_log_partition(self):
+        W = self.components_
+        b, c = self.intercept_visible_, self.intercept_hidden_
+        m, d = W.shape
+        gaussian_hidden = self.hidden_unit == "gaussian"
+        can_sum_hidden = not gaussian_hidden
+        can_sum_visible = self._visible == "bernoulli"
+        options = []
+        if can_sum_hidden:
+            options.append(m)
+        if can_sum_visible:
+            options.append(d)
+        if not options:
+            raise ValueError("The exact partition function needs a layer of binary "
+                             "units to enumerate; this model has none.")
+        n_units = min(options)
+        if n_units > _MAX_EXACT_UNITS:
+            raise ValueError(
+                f"The exact partition function enumerates 2**{n_units} states; "
+                f"at most {_MAX_EXACT_UNITS} binary units are supported. Use "
+                "method='ais'."
+            )
+        chunk_bits = max(0, n_units - 10)
+        if can_sum_hidden and m == n_units:
+            # enumerate h; visible layer summed out
+            if self._visible == "bernoulli":
+                return _k.logsumexp_states(W, b, c.astype(np.float64), 0, b, min(chunk_bits, 16))
+            var = (self.sigma_ ** 2).astype(np.float64)
+            b64 = b.astype(np.float64)
+            # b.y + s**2 y**2 / 2 = s**2 / 2 (y + b / s**2)**2 - b**2 / (2 s**2)
+            const = np.sum(0.5 * np.log(2 * np.pi * var) - b64 ** 2 / (2 * var))
+            return const + _k.logsumexp_states(
+                W, (b64 / var).astype(W.dtype), c.astype(np.float64), 1, 0.5 * var,
+                min(chunk_bits, 16))
+        # enumerate v; hidden layer summed out
+        WT = np.ascontiguousarray(W.T)
+        if gaussian_hidden:
+            return 0.5 * _LOG_2PI * m + _k.logsumexp_states(
+                WT, c, b.astype(np.float64), 1, np.full(m, 0.5), min(chunk_bits, 16))
+        return _k.logsumexp_states(WT, c, b.astype(np.float64), 0, c, min(chunk_bits, 16))
+
+    def _ais(self, n_runs, betas, base_rate, random_state):
+        if self.hidden_unit != "bernoulli":
+            raise ValueError("AIS is implemented for hidden_unit='bernoulli' only.")
+        rng = check_random_state(random_state)
+        W = self.components_
+        dtype = W.dtype
+        b, c = self.intercept_visible_, self.intercept_hidden_
+        m, d = W.shape
+        betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
+        if betas.ndim != 1 or betas.size < 2 or betas[0] != 0 or betas[-1] != 1 \
+                or np.any(np.diff(betas) <= 0):
+            raise ValueError("betas must increase strictly from 0 to 1.")
+        bernoulli = self._visible == "bernoulli"
+        if bernoulli:
+            if base_rate is None:
+                b_A = b.astype(np.float64)
+            else:
+                p = np.clip(np.asarray(base_rate, dtype=np.float64), 1e-6, 1 - 1e-6)
+                if p.shape != (d,):
+                    raise ValueError(f"base_rate must have shape ({d},); got {p.shape}.")
+                b_A = np.log(p / (1 - p))
+            log_z0 = m * np.log(2) + np.sum(np.logaddexp(0, b_A))
+            V = (rng.random_sample((n_runs, d)) < expit(b_A)).astype(dtype)
+            db = (b - b_A).astype(dtype)
+        else:
+            s = self.sigma_
+            log_z0 = m * np.log(2) + np.sum(0.5 * np.log(2 * np.pi * s.astype(np.float64) ** 2))
+            V = (b + s * rng.standard_normal((n_runs, d))).astype(dtype)
+        log_w = np.zeros(n_runs)
+        X = np.empty((n_runs, m), dtype)
+        H = np.empty_like(X)
+        Y = np.empty((n_runs, d), dtype)
+        Vm = np.empty_like(Y)
+        keys = _keys(rng, (betas.size, 2))
+        for t in range(1, betas.size):
+            beta_prev, beta = betas[t - 1], betas[t]
+            np.matmul(V, W.T, out=X)
+            _k.ais_hidden_rows(X, c, beta_prev, beta, keys[t, 0], log_w, H)
+            if bernoulli:
+                log_w += (beta - beta_prev) * (V @ db)
+            if t == betas.size - 1:
+                break
+            np.matmul(H, W, out=Y)
+            if bernoulli:
+                bias = ((1 - beta) * b_A + beta * b).astype(dtype)
+                _k.sigmoid_rows(Y, beta, bias, 1.0, keys[t, 1], Vm, V)
+            else:
+                _k.gaussian_rows(Y, b, (beta * s * s).astype(dtype), s, keys[t, 1], Vm, V)
+        top = log_w.max()
+        w = np.exp(log_w - top)
+        mean = w.mean()
+        se = w.std(ddof=1) / np.sqrt(n_runs) if n_runs > 1 else 0.0
+        log_z = log_z0 + top + np.log(mean)
+        low = log_z0 + top + np.log(mean - 3 * se) if mean > 3 * se else -np.inf
+        high = log_z0 + top + np.log(mean + 3 * se)
+        return float(log_z), (float(low), float(high))
+
+
+_COMMON_PARAMETERS = """n_components : int, default=256
+        Number of hidden units.
+    learning_rate : float, default={learning_rate}
+        Learning rate of the weights and biases (gradients are averaged
+        over the mini-batch).
+    batch_size : int, default=10
+        Examples per mini-batch.
+    n_iter : int, default=10
+        Epochs (passes over the training data) run by ``fit``.
+    verbose : int, default=0
+        Print the reconstruction error after each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and every sampling step: a seed
+        reproduces a run bit for bit, whatever the number of threads.
+    method : {{"cd", "pcd", "fpcd"}}, default="cd"
+        Negative phase: contrastive divergence from the data (Hinton 2002),
+        persistent chains (Tieleman 2008), or persistent chains run on the
+        regular plus decaying "fast" weights (Tieleman & Hinton 2009).
+    k : int, default=1
+        Gibbs steps per update (CD-k; PCD-k).
+    n_chains : int, default=None
+        Persistent chains for ``"pcd"``/``"fpcd"``; None: ``batch_size``.
+    hidden_unit : {{"bernoulli", "gaussian", "nrelu"}}, default="bernoulli"
+        Binary stochastic units; linear units with unit-variance Gaussian
+        noise (the code layer of Hinton & Salakhutdinov 2006); noisy
+        rectified linear units (Nair & Hinton 2010). ``transform`` returns
+        their means: sigmoid, linear and ``max(0, x)`` of the input.
+    sample_visible : bool, default=False
+        Sample the final visible states of CD-k instead of using their
+        means (the guide's recommendation, section 3.2, is the means: less
+        sampling noise). True gives the textbook, unbiased CD-k chain.
+    initial_momentum, final_momentum : float, default=0.5, 0.9
+        Momentum before and from epoch ``momentum_switch`` on (guide,
+        section 9).
+    momentum_switch : int, default=5
+        First epoch (counting from 0) that uses ``final_momentum``.
+    weight_decay : float, default=0.0002
+        L2 penalty on the weights (not the biases), guide section 10.
+    sparsity_target : float, default=0.1
+        Desired mean activation of the hidden units.
+    sparsity_cost : float, default=0.0
+        Strength of the sparsity penalty; 0 disables it. The penalty
+        ``cost * (target - q)``, with ``q`` an exponentially decaying
+        average (0.9) of the mean hidden activation, is added to the hidden
+        biases' gradient (Lee, Ekanadham & Ng 2008; guide, section 11).
+    learning_rate_schedule : {{"constant", "linear"}}, default="constant"
+        ``"linear"`` decays the learning rate to zero over ``n_iter`` epochs
+        (Tieleman 2008). ``partial_fit`` always uses the constant rate.
+    fast_learning_rate : float, default=None
+        Learning rate of the fast weights (``"fpcd"``); None: the same as
+        ``learning_rate``.
+    fast_decay : float, default=0.95
+        Factor applied to the fast weights after each update (19/20 in
+        Tieleman & Hinton 2009).
+    shuffle : bool, default=True
+        Shuffle the samples before each epoch."""
+
+_COMMON_ATTRIBUTES = """components_ : ndarray of shape (n_components, n_features)
+        Weights ``W``; ``transform(X) = act(X @ W.T + intercept_hidden_)``.
+    intercept_hidden_ : ndarray of shape (n_components,)
+    intercept_visible_ : ndarray of shape (n_features,)
+    hidden_activation_ : str
+        ``"sigmoid"``, ``"linear"`` or ``"relu"`` (Bernoulli, Gaussian, NReLU
+        hidden units): the activation of :func:`deepzoo._nn.activations.encode`.
+    visible_activation_ : str
+        Activation of the reconstruction ``H @ W + intercept_visible_``.
+    n_iter_ : int
+        Epochs run (``partial_fit`` calls count one each).
+    reconstruction_error_ : ndarray of shape (n_iter_,)
+        Per epoch, the mean over samples of ``|x - E[v | h]|**2`` with ``h``
+        sampled from ``p(h | x)`` at the time of the update.
+    n_features_in_ : int"""
+
+_COMMON_NOTES = """Training follows Hinton's "A Practical Guide to Training Restricted
+    Boltzmann Machines" (2010): the positive statistics use the hidden
+    probabilities given the data; the hidden states that drive the
+    reconstruction are sampled; intermediate Gibbs steps sample every
+    layer; the last visible states of CD use their means (unless
+    ``sample_visible``) and the last hidden update uses probabilities (no
+    sampling noise in the statistics). Persistent chains always sample the
+    visible states and keep sampled hidden states between updates. The
+    weight gradient is one matrix product over the stacked positive and
+    negative statistics.
+
+    Mini-batch statistics, the sparsity penalty and the fused updates run
+    in Numba kernels (``deepzoo._kernels.rbm``) with an explicit,
+    counter-based random state; matrix products run in BLAS."""
+
+
+class BernoulliRBM(_BaseRBM):
+    __doc__ = f"""Restricted Boltzmann machine with binary visible units.
+
+    Visible values in [0, 1] (grey levels are used as probabilities); binary,
+    Gaussian (linear) or noisy rectified linear hidden units. Trained by
+    CD-k, persistent CD or fast persistent CD with momentum, weight decay,
+    sparsity and a learning-rate schedule.
+
+    Parameters
+    ----------
+    {_COMMON_PARAMETERS.format(learning_rate=0.1)}
+
+    Attributes
+    ----------
+    {_COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    GaussianBernoulliRBM : real-valued visible units.
+    sklearn.neural_network.BernoulliRBM : PCD-1, no momentum.
+
+    Notes
+    -----
+    {_COMMON_NOTES}
+
+    ``score_samples`` is the pseudo-log-likelihood per feature, averaged
+    exactly over every feature; scikit-learn's ``BernoulliRBM`` flips one
+    random feature and multiplies by ``n_features``, which makes the number
+    grow with the dimension (scikit-learn issue 23179).
+
+    References
+    ----------
+    Hinton, G. E. (2010). A practical guide to training restricted Boltzmann
+    machines. UTML TR 2010-003.
+    Tieleman, T. (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. ICML.
+    Tieleman, T. & Hinton, G. E. (2009). Using fast weights to improve
+    persistent contrastive divergence. ICML.
+    Salakhutdinov, R. & Murray, I. (2008). On the quantitative analysis of
+    deep belief networks. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import BernoulliRBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    >>> rbm = BernoulliRBM(n_components=2, n_iter=5, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (4, 2)
+    >>> round(float(rbm.log_likelihood(X).mean()), 2) < 0
+    True
+    """
+
+    _visible = "bernoulli"
+
+    def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10,
+                 verbose=0, random_state=None, method="cd", k=1, n_chains=None,
+                 hidden_unit="bernoulli", sample_visible=False, initial_momentum=0.5,
+                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
+                 sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
+                 fast_learning_rate=None, fast_decay=0.95, shuffle=True):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.k = k
+        self.n_chains = n_chains
+        self.hidden_unit = hidden_unit
+        self.sample_visible = sample_visible
+        self.initial_momentum = initial_momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.learning_rate_schedule = learning_rate_schedule
+        self.fast_learning_rate = fast_learning_rate
+        self.fast_decay = fast_decay
+        self.shuffle = shuffle
+
+    def score_samples(self, X):
+        """Pseudo-log-likelihood per feature of each sample.
+
+        ``mean_f log p(x_f | x_-f)``, every feature flipped in turn (exact,
+        deterministic). This is scikit-learn's ``BernoulliRBM.score_samples``
+        divided by ``n_features`` (which scikit-learn estimates by flipping
+        one random feature): not multiplied by the number of features, so
+        models of different input sizes compare (scikit-learn issue 23179).
+        It costs ``n_features`` free energies per sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        pll : ndarray of shape (n_samples,), float64
+        """
+        check_is_fitted(self)
+        self._check_energy("score_samples")
+        X = self._check_X(X, reset=False)
+        W, b = self.components_, self.intercept_visible_
+        Hin = X @ W.T
+        Hin += self.intercept_hidden_
+        out = np.empty(X.shape[0])
+        if self.hidden_unit == "bernoulli":
+            _k.pseudo_loglik_rows(X, Hin, np.ascontiguousarray(W.T), b, out)
+            return out
+        # Gaussian hidden units: F changes by -b_f d - (d (Hin W)_f + d**2 |W_f|**2 / 2)
+        delta = 1.0 - 2.0 * X
+        dF = -(b * delta) - delta * (Hin @ W) - 0.5 * delta ** 2 * (W * W).sum(axis=0)
+        return -np.logaddexp(0, -dF.astype(np.float64)).mean(axis=1)
+
+
+class GaussianBernoulliRBM(_BaseRBM):
+    __doc__ = f"""Restricted Boltzmann machine with Gaussian visible units.
+
+    Real-valued visible units with unit variance (standardise the data) or
+    learned per-feature variances; binary, Gaussian (linear) or noisy
+    rectified linear hidden units.
+
+    Energy ``E(v, h) = sum_i (v_i - b_i)**2 / (2 s_i**2) - c.h - h W v``:
+    ``p(h | v) = sigmoid(c + v W.T)`` (no division by ``s``, so
+    ``transform`` is the plain encoder of ``components_``) and
+    ``p(v | h) = N(b + s**2 (h W), s**2)``. The decoder of the encoder
+    contract is ``decoder_components_ = W * s**2``.
+
+    Parameters
+    ----------
+    {_COMMON_PARAMETERS.format(learning_rate=0.01)}
+    learn_variance : bool, default=False
+        Learn ``log s**2`` per feature (initialised from the data variance)
+        instead of fixing ``s = 1``.
+
+    Attributes
+    ----------
+    {_COMMON_ATTRIBUTES}
+    sigma_ : ndarray of shape (n_features,)
+        Standard deviations ``s`` of the visible units.
+    decoder_components_ : ndarray of shape (n_components, n_features)
+        ``components_ * sigma_**2``: the mean reconstruction is
+        ``H @ decoder_components_ + intercept_visible_``.
+
+    See Also
+    --------
+    BernoulliRBM : binary visible units.
+
+    Notes
+    -----
+    {_COMMON_NOTES}
+
+    Gaussian visible units need a learning rate one or two orders of
+    magnitude below that of binary units (guide, section 13.2). There is
+    no ``score_samples``: the pseudo-likelihood of a Gaussian unit given
+    the others is a mixture over every hidden configuration, not
+    tractable; :meth:`log_likelihood` gives the log-density.
+
+    References
+    ----------
+    Hinton, G. E. & Salakhutdinov, R. R. (2006). Reducing the dimensionality
+    of data with neural networks. Science 313.
+    Cho, K., Ilin, A. & Raiko, T. (2011). Improved learning of Gaussian-
+    Bernoulli restricted Boltzmann machines. ICANN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo import GaussianBernoulliRBM
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> rbm = GaussianBernoulliRBM(n_components=2, n_iter=3, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (50, 2)
+    """
+
+    _visible = "gaussian"
+    _parameter_constraints = {**_BaseRBM._parameter_constraints,
+                              "learn_variance": ["boolean"]}
+
+    def __init__(self, n_components=256, *, learning_rate=0.01, batch_size=10, n_iter=10,
+                 verbose=0, random_state=None, method="cd", k=1, n_chains=None,
+                 hidden_unit="bernoulli", sample_visible=False, initial_momentum=0.5,
+                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
+                 sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
+                 fast_learning_rate=None, fast_decay=0.95, shuffle=True,
+                 learn_variance=False):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.k = k
+        self.n_chains = n_chains
+        self.hidden_unit = hidden_unit
+        self.sample_visible = sample_visible
+        self.initial_momentum = initial_momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.learning_rate_schedule = learning_rate_schedule
+        self.fast_learning_rate = fast_learning_rate
+        self.fast_decay = fast_decay
+        self.shuffle = shuffle
+        self.learn_variance = learn_variance
