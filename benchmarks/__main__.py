@@ -8,6 +8,7 @@ from ._runner import gemm_throughput, machine_summary
 SUITES = {
     "rbm": "rbm",
     "finetune": "finetune",
+    "sparse_coding": "sparse_coding",
     "gemm": None,
 }
 
