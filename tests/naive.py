@@ -194,3 +194,100 @@ def sigmoid_cross_entropy(Z, Y):
     A = sigmoid(np.asarray(Z, dtype=np.float64))
     rows = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A), axis=1)
     return rows, A - Y
+
+
+# ---------------------------------------------------------------------------
+# Restricted Boltzmann machines (issue 3: deepzoo._kernels.rbm,
+# deepzoo.layers._rbm). W has shape (n_hidden, n_visible).
+
+
+def splitmix_uniform(key, n, dtype):
+    """Draws 0..n-1 of the counter-based generator: SplitMix64 seeded with key."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (np.arange(n, dtype=np.uint64) + np.uint64(1)) \
+            * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    if dtype == np.float32:
+        return (z >> np.uint64(40)).astype(np.float64) * 2.0 ** -24
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+def splitmix_normal(key, n):
+    """Box-Muller on draws 2i, 2i+1 (float64 uniforms)."""
+    u = splitmix_uniform(key, 2 * n, np.float64)
+    return np.sqrt(-2 * np.log(1 - u[0::2])) * np.cos(2 * np.pi * u[1::2])
+
+
+def softplus(x):
+    return np.logaddexp(0, x)
+
+
+def all_binary_states(n):
+    """Every vector of {0, 1}**n, shape (2**n, n)."""
+    return ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(np.float64)
+
+
+def rbm_log_partition_brute(W, b, c):
+    """log Z of a Bernoulli-Bernoulli RBM by summing exp(-E) over every (v, h)."""
+    V = all_binary_states(W.shape[1])
+    H = all_binary_states(W.shape[0])
+    neg_energy = (V @ b)[:, None] + (H @ c)[None, :] + V @ W.T @ H.T
+    top = neg_energy.max()
+    return top + np.log(np.exp(neg_energy - top).sum())
+
+
+def gaussian_rbm_log_partition_quadrature(W, b, c, s, grid=20001, width=12.0):
+    """log Z of a Gaussian-Bernoulli RBM, E = sum (v-b)^2/(2s^2) - c.h - h W v:
+    sum over h of a product of 1-D integrals over v_i done numerically."""
+    H = all_binary_states(W.shape[0])
+    terms = []
+    for h in H:
+        y = h @ W
+        log_int = 0.0
+        for i in range(W.shape[1]):
+            centre = b[i] + s[i] ** 2 * y[i]
+            v = np.linspace(centre - width * s[i], centre + width * s[i], grid)
+            f = np.exp(-(v - b[i]) ** 2 / (2 * s[i] ** 2) + v * y[i] - (centre * y[i]))
+            log_int += np.log(np.trapezoid(f, v)) + centre * y[i]
+        terms.append(c @ h + log_int)
+    terms = np.array(terms)
+    return terms.max() + np.log(np.exp(terms - terms.max()).sum())
+
+
+def rbm_free_energy(V, W, b, c):
+    return -(V @ b) - softplus(V @ W.T + c).sum(axis=1)
+
+
+def rbm_pseudo_loglik(V, W, b, c):
+    """mean_f log p(v_f | v_-f), flipping each feature (v_f -> 1 - v_f)."""
+    F = rbm_free_energy(V, W, b, c)
+    out = np.zeros(V.shape[0])
+    for f in range(V.shape[1]):
+        Vf = V.copy()
+        Vf[:, f] = 1 - Vf[:, f]
+        out += -softplus(-(rbm_free_energy(Vf, W, b, c) - F))
+    return out / V.shape[1]
+
+
+def rbm_exact_gradient(X, W, b, c):
+    """Exact gradient of the mean log-likelihood: (dW, db, dc)."""
+    V = all_binary_states(W.shape[1])
+    F = rbm_free_energy(V, W, b, c)
+    p = np.exp(-F - (-F).max())
+    p /= p.sum()
+    Ph_model = sigmoid(V @ W.T + c)
+    Ph_data = sigmoid(X @ W.T + c)
+    dW = Ph_data.T @ X / len(X) - (Ph_model * p[:, None]).T @ V
+    db = X.mean(axis=0) - p @ V
+    dc = Ph_data.mean(axis=0) - p @ Ph_model
+    return dW, db, dc
+
+
+def rbm_model_marginals(W, b, c):
+    """p(v_i = 1) under a Bernoulli-Bernoulli RBM, by enumeration."""
+    V = all_binary_states(W.shape[1])
+    F = rbm_free_energy(V, W, b, c)
+    p = np.exp(-F - (-F).max())
+    return (p / p.sum()) @ V

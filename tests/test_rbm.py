@@ -1,0 +1,384 @@
+"""RBMs: kernels against tests/naive.py, exact partition functions and
+gradients, learning, sampling, the encoder contract and bad input."""
+
+import re
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from deepzoo import BernoulliRBM, GaussianBernoulliRBM
+from deepzoo._kernels import rbm as K
+from deepzoo._nn.activations import encode
+
+from . import naive
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+DTYPES = [np.float32, np.float64]
+NO = np.empty((0, 0))
+
+
+def _with_params(rbm, W, b, c, X):
+    """A fitted-looking ``rbm`` whose parameters are exactly W, b, c."""
+    rbm.set_params(n_components=W.shape[0], n_iter=0)
+    rbm.fit(X)
+    rbm.components_ = W.astype(X.dtype)
+    rbm.intercept_visible_ = b.astype(X.dtype)
+    rbm.intercept_hidden_ = c.astype(X.dtype)
+    return rbm
+
+
+def _tiny(rng, n_hidden=6, n_visible=8, scale=1.0):
+    W = scale * rng.standard_normal((n_hidden, n_visible))
+    b = 0.5 * rng.standard_normal(n_visible)
+    c = 0.5 * rng.standard_normal(n_hidden)
+    return W, b, c
+
+
+# ------------------------------------------------------------------ kernels
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_rows_matches_naive(dtype, rng):
+    Z = rng.normal(scale=4, size=(7, 33)).astype(dtype)
+    bias = rng.normal(size=33).astype(dtype)
+    P = np.empty_like(Z)
+    S = np.empty_like(Z)
+    key = np.uint64(123456789)
+    K.sigmoid_rows(Z, 0.7, bias, -2.0, key, P, S)
+    p = naive.sigmoid(0.7 * Z.astype(np.float64) + bias)
+    assert P.dtype == dtype
+    assert_allclose(P, -2.0 * p, **TOL[dtype])
+    u = naive.splitmix_uniform(key, Z.size, dtype).reshape(Z.shape)
+    decided = np.abs(u - p) > 1e-5  # away from ties at float32 precision
+    assert_array_equal(S[decided], (u < p)[decided])
+    K.sigmoid_rows(Z, 1.0, bias, 1.0, key, P, NO)  # no sample wanted
+    assert_allclose(P, naive.sigmoid(Z.astype(np.float64) + bias), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sqerr_kernels_match_naive(dtype, rng):
+    Z = rng.normal(size=(5, 40)).astype(dtype)
+    bias = rng.normal(size=40).astype(dtype)
+    X = rng.random((5, 40)).astype(dtype)
+    P = np.empty_like(Z)
+    err = np.empty(5, dtype)
+    K.sigmoid_sqerr_rows(Z, bias, X, P, err)
+    p = naive.sigmoid(Z.astype(np.float64) + bias)
+    assert_allclose(P, p, **TOL[dtype])
+    assert_allclose(err, ((X - p) ** 2).sum(axis=1), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    K.sqerr_rows(X, P, err)
+    assert_allclose(err, ((X - P.astype(np.float64)) ** 2).sum(axis=1),
+                    rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gaussian_and_nrelu_rows_match_naive(dtype, rng):
+    Z = rng.normal(size=(4, 9)).astype(dtype)
+    bias = rng.normal(size=9).astype(dtype)
+    scale = rng.random(9).astype(dtype) + 0.5
+    std = np.sqrt(scale)
+    M, S = np.empty_like(Z), np.empty_like(Z)
+    key = np.uint64(99)
+    noise = naive.splitmix_normal(key, Z.size).reshape(Z.shape)
+    K.gaussian_rows(Z, bias, scale, std, key, M, S)
+    mean = bias + scale * Z.astype(np.float64)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    assert_allclose(M, mean, **tol)
+    assert_allclose(S, mean + std * noise, **tol)
+    K.nrelu_rows(Z, bias, key, M, S)
+    x = Z.astype(np.float64) + bias
+    assert_allclose(M, np.maximum(x, 0), **tol)
+    assert_allclose(S, np.maximum(x + np.sqrt(naive.sigmoid(x)) * noise, 0), **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softplus_and_momentum_match_naive(dtype, rng):
+    Z = rng.normal(scale=30, size=(6, 50)).astype(dtype)
+    bias = rng.normal(size=50).astype(dtype)
+    out = np.empty(6)
+    K.softplus_rows(Z, bias, 0.3, out)
+    expect = naive.softplus(0.3 * (Z.astype(np.float64) + bias)).sum(axis=1)
+    assert_allclose(out, expect, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    p, g, v = (rng.normal(size=100).astype(dtype) for _ in range(3))
+    p0, v0 = p.copy(), v.copy()
+    K.decay_momentum_step(p, g, v, 0.1, 0.9, 0.5, 0.01)
+    v_ref = 0.9 * v0 + 0.1 * (0.5 * g - 0.01 * p0)
+    assert_allclose(v, v_ref, **TOL[dtype])
+    assert_allclose(p, p0 + v_ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ais_hidden_rows_matches_naive(dtype, rng):
+    X = rng.normal(size=(3, 11)).astype(dtype)
+    c = rng.normal(size=11).astype(dtype)
+    log_w = np.zeros(3)
+    H = np.empty_like(X)
+    key = np.uint64(7)
+    K.ais_hidden_rows(X, c, 0.25, 0.5, key, log_w, H)
+    x = X.astype(np.float64) + c
+    expect = (naive.softplus(0.5 * x) - naive.softplus(0.25 * x)).sum(axis=1)
+    assert_allclose(log_w, expect, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    u = naive.splitmix_uniform(key, X.size, dtype).reshape(X.shape)
+    assert_array_equal(H, u < naive.sigmoid(0.5 * x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pseudo_loglik_rows_matches_naive(dtype, rng):
+    W, b, c = _tiny(rng, 5, 9)
+    X = (rng.random((4, 9)) < 0.4).astype(dtype)
+    out = np.empty(4)
+    Hin = (X @ W.T.astype(dtype) + c.astype(dtype)).astype(dtype)
+    K.pseudo_loglik_rows(X, Hin, np.ascontiguousarray(W.T, dtype=dtype), b.astype(dtype), out)
+    assert_allclose(out, naive.rbm_pseudo_loglik(X.astype(float), W, b, c),
+                    rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("chunk_bits", [0, 2, 16])
+def test_logsumexp_states_is_the_enumeration(dtype, chunk_bits, rng):
+    M = rng.normal(size=(7, 5)).astype(dtype)
+    offset = rng.normal(size=5).astype(dtype)
+    linear = rng.normal(size=7)
+    weights = rng.random(5)
+    S = naive.all_binary_states(7)
+    A = offset.astype(np.float64) + S @ M.astype(np.float64)
+    for kind, f in [(0, naive.softplus(A).sum(axis=1)), (1, (weights * A * A).sum(axis=1))]:
+        expect = S @ linear + f
+        expect = expect.max() + np.log(np.exp(expect - expect.max()).sum())
+        got = K.logsumexp_states(M, offset, linear, kind, weights.astype(dtype), chunk_bits)
+        assert_allclose(got, expect, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+# -------------------------------------------------------- exact log Z, AIS
+@pytest.mark.parametrize("shape", [(6, 8), (8, 6)])
+def test_exact_log_partition_is_brute_force(shape, rng):
+    W, b, c = _tiny(rng, *shape)
+    X = (rng.random((20, shape[1])) < 0.5).astype(float)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    assert_allclose(rbm.log_partition(), naive.rbm_log_partition_brute(W, b, c), rtol=1e-12)
+    # and the probabilities of all 2**n visible states sum to one
+    V = naive.all_binary_states(shape[1])
+    assert_allclose(np.exp(rbm.log_likelihood(V)).sum(), 1.0, rtol=1e-10)
+
+
+def test_exact_log_partition_float32(rng):
+    W, b, c = _tiny(rng, 6, 8)
+    X = (rng.random((20, 8)) < 0.5).astype(np.float32)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    assert_allclose(rbm.log_partition(), naive.rbm_log_partition_brute(
+        rbm.components_.astype(float), rbm.intercept_visible_.astype(float),
+        rbm.intercept_hidden_.astype(float)), rtol=1e-6)
+
+
+def test_gaussian_visible_log_partition_by_quadrature(rng):
+    W, b, c = _tiny(rng, 3, 2, scale=0.5)
+    X = rng.normal(size=(20, 2))
+    rbm = _with_params(GaussianBernoulliRBM(learn_variance=True), W, b, c, X)
+    rbm.sigma_ = np.array([0.7, 1.3])
+    expect = naive.gaussian_rbm_log_partition_quadrature(W, b, c, rbm.sigma_)
+    assert_allclose(rbm.log_partition(), expect, rtol=1e-9)
+
+
+def test_gaussian_hidden_log_partition_integrates_to_one(rng):
+    W, b, c = _tiny(rng, 3, 5, scale=0.5)
+    X = (rng.random((20, 5)) < 0.5).astype(float)
+    rbm = _with_params(BernoulliRBM(hidden_unit="gaussian"), W, b, c, X)
+    V = naive.all_binary_states(5)
+    assert_allclose(np.exp(rbm.log_likelihood(V)).sum(), 1.0, rtol=1e-10)
+
+
+def test_ais_matches_exact_on_small_models(rng):
+    W, b, c = _tiny(rng, 6, 12, scale=1.0)
+    X = (rng.random((50, 12)) < 0.5).astype(float)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    exact = rbm.log_partition()
+    betas = np.linspace(0, 1, 2001)
+    est, (low, high) = rbm.log_partition("ais", n_runs=100, betas=betas, random_state=0)
+    assert abs(est - exact) < 0.05
+    assert low <= est <= high
+    est_base, _ = rbm.log_partition("ais", n_runs=100, betas=betas, base_rate=X.mean(axis=0),
+                                    random_state=1)
+    assert abs(est_base - exact) < 0.05
+    # Gaussian visible units
+    g = _with_params(GaussianBernoulliRBM(), 0.3 * W, b, c, rng.normal(size=(50, 12)))
+    est, _ = g.log_partition("ais", n_runs=100, betas=betas, random_state=0)
+    assert abs(est - g.log_partition()) < 0.05
+
+
+def test_ais_is_reproducible_and_log_likelihood_uses_it(rng):
+    W, b, c = _tiny(rng, 4, 6)
+    X = (rng.random((10, 6)) < 0.5).astype(float)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    kw = dict(n_runs=20, betas=np.linspace(0, 1, 300), random_state=3)
+    assert rbm.log_partition("ais", **kw) == rbm.log_partition("ais", **kw)
+    est, _ = rbm.log_partition("ais", **kw)
+    assert_allclose(rbm.log_likelihood(X, method="ais", **kw), -rbm.free_energy(X) - est)
+
+
+# ---------------------------------------------------------------- gradients
+def _update(rbm, X, **params):
+    """(dW, db, dc) / learning_rate of one partial_fit on the whole of X."""
+    W0, b0, c0 = rbm.components_.copy(), rbm.intercept_visible_.copy(), \
+        rbm.intercept_hidden_.copy()
+    rbm.set_params(batch_size=len(X), **params)
+    rbm.partial_fit(X)
+    lr = rbm.learning_rate
+    return ((rbm.components_ - W0) / lr, (rbm.intercept_visible_ - b0) / lr,
+            (rbm.intercept_hidden_ - c0) / lr)
+
+
+def test_cd_k_approaches_the_exact_gradient(rng):
+    W, b, c = _tiny(rng, 4, 6, scale=1.5)
+    data = (rng.random((8, 6)) < 0.5).astype(float)
+    X = np.repeat(data, 5000, axis=0)  # 40,000 chains
+    exact = naive.rbm_exact_gradient(data, W, b, c)
+    errors = []
+    for k in (1, 3, 30):
+        rbm = _with_params(BernoulliRBM(learning_rate=1e-3, initial_momentum=0, weight_decay=0,
+                                        sample_visible=True, k=k, random_state=0,
+                                        shuffle=False), W, b, c, X)
+        got = _update(rbm, X)
+        errors.append(max(np.abs(g - e).max() for g, e in zip(got, exact)))
+    assert errors[0] > 0.05          # CD-1 is visibly biased for these weights
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.02          # sampling noise ~ 0.5 / sqrt(40000)
+
+
+def test_pcd_with_many_chains_approaches_the_exact_gradient(rng):
+    W, b, c = _tiny(rng, 4, 6, scale=1.5)
+    data = (rng.random((8, 6)) < 0.5).astype(float)
+    X = np.repeat(data, 5000, axis=0)
+    exact = naive.rbm_exact_gradient(data, W, b, c)
+    rbm = _with_params(BernoulliRBM(method="pcd", n_chains=40000, learning_rate=1e-6,
+                                    initial_momentum=0, final_momentum=0, weight_decay=0,
+                                    random_state=0,
+                                    shuffle=False), W, b, c, X)
+    rbm._initialize_state(X)  # chains for the model's parameters
+    for _ in range(30):       # the chains mix; the model barely moves
+        got = _update(rbm, X)
+    assert max(np.abs(g - e).max() for g, e in zip(got, exact)) < 0.02
+
+
+# ----------------------------------------------------------------- learning
+def _bars(rng, n=600, side=4):
+    """Bars and stripes: a tiny data set an RBM should learn well."""
+    X = np.zeros((n, side, side))
+    on = rng.random((n, side)) < 0.5
+    horizontal = rng.random(n) < 0.5
+    X[horizontal] = on[horizontal][:, :, None]
+    X[~horizontal] = on[~horizontal][:, None, :]
+    return X.reshape(n, -1)
+
+
+@pytest.mark.parametrize("method", ["cd", "pcd", "fpcd"])
+def test_learning_improves_exact_log_likelihood(method, rng):
+    X = _bars(rng)
+    # momentum 0.9 makes persistent chains oscillate at this learning rate
+    params = dict(n_components=12, learning_rate=0.05, batch_size=20, random_state=0,
+                  method=method, n_chains=50, final_momentum=0.5)
+    before = BernoulliRBM(n_iter=1, **params).fit(X).log_likelihood(X).mean()
+    rbm = BernoulliRBM(n_iter=60, **params).fit(X)
+    after = rbm.log_likelihood(X).mean()
+    assert after > before + 4.0   # about -11 -> -5.6 (30 equiprobable patterns: -3.4)
+    assert rbm.n_iter_ == 60 and rbm.reconstruction_error_.shape == (60,)
+
+
+def test_sampling_matches_the_model_marginals(rng):
+    W, b, c = _tiny(rng, 4, 6)
+    rbm = _with_params(BernoulliRBM(), W, b, c, (rng.random((5, 6)) < 0.5).astype(float))
+    V = rbm.sample(20000, n_steps=30, random_state=0)
+    assert set(np.unique(V)) <= {0.0, 1.0}
+    assert_allclose(V.mean(axis=0), naive.rbm_model_marginals(W, b, c), atol=0.015)
+    assert_array_equal(V, rbm.sample(20000, n_steps=30, random_state=0))
+    step = rbm.gibbs(V[:10])
+    assert step.shape == (10, 6) and set(np.unique(step)) <= {0.0, 1.0}
+
+
+def test_score_samples_is_the_exact_pseudo_likelihood(rng):
+    X = _bars(rng, 50)
+    rbm = BernoulliRBM(n_components=5, n_iter=3, random_state=0).fit(X)
+    got = rbm.score_samples(X)
+    expect = naive.rbm_pseudo_loglik(X, rbm.components_, rbm.intercept_visible_,
+                                     rbm.intercept_hidden_)
+    assert_allclose(got, expect, rtol=1e-10)
+    g = BernoulliRBM(n_components=5, n_iter=3, hidden_unit="gaussian", learning_rate=0.01,
+                     random_state=0).fit(X)
+    F = g.free_energy(X)
+    flipped = []
+    for f in range(X.shape[1]):
+        Xf = X.copy()
+        Xf[:, f] = 1 - Xf[:, f]
+        flipped.append(-naive.softplus(-(g.free_energy(Xf) - F)))
+    assert_allclose(g.score_samples(X), np.mean(flipped, axis=0), rtol=1e-10)
+
+
+# ------------------------------------------------ contract, API, bad input
+@pytest.mark.parametrize("cls", [BernoulliRBM, GaussianBernoulliRBM])
+@pytest.mark.parametrize("unit, act", [("bernoulli", "sigmoid"), ("gaussian", "linear"),
+                                       ("nrelu", "relu")])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_encoder_contract_and_dtypes(cls, unit, act, dtype, rng):
+    X = rng.random((40, 7)).astype(dtype)
+    rbm = cls(n_components=3, n_iter=2, hidden_unit=unit, learning_rate=0.01,
+              random_state=0).fit(X)
+    assert rbm.hidden_activation_ == act
+    assert rbm.visible_activation_ == ("sigmoid" if cls is BernoulliRBM else "linear")
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        assert getattr(rbm, name).dtype == dtype
+    H = rbm.transform(X)
+    assert H.dtype == dtype
+    assert_array_equal(H, encode(X, rbm.components_, rbm.intercept_hidden_, act))
+
+
+def test_gaussian_decoder_components_give_the_mean_reconstruction(rng):
+    X = rng.normal(size=(60, 5))
+    rbm = GaussianBernoulliRBM(n_components=4, n_iter=5, learn_variance=True,
+                               random_state=0).fit(X)
+    assert not np.allclose(rbm.sigma_, 1.0)
+    assert_allclose(rbm.decoder_components_, rbm.components_ * rbm.sigma_ ** 2)
+    # learned variances stay near the data's (unit) variance
+    assert np.all((rbm.sigma_ > 0.6) & (rbm.sigma_ < 1.6))
+
+
+def test_partial_fit_is_fit_epoch_by_epoch(rng):
+    X = _bars(rng, 100)
+    params = dict(n_components=4, batch_size=10, random_state=0)
+    fitted = BernoulliRBM(n_iter=1, **params).fit(X)
+    partial = BernoulliRBM(**params).partial_fit(X)
+    assert_array_equal(partial.components_, fitted.components_)
+    partial.partial_fit(X)
+    assert partial.n_iter_ == 2 and partial.reconstruction_error_.shape == (2,)
+
+
+def test_fit_is_reproducible(rng):
+    X = _bars(rng, 200)
+    a = BernoulliRBM(n_components=6, n_iter=3, random_state=1).fit(X)
+    b = BernoulliRBM(n_components=6, n_iter=3, random_state=1).fit(X)
+    assert_array_equal(a.components_, b.components_)
+    assert_array_equal(a.reconstruction_error_, b.reconstruction_error_)
+
+
+def test_verbose_line(rng, capsys):
+    BernoulliRBM(n_components=2, n_iter=2, verbose=1, random_state=0).fit(_bars(rng, 30))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r"\[BernoulliRBM\] Iteration 2, reconstruction error = [0-9.e+-]+, "
+                        r"time = [0-9.]+s", lines[1])
+
+
+def test_bad_input_messages(rng):
+    with pytest.raises(ValueError, match="MinMaxScaler or use GaussianBernoulliRBM"):
+        BernoulliRBM().fit(rng.normal(size=(10, 3)))
+    X = rng.random((10, 3))
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        BernoulliRBM().fit(X)
+    rbm = BernoulliRBM(n_components=2, n_iter=1).fit(rng.random((10, 3)))
+    with pytest.raises(ValueError, match="3 features"):
+        rbm.transform(rng.random((4, 5)))
+    with pytest.raises(ValueError, match="nrelu"):
+        BernoulliRBM(n_components=2, n_iter=1, hidden_unit="nrelu").fit(X[1:]).free_energy(X[1:])
+    with pytest.raises(ValueError, match="method='ais'"):
+        BernoulliRBM(n_components=31, n_iter=0).fit(rng.random((5, 40))).log_partition()
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        BernoulliRBM(n_components=3, learning_rate=1e30, n_iter=3, random_state=0).fit(
+            _bars(rng, 40))
