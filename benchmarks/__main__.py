@@ -9,6 +9,7 @@ SUITES = {
     "rbm": "rbm",
     "finetune": "finetune",
     "sparse_coding": "sparse_coding",
+    "autoencoder": "autoencoder",
     "gemm": None,
 }
 
