@@ -256,3 +256,34 @@ def test_domain_errors(digits):
     est = _quiet_fit(Autoencoder(4, max_iter=1), digits)
     with pytest.raises(ValueError, match="n_components"):
         est.inverse_transform(np.ones((2, 5)))
+
+
+# ---------------------------------------------------------------- real data
+
+
+def test_denoising_features_beat_raw_pixels_on_mnist(data_dir):
+    """A small version of issue 4, item 3 (the full one is
+    pretrain/dae_mnist_filters.py): 2,000 training images, 200 units."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from deepzoo.datasets import fetch_mnist
+
+    train = fetch_mnist(subset="train-5k", data_home=data_dir, download=False)
+    test = fetch_mnist(subset="test", data_home=data_dir, download=False)
+    # the 5k file is sorted by label: draw a random subset
+    idx = np.random.default_rng(0).permutation(len(train.target))[:2000]
+    X, y = train.data[idx], train.target[idx]
+    X_test, y_test = test.data[:2000], test.target[:2000]
+    dae = _quiet_fit(DenoisingAutoencoder(200, loss="cross_entropy", corruption_level=0.25,
+                                          batch_size=20, learning_rate=0.003, max_iter=10,
+                                          random_state=0), X)
+
+    def accuracy(A, B):
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=1000))
+        return clf.fit(A, y).score(B, y_test)
+
+    raw = accuracy(X, X_test)
+    learned = accuracy(dae.transform(X), dae.transform(X_test))
+    assert learned > raw + 0.015, (raw, learned)
