@@ -33,3 +33,12 @@ def test_png_decodes_to_the_pixels(tmp_path):
 def test_png_rejects_3d(tmp_path):
     with pytest.raises(ValueError, match="2-D"):
         save_png(np.zeros((2, 2, 3)), tmp_path / "x.png")
+
+
+def test_png_zoom_repeats_pixels(tmp_path):
+    save_png(np.array([[0.0, 1.0]]), tmp_path / "z.png", zoom=3)
+    data = (tmp_path / "z.png").read_bytes()
+    assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (6, 3)
+    raw = zlib.decompress(data[41:41 + int.from_bytes(data[33:37], "big")])
+    np.testing.assert_array_equal(np.frombuffer(raw, np.uint8).reshape(3, 7)[:, 1:],
+                                  [[0, 0, 0, 255, 255, 255]] * 3)

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,121 @@ def test_cli_names_the_bad_key(tmp_path, capsys):
 def test_reproduce_unknown_name(tmp_path):
     with pytest.raises(RecipeError, match="no recipe named 'nope'"):
         recipes.reproduce("nope", recipes_dir=tmp_path)
+
+
+PRETRAIN = '''
+name = "tiny-e2e"
+title = "Tiny end-to-end"
+kind = "pretrain"
+seed = 3
+[paper]
+source = "nobody"
+metric = "logistic_test_accuracy"
+value = 0.5
+[data]
+dataset = "digits-shifted"
+n_train = 400
+n_test = 200
+[model]
+estimator = "BernoulliRBM"
+params = { n_components = 16, n_iter = 2, batch_size = 20 }
+[evaluate]
+metrics = ["logistic_accuracy", "raw_logistic_accuracy"]
+figures = ["filters", "samples", "learning_curve"]
+params = { n_samples = 4 }
+'''
+
+FINETUNE = '''
+name = "tiny-e2e"
+title = "Tiny end-to-end, fine-tuned"
+kind = "finetune"
+starts_from = "tiny-e2e"
+[paper]
+source = "nobody"
+metric = "test_accuracy"
+[data]
+dataset = "digits-shifted"
+n_train = 400
+n_test = 200
+[model]
+estimator = "FineTunedClassifier"
+params = { max_iter = 3, learning_rate = 0.01 }
+[[variants]]
+name = "pretrained"
+[[variants]]
+name = "no-pretraining"
+params = { pretrained = false, hidden_layer_sizes = [16] }
+[evaluate]
+metrics = ["accuracy"]
+'''
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_tiny_end_to_end_run(tmp_path, capsys):
+    from deepzoo.io import load
+
+    (tmp_path / "pretrain").mkdir()
+    (tmp_path / "finetune").mkdir()
+    (tmp_path / "pretrain" / "tiny-e2e.toml").write_text(PRETRAIN)
+    (tmp_path / "finetune" / "tiny-e2e.toml").write_text(FINETUNE)
+    runs = tmp_path / "runs"
+    assert recipes.reproduce("tiny-e2e", recipes_dir=tmp_path, runs_dir=runs) == 0
+    out = capsys.readouterr().out
+    assert "[BernoulliRBM] Iteration 2," in out and "left in this stage" in out
+
+    pre = runs / "tiny-e2e" / "pretrain"
+    summary = json.loads((pre / "metrics.json").read_text())
+    main = summary["variants"]["main"]
+    assert 0 <= main["logistic_test_accuracy"] <= 1
+    assert set(main["figures"]) == {"main-filters.png", "main-samples.png",
+                                    "main-learning_curve.png"}
+    for name in main["figures"]:
+        assert (pre / name).read_bytes()[:4] == b"\x89PNG"
+    report = (pre / "report.md").read_text()
+    assert "| main | 50.00% |" in report and "raw_logistic_test_accuracy" in report
+
+    # The saved model is the one measured: its features give the same accuracy.
+    from sklearn.linear_model import LogisticRegression
+
+    from deepzoo.recipes._data import load_data
+    model = load(pre / "main.h5")
+    split = load_data(load_recipe(tmp_path / "pretrain" / "tiny-e2e.toml").data, 3)
+    clf = LogisticRegression(max_iter=1000).fit(model.transform(split.X_train), split.y_train)
+    assert clf.score(model.transform(split.X_test), split.y_test) == main["logistic_test_accuracy"]
+
+    fine = json.loads((runs / "tiny-e2e" / "finetune" / "metrics.json").read_text())
+    assert set(fine["variants"]) == {"pretrained", "no-pretraining"}
+    tuned = load(runs / "tiny-e2e" / "finetune" / "pretrained.h5")
+    assert tuned.pretrained is not None
+    assert load(runs / "tiny-e2e" / "finetune" / "no-pretraining.h5").pretrained is None
+
+    # A finished run is never overwritten silently.
+    with pytest.raises(RecipeError, match="pass --overwrite"):
+        recipes.run_recipe(tmp_path / "pretrain" / "tiny-e2e.toml", runs_dir=runs)
+
+
+def test_unfinished_run_resumes(tmp_path, capsys):
+    path = tmp_path / "tiny-e2e.toml"
+    path.write_text(PRETRAIN)
+    runs = tmp_path / "runs"
+    first = recipes.run_recipe(path, runs_dir=runs)
+    (runs / "tiny-e2e" / "pretrain" / "metrics.json").unlink()  # as if interrupted
+    capsys.readouterr()
+    second = recipes.run_recipe(path, runs_dir=runs)
+    assert "resumed from" in capsys.readouterr().out
+    assert second["variants"]["main"]["logistic_test_accuracy"] == \
+        first["variants"]["main"]["logistic_test_accuracy"]
+
+
+def test_finetune_without_its_pretraining_run(tmp_path):
+    path = tmp_path / "f.toml"
+    path.write_text(FINETUNE)
+    with pytest.raises(RecipeError, match="deepzoo pretrain pretrain/tiny-e2e.toml"):
+        recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+
+
+def test_unknown_estimator_parameter_is_named(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(PRETRAIN.replace("n_iter = 2", "n_iterations = 2"))
+    with pytest.raises(RecipeError, match="unknown key model.params.n_iterations"):
+        recipes.run_recipe(path, runs_dir=tmp_path / "runs")

@@ -21,21 +21,26 @@ def first_layer_weights(model):
     raise RecipeError(f"{type(model).__name__} has no first-layer weights to draw.")
 
 
+def _save_grid(grid, path):
+    # Grids of small images are blown up to roughly 600 pixels across.
+    save_png(grid, path, zoom=max(1, 600 // grid.shape[1]))
+
+
 def _filters(model, split, params, path):
     W = first_layer_weights(model)[: params.get("n_filters", 100)]
-    save_png(tile_images(W, split.image_shape), path)
+    _save_grid(tile_images(W, split.image_shape), path)
 
 
 def _samples(model, split, params, path):
     samples = model.sample(params.get("n_samples", 100), random_state=0)
-    save_png(tile_images(samples, split.image_shape, scale_each=False), path)
+    _save_grid(tile_images(samples, split.image_shape, scale_each=False), path)
 
 
 def _reconstructions(model, split, params, path):
     X = split.X_test[: params.get("n_reconstructions", 20)]
     pairs = np.empty((2 * len(X), X.shape[1]))
     pairs[0::2], pairs[1::2] = X, reconstruct(model, X)
-    save_png(tile_images(pairs, split.image_shape, n_cols=10, scale_each=False), path)
+    _save_grid(tile_images(pairs, split.image_shape, n_cols=10, scale_each=False), path)
 
 
 def _learning_curve(model, split, params, path):

@@ -47,6 +47,10 @@ def write_report(summary, path):
         )
     if paper["note"]:
         lines += ["", paper["note"]]
+    if summary["baselines"]:
+        lines += ["", "## Baselines (independent of the model, same data)", ""]
+        lines += [f"- {key}: {format_value(key, value)}"
+                  for key, value in summary["baselines"].items()]
     lines += ["", "## All measurements", ""]
     for name, metrics in summary["variants"].items():
         lines.append(f"### {name}")

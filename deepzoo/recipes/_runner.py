@@ -147,7 +147,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     from deepzoo.io import load, save
 
     from ._figures import draw_figures
-    from ._metrics import measure
+    from ._metrics import measure, measure_baselines
 
     if isinstance(recipe, (str, Path)):
         recipe = load_recipe(recipe)
@@ -165,6 +165,9 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     t_start = time.perf_counter()
     split = load_data(recipe.data, recipe.seed, data_home=data_home, download=download)
     print(f"[{recipe.name}] data: {split.description}", flush=True)
+    baselines = measure_baselines(split, recipe.evaluate)
+    for key, value in baselines.items():
+        print(f"[{recipe.name}] baseline: {key} = {value}", flush=True)
     results = {}
     for variant in recipe.variants or [_MAIN]:
         name = variant["name"]
@@ -181,7 +184,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
             state_path.write_text(json.dumps({"fit_seconds": fit_seconds}))
         print(f"[{recipe.name}] {name}: fitted in {fit_seconds:.1f}s; measuring", flush=True)
         t0 = time.perf_counter()
-        metrics = measure(model, split, recipe.evaluate)
+        metrics = measure(model, split, recipe.evaluate, baselines)
         metrics["fit_seconds"] = round(fit_seconds, 2)
         metrics["measure_seconds"] = round(time.perf_counter() - t0, 2)
         metrics["figures"] = draw_figures(model, split, recipe.evaluate, out, name)
@@ -198,6 +201,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         "data": split.description,
         "paper": recipe.paper,
         "paper_values": {v["name"]: v["paper_value"] for v in recipe.variants},
+        "baselines": baselines,
         "variants": results,
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }

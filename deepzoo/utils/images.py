@@ -56,17 +56,22 @@ def tile_images(images, image_shape, n_cols=None, padding=1, scale_each=True):
     return grid
 
 
-def save_png(array, path):
+def save_png(array, path, zoom=1):
     """Write a 2-D array of values in [0, 1] as an 8-bit greyscale PNG.
 
     Parameters
     ----------
     array : array-like of shape (height, width)
     path : str or os.PathLike
+    zoom : int
+        Each pixel becomes a ``zoom x zoom`` block (tiles of 8x8 digits are
+        too small to look at otherwise).
     """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"save_png expects a 2-D array; got shape {a.shape}.")
+    if zoom > 1:
+        a = np.repeat(np.repeat(a, zoom, axis=0), zoom, axis=1)
     pixels = np.clip(np.rint(a * 255), 0, 255).astype(np.uint8)
     raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
 
