@@ -85,8 +85,9 @@ def test_unsupervised_dbn_is_rbm_stack(digits):
                 @ dbn.top_components_.T + dbn.top_intercept_hidden_)
     np.testing.assert_allclose(dbn.transform(X), H, rtol=1e-12)
     assert dbn.label_components_ is None and dbn.classes_ is None
-    with pytest.raises(AttributeError, match="fitted without labels"):
+    with pytest.raises(AttributeError, match="has no attribute .predict."):
         dbn.predict(X)
+    assert not hasattr(dbn, "predict_proba") and not hasattr(DBN(), "score")
     with pytest.raises(ValueError, match="fitted with labels"):
         dbn.sample(2, labels=[0, 1])
 
@@ -148,3 +149,19 @@ def test_verbose(capsys, digits):
     out = capsys.readouterr().out
     assert "[DBN] Iteration 1, top RBM reconstruction error = " in out
     assert "[DBN] Iteration 1, up-down data prediction error = " in out
+
+
+def test_gradient_of_networks_unrolled_from_dbn(digits):
+    from deepzoo._nn.gradcheck import check_gradient
+
+    X, y = digits
+    # Trained long enough for weights of order 1: with tiny weights the
+    # lower layers' gradients vanish into the differences' round-off.
+    dbn = DBN(hidden_layer_sizes=(8, 5), n_iter=20, batch_size=20, n_updown_iter=2,
+              random_state=0).fit(X[:300], y[:300])
+    X, y = X[:20], y[:20]
+    clf = FineTunedClassifier(dbn, max_iter=0, random_state=0).fit(X, y)
+    Y = clf._targets(y, X.dtype)
+    assert check_gradient(lambda: clf._loss_grad(X, Y), clf._params()) <= 1e-6
+    ae = DeepAutoencoder(dbn, max_iter=0).fit(X)
+    assert check_gradient(lambda: ae._loss_grad(X, X), ae._params()) <= 1e-6

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._nn.activations import activate, encode
@@ -42,6 +43,12 @@ def _sigmoid_layer(X, W, b):
 
 def _softmax(Z):
     return activate("softmax", Z)
+
+
+def _has_labels(dbn):
+    """predict, predict_proba and score exist once fitted with labels
+    (``fit(X, y)`` joins label units to the top RBM)."""
+    return getattr(dbn, "label_components_", None) is not None
 
 
 class _TopRBM:
@@ -476,11 +483,6 @@ class DBN(TransformerMixin, BaseEstimator):
 
     def _label_log_odds(self, X):
         """``-F(x, label)`` for every label, up to a constant per sample."""
-        if self.label_components_ is None:
-            raise AttributeError(
-                "This DBN was fitted without labels; fit(X, y) joins label units "
-                "to the top RBM and enables predict."
-            )
         Z = self._penultimate(self._check_X(X)) @ self.top_components_.T
         Z += self.top_intercept_hidden_
         out = np.empty((Z.shape[0], len(self.classes_)), dtype=Z.dtype)
@@ -489,6 +491,7 @@ class DBN(TransformerMixin, BaseEstimator):
         out += self.label_intercept_
         return out
 
+    @available_if(_has_labels)
     def predict_proba(self, X):
         """``p(label | x)`` of the top RBM given the deterministic up-pass.
 
@@ -502,6 +505,7 @@ class DBN(TransformerMixin, BaseEstimator):
         """
         return _softmax(self._label_log_odds(X))
 
+    @available_if(_has_labels)
     def predict(self, X):
         """Label of lowest free energy in the top RBM.
 
@@ -515,6 +519,7 @@ class DBN(TransformerMixin, BaseEstimator):
         """
         return self.classes_[self._label_log_odds(X).argmax(axis=1)]
 
+    @available_if(_has_labels)
     def score(self, X, y):
         """Accuracy of :meth:`predict`."""
         return float(np.mean(self.predict(X) == np.asarray(y)))
