@@ -110,16 +110,6 @@ class BaseNetwork(BaseEstimator):
             )
         return layers
 
-    def _hidden_sizes(self):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
-                or np.any(sizes < 1):
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive "
-                f"integers; got {self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
-
     def _new_layer(self, fan_in, fan_out, rng, dtype, activation):
         # Glorot & Bengio (2010) scale sigmoid weights by 4: the sigmoid's
         # slope at 0 is 1/4 of tanh's.

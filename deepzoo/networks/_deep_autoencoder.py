@@ -6,6 +6,7 @@ from sklearn.base import TransformerMixin
 from .._nn.losses import loss_samples
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
 from ..utils.validation import check_unit_interval
+from ..stacks._stack import check_layer_sizes
 from ._base import BaseNetwork
 from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 
@@ -110,7 +111,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
             dec = [(lay.decoder_weights, lay.decoder_intercept, lay.decoder_activation)
                    for lay in reversed(layers)]
         else:
-            sizes = [X.shape[1]] + self._hidden_sizes()
+            sizes = [X.shape[1]] + check_layer_sizes(self.hidden_layer_sizes)
             n = len(sizes) - 1
             acts = [self.activation] * (n - 1) + [self.code_activation]
             enc = [(*self._new_layer(sizes[i], sizes[i + 1], rng, dtype, acts[i]), acts[i])

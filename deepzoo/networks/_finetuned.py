@@ -8,6 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._compat import Interval, _fit_context, check_is_fitted, validate_data
+from ..stacks._stack import check_layer_sizes
 from ._base import BaseNetwork
 
 __all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC"]
@@ -133,7 +134,7 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         else:
             weights, intercepts = [], []
             fan_in = X.shape[1]
-            for size in self._hidden_sizes():
+            for size in check_layer_sizes(self.hidden_layer_sizes):
                 W, b = self._new_layer(fan_in, size, rng, dtype, self.activation)
                 weights.append(W)
                 intercepts.append(b)

@@ -27,7 +27,7 @@ from ..layers import BernoulliRBM
 from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted, validate_data
 from ..utils._progress import report_progress
 from ..utils.validation import check_finite_state, check_unit_interval
-from ._stack import EncoderLayer, Stack, decode
+from ._stack import EncoderLayer, Stack, check_layer_sizes, decode
 
 __all__ = ["DBN"]
 
@@ -229,16 +229,6 @@ class DBN(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------ building
-    def _sizes(self):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
-                or np.any(sizes < 1):
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive "
-                f"integers; got {self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
-
     def _rbm(self, n_components, seed):
         return BernoulliRBM(
             n_components, learning_rate=self.learning_rate, batch_size=self.batch_size,
@@ -269,7 +259,7 @@ class DBN(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
-        sizes = self._sizes()
+        sizes = check_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         self._gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         supervised = y is not None

@@ -11,7 +11,8 @@ from .._nn.activations import encode
 from ..utils._compat import _fit_context, check_is_fitted
 from ..utils._progress import report_progress
 
-__all__ = ["Stack", "EncoderLayer", "FittedStackMixin", "encoder_layer", "decode"]
+__all__ = ["Stack", "EncoderLayer", "FittedStackMixin", "check_layer_sizes", "encoder_layer",
+           "decode"]
 
 #: What a network needs from one pretrained encoder layer. ``weights`` has the
 #: layout of ``components_`` (n_out, n_in); ``decoder_weights`` is laid out the
@@ -24,6 +25,18 @@ EncoderLayer = namedtuple(
 
 _CONTRACT = ("components_", "intercept_hidden_", "intercept_visible_",
              "hidden_activation_", "visible_activation_")
+
+
+def check_layer_sizes(sizes):
+    """``hidden_layer_sizes`` as a list of positive ints, or a clear error."""
+    arr = np.atleast_1d(np.asarray(sizes))
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) \
+            or np.any(arr < 1):
+        raise ValueError(
+            "hidden_layer_sizes must be a non-empty sequence of positive "
+            f"integers; got {sizes!r}."
+        )
+    return [int(s) for s in arr]
 
 
 def encoder_layer(layer):

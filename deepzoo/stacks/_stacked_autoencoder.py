@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 
 from ..layers import Autoencoder, DenoisingAutoencoder
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
-from ._stack import FittedStackMixin, Stack
+from ._stack import FittedStackMixin, Stack, check_layer_sizes
 
 __all__ = ["StackedAutoencoder"]
 
@@ -107,13 +107,7 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     def _layers(self, rng):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
-                or np.any(sizes < 1):
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive "
-                f"integers; got {self.hidden_layer_sizes!r}."
-            )
+        sizes = np.asarray(check_layer_sizes(self.hidden_layer_sizes))
         levels = np.atleast_1d(np.asarray(self.corruption_level, dtype=float))
         if levels.size not in (1, sizes.size) or np.any(levels < 0):
             raise ValueError(
