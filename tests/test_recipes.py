@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deepzoo import recipes
@@ -219,3 +220,34 @@ def test_unknown_estimator_parameter_is_named(tmp_path):
     path.write_text(PRETRAIN.replace("n_iter = 2", "n_iterations = 2"))
     with pytest.raises(RecipeError, match="unknown key model.params.n_iterations"):
         recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+
+
+def test_stack_layers_are_built_in_order(tmp_path):
+    text = PRETRAIN.replace('''[model]
+estimator = "BernoulliRBM"
+params = { n_components = 16, n_iter = 2, batch_size = 20 }''', '''[model]
+estimator = "Stack"
+params = { top__learning_rate = 0.01 }
+[[model.layers]]
+name = "bottom"
+estimator = "BernoulliRBM"
+params = { n_components = 12, n_iter = 1 }
+[[model.layers]]
+name = "top"
+estimator = "BernoulliRBM"
+params = { n_components = 3, n_iter = 1, hidden_unit = "gaussian" }''').replace(
+        'figures = ["filters", "samples", "learning_curve"]', 'figures = ["filters"]')
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+    from deepzoo.io import load
+
+    stack = load(tmp_path / "runs" / "tiny-e2e" / "pretrain" / "main.h5")
+    assert [name for name, _ in stack.steps_] == ["bottom", "top"]
+    top = stack.steps_[1][1]
+    assert top.hidden_unit == "gaussian" and top.learning_rate == 0.01
+    assert stack.transform(np.zeros((1, 64))).shape == (1, 3)
+    with pytest.raises(RecipeError, match="unknown key model.layers.top.params.colour"):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text.replace('hidden_unit = "gaussian"', 'colour = 1'))
+        recipes.run_recipe(bad, runs_dir=tmp_path / "runs2")

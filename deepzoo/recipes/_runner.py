@@ -56,8 +56,14 @@ def _build(recipe, variant, runs_dir):
     from deepzoo.io import load
 
     cls = _estimator_class(recipe.model["estimator"])
+    if recipe.model["layers"]:
+        # A stack's steps, one estimator per [[model.layers]] table.
+        model = cls([(layer["name"], _layer(layer, recipe.seed + i))
+                     for i, layer in enumerate(recipe.model["layers"])])
+    else:
+        model = cls()
     params = {**recipe.model["params"], **variant["params"]}
-    allowed = cls().get_params(deep=True)
+    allowed = model.get_params(deep=True)
     for key in params:
         if key not in allowed:
             raise RecipeError(f"unknown key model.params.{key} for {cls.__name__}; "
@@ -68,11 +74,26 @@ def _build(recipe, variant, runs_dir):
             params["pretrained"] = None
         else:
             params["pretrained"] = load(_pretrained_path(recipe, runs_dir))
+    return model.set_params(**_defaults(allowed, params, recipe.seed))
+
+
+def _defaults(allowed, params, seed):
+    """The recipe's seed and verbose progress, unless the recipe says otherwise."""
     if "random_state" in allowed and "random_state" not in params:
-        params["random_state"] = recipe.seed
+        params["random_state"] = seed
     if "verbose" in allowed and "verbose" not in params:
-        params["verbose"] = 1
-    return cls().set_params(**params)
+        params["verbose"] = True
+    return params
+
+
+def _layer(layer, seed):
+    cls = _estimator_class(layer["estimator"])
+    allowed = cls().get_params()
+    for key in layer["params"]:
+        if key not in allowed:
+            raise RecipeError(f"unknown key model.layers.{layer['name']}.params.{key} for "
+                              f"{cls.__name__}; its parameters are: {', '.join(sorted(allowed))}.")
+    return cls(**_defaults(allowed, dict(layer["params"]), seed))
 
 
 class _Progress:

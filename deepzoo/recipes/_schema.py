@@ -50,6 +50,12 @@ _MODEL = {
     "estimator": (str, True, None),
     "params": (dict, False, {}),
     "fit": (dict, False, {}),
+    "layers": (list, False, []),
+}
+_LAYER = {
+    "name": (str, True, None),
+    "estimator": (str, True, None),
+    "params": (dict, False, {}),
 }
 _VARIANT = {
     "name": (str, True, None),
@@ -155,6 +161,10 @@ def parse_recipe(text, path=None):
     top["paper"] = _check_table(top["paper"], _PAPER, "paper")
     top["data"] = _check_table(top["data"], _DATA, "data")
     top["model"] = _check_table(top["model"], _MODEL, "model")
+    top["model"]["layers"] = [
+        _check_table(layer, _LAYER, f"model.layers[{i}]")
+        for i, layer in enumerate(top["model"]["layers"])
+    ]
     top["evaluate"] = _check_table(top["evaluate"], _EVALUATE, "evaluate")
     top["variants"] = [
         _check_table(v, _VARIANT, f"variants[{i}]") for i, v in enumerate(top["variants"])
