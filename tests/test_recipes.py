@@ -251,3 +251,19 @@ params = { n_components = 3, n_iter = 1, hidden_unit = "gaussian" }''').replace(
         bad = tmp_path / "bad.toml"
         bad.write_text(text.replace('hidden_unit = "gaussian"', 'colour = 1'))
         recipes.run_recipe(bad, runs_dir=tmp_path / "runs2")
+
+
+def test_log_likelihood_measure_matches_exact_on_a_small_rbm():
+    from deepzoo import BernoulliRBM
+    from deepzoo.recipes._data import Split
+    from deepzoo.recipes._metrics import MEASURES
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((300, 12)) < rng.random(12)).astype(np.float64)
+    rbm = BernoulliRBM(n_components=6, n_iter=5, random_state=0).fit(X)
+    split = Split(X[:200], None, X[200:], None, "toy", (3, 4))
+    out = MEASURES["log_likelihood"](rbm, split, {"ais_runs": 50})
+    exact = rbm.log_likelihood(X[200:], method="exact").mean()
+    assert out["exact_test_log_likelihood"] == pytest.approx(exact, abs=1e-9)
+    assert abs(out["ais_minus_exact_log_z"]) < 0.05
+    assert out["ais_log_z_low"] <= out["ais_log_z"] <= out["ais_log_z_high"]
