@@ -530,15 +530,8 @@ def _omp_row(G, c, a, n_nonzero, alpha, idx, L, w, q, sol):
         idx[n] = best
         n += 1
         for k in range(n):
-            s = c[idx[k]]
-            for m in range(k):
-                s -= L[k, m] * sol[m]
-            sol[k] = s / L[k, k]
-        for k in range(n - 1, -1, -1):
-            s = sol[k]
-            for m in range(k + 1, n):
-                s -= L[m, k] * sol[m]
-            sol[k] = s / L[k, k]
+            w[k] = c[idx[k]]
+        _cholesky_solve(L, n, w, sol)
         for j in range(K):
             a[j] = 0.0
         for k in range(n):
