@@ -32,8 +32,19 @@ def _filters(model, split, params, path):
 
 
 def _samples(model, split, params, path):
-    samples = model.sample(params.get("n_samples", 100), random_state=0)
-    _save_grid(tile_images(samples, split.image_shape, scale_each=False), path)
+    n = params.get("n_samples", 100)
+    options = {"random_state": 0}
+    if "n_gibbs_steps" in params:
+        options["n_steps"] = params["n_gibbs_steps"]
+    classes = getattr(model, "classes_", None)
+    if classes is not None:
+        # A model with label units imagines each class in turn: one row per class.
+        per_class = max(1, n // len(classes))
+        options["labels"] = np.repeat(classes, per_class)
+        n = len(options["labels"])
+    samples = model.sample(n, **options)
+    _save_grid(tile_images(samples, split.image_shape, scale_each=False,
+                           n_cols=n // len(classes) if classes is not None else None), path)
 
 
 def _reconstructions(model, split, params, path):
