@@ -317,6 +317,24 @@ def test_online_learning_partial_fit_and_minibatch_fit():
                                    alpha) < 0.9 * before
 
 
+def test_online_lagrange_dual_step():
+    # Rarely used atoms make the dual's Hessian badly scaled: no warning,
+    # and the exact dictionary step is at least as good as one BCD sweep.
+    X = extract_natural_patches(2000, 6, random_state=15)
+    alpha = 0.2 * float(np.mean(np.linalg.norm(X, axis=1)))
+    objectives = {}
+    for dict_solver in ["bcd", "lagrange_dual"]:
+        sc = SparseCoding(54, alpha=alpha, dict_solver=dict_solver, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for lo in range(0, len(X), 250):
+                sc.partial_fit(X[lo: lo + 250])
+        np.testing.assert_allclose(np.linalg.norm(sc.components_, axis=1), 1, atol=1e-12)
+        objectives[dict_solver] = sparse_coding_objective(
+            X, sc.transform(X), sc.components_, alpha)
+    assert objectives["lagrange_dual"] <= objectives["bcd"] * 1.01
+
+
 def test_dead_atoms_are_resampled():
     rng = np.random.default_rng(12)
     X = rng.standard_normal((80, 6))

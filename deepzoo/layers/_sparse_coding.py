@@ -365,9 +365,16 @@ def _lagrange_dual(dictionary, A, B, max_iter, tol):
         free = (lam > 0) | (grad < 0)
         Minv = linalg.cho_solve(cho, np.eye(used.size), check_finite=False)
         H = (Minv * (Dn @ Dn.T))[np.ix_(free, free)]
+        # Rarely used atoms give rows of H many orders of magnitude smaller
+        # than the others: solve the symmetrically scaled system, damped a
+        # little so that it stays positive definite to working precision.
+        scale = np.sqrt(np.maximum(np.diag(H), np.finfo(np.float64).tiny))
+        Hs = H / scale[:, None] / scale[None, :]
+        Hs[np.diag_indices_from(Hs)] += 1e-10
         direction = np.zeros_like(lam)
-        direction[free] = linalg.solve(H, grad[free], assume_a="pos",
-                                       check_finite=False)
+        direction[free] = linalg.cho_solve(
+            linalg.cho_factor(Hs, lower=True, check_finite=False),
+            grad[free] / scale, check_finite=False) / scale
         t = 1.0
         while True:
             lam_new = np.maximum(lam - t * direction, 0.0)
