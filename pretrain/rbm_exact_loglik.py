@@ -1,0 +1,82 @@
+"""Exact test log-likelihood of 25-hidden-unit RBMs on MNIST; AIS against it.
+
+``DEEPZOO_DATA=../shared/data python pretrain/rbm_exact_loglik.py [--epochs 100]``
+
+Protocol (Tieleman 2008; Salakhutdinov & Murray 2008, section 5.1):
+
+- data: the 5,000 MNIST training images of ``fetch_mnist("train-5k")``
+  (grey levels in [0, 1] used as probabilities), evaluated on the 10,000
+  test images binarised at 0.5 (the log-likelihood of a binary model is
+  defined on binary vectors);
+- models: 784 visible, 25 hidden units, so that ``log Z`` is exact (a sum
+  over 2**25 hidden states, each summing out the 784 visible units);
+- training: CD-1, PCD (100 persistent chains) and fast PCD, the same
+  number of updates (batch 100, learning rate 0.05 decaying linearly to
+  zero, momentum 0.5, weight decay 0.0002);
+- at checkpoints: the exact average test log-likelihood;
+- at the end: AIS (100 runs, the 14,500 temperatures of Salakhutdinov &
+  Murray, base-rate model fitted to the training pixels with pseudo-counts)
+  against the exact ``log Z``.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from deepzoo import BernoulliRBM
+from deepzoo.datasets import fetch_mnist
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--checkpoints", type=int, nargs="*", default=[1, 10, 30, 100])
+    parser.add_argument("--methods", nargs="*", default=["cd", "pcd", "fpcd"])
+    parser.add_argument("--ais-runs", type=int, default=100)
+    args = parser.parse_args(argv)
+
+    X = fetch_mnist(subset="train-5k", download=False).data
+    X_test = (fetch_mnist(subset="test", download=False).data > 0.5).astype(np.float32)
+    # base-rate model: pixel marginals of the training set with pseudo-counts
+    base_rate = (X.sum(axis=0) + 5) / (X.shape[0] + 10)
+    print(f"train {X.shape}, test {X_test.shape} (binarised), 784-25 RBMs, "
+          f"{args.epochs} epochs of 50 updates")
+
+    final = {}
+    for method in args.methods:
+        rbm = BernoulliRBM(n_components=25, learning_rate=0.05, batch_size=100, n_iter=args.epochs,
+                           method=method, n_chains=100, initial_momentum=0.5, final_momentum=0.5,
+                           weight_decay=0.0002, learning_rate_schedule="linear",
+                           random_state=0)
+        # fit() with the schedule, stopping at checkpoints: run partial
+        # schedules by refitting from scratch would repeat work, so train
+        # once per checkpoint prefix with the same seed (epochs are cheap,
+        # the exact log Z is the expensive part).
+        for epochs in sorted(set(c for c in args.checkpoints if c <= args.epochs)
+                             | {args.epochs}):
+            t0 = time.perf_counter()
+            model = BernoulliRBM(**{**rbm.get_params(), "n_iter": epochs}).fit(X)
+            t1 = time.perf_counter()
+            log_z = model.log_partition("exact")
+            t2 = time.perf_counter()
+            ll = model.log_likelihood(X_test).mean()
+            ll_train = model.log_likelihood((X > 0.5).astype(np.float32)).mean()
+            print(f"{method:5s} epochs={epochs:4d} updates={epochs * 50:6d}  log Z = {log_z:10.4f}"
+                  f"  test LL = {ll:9.3f}  train LL = {ll_train:9.3f}  "
+                  f"(train {t1 - t0:.1f}s, exact log Z {t2 - t1:.1f}s)", flush=True)
+        final[method] = model
+
+    print("\nAIS (100 runs, 14,500 temperatures) vs exact log Z")
+    for method, model in final.items():
+        exact = model.log_partition("exact")
+        t0 = time.perf_counter()
+        est, (low, high) = model.log_partition("ais", n_runs=args.ais_runs, base_rate=base_rate,
+                                               random_state=0)
+        print(f"{method:5s} exact {exact:.4f}  AIS {est:.4f}  [-3 se {low:.4f}, +3 se {high:.4f}]"
+              f"  |AIS - exact| = {abs(est - exact):.4f}  ({time.perf_counter() - t0:.1f}s)",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
