@@ -38,7 +38,15 @@ def _bernoulli(P, rng):
 
 
 def _sigmoid_layer(X, W, b):
+    """Upward step, ``sigmoid(X @ W.T + b)``: the networks' :func:`encode`."""
     return encode(X, W, b, "sigmoid")
+
+
+def _sigmoid_down(H, W, b):
+    """Downward step, ``sigmoid(H @ W + b)``, without copying ``W.T``."""
+    Z = H @ W
+    Z += b
+    return activate("sigmoid", Z)
 
 
 def _softmax(Z):
@@ -72,7 +80,7 @@ class _TopRBM:
 
     def gibbs_down(self, H, rng, clamp_labels=None):
         """Penultimate probabilities and states, label probabilities given ``H``."""
-        Pv = _sigmoid_layer(H, np.ascontiguousarray(self.W.T), self.b)
+        Pv = _sigmoid_down(H, self.W, self.b)
         Pl = None
         if self.U is not None:
             Pl = clamp_labels if clamp_labels is not None else _softmax(H @ self.U + self.d)
@@ -376,11 +384,11 @@ class DBN(TransformerMixin, BaseEstimator):
                 # Sleep (down) pass from the chain's penultimate states.
                 sleep = [sleep_top]
                 for l in range(len(G) - 1, -1, -1):
-                    P = _sigmoid_layer(sleep[0], np.ascontiguousarray(G[l].T), g[l])
+                    P = _sigmoid_down(sleep[0], G[l], g[l])
                     sleep.insert(0, P if l == 0 else _bernoulli(P, rng))
                 # Generative updates: predict each wake layer from the one above.
                 for l in range(len(G)):
-                    pred = _sigmoid_layer(wake[l + 1], np.ascontiguousarray(G[l].T), g[l])
+                    pred = _sigmoid_down(wake[l + 1], G[l], g[l])
                     diff = wake[l] - pred
                     if l == 0:
                         err += float(np.sum(diff * diff))
