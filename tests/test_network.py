@@ -249,3 +249,23 @@ def test_fine_tuned_network_round_trip(tmp_path):
     # Training resumes from the loaded weights.
     loaded.partial_fit(X, y)
     assert loaded.n_iter_ == 4
+
+
+def test_grid_search_over_pretrained_stack_parameter():
+    from sklearn.model_selection import GridSearchCV
+
+    from deepzoo import BernoulliRBM
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    stack = Stack([("rbm1", BernoulliRBM(8, n_iter=3, random_state=0)),
+                   ("rbm2", BernoulliRBM(8, n_iter=3, random_state=0))])
+    clf = FineTunedClassifier(stack, max_iter=3, learning_rate=0.01, random_state=0)
+    grid = {"pretrained__rbm2__n_components": [2, 16]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(clf, grid, cv=2).fit(X, y)
+    assert search.best_params_ == {"pretrained__rbm2__n_components": 16}
+    assert search.best_estimator_.coefs_[1].shape == (16, 8)
+    # the user's stack is untouched
+    assert stack.steps[1][1].n_components == 8 and not hasattr(stack, "steps_")
