@@ -18,13 +18,14 @@ from . import naive
 
 LASSO_SOLVERS = ["feature_sign", "cd", "fista"]
 # Tight settings for the optimality tests: feature-sign is exact; CD and
-# FISTA run until the duality gap is 1e-11 (CD) or 1e-12 (FISTA) of
+# FISTA run until the duality gap is 1e-11 (CD) or 1e-13 (FISTA) of
 # 0.5 |x|^2. CD on an ill-conditioned support creeps below 1e-11 (one
 # random sample stalls near 5e-12 with KKT residuals of 1e-11); FISTA's
 # iterates keep tiny coefficients whose KKT residual barely moves the gap,
-# so it needs the tighter gap to bring every residual under 1e-6.
+# so it needs the tighter gap to bring every residual under 1e-6 (on a
+# learned 256-atom dictionary: 1.3e-6 at 1e-12, 2.3e-7 at 1e-13).
 TIGHT = {"feature_sign": {}, "cd": {"tol": 1e-11, "max_iter": 100000},
-         "fista": {"tol": 1e-12, "max_iter": 100000}}
+         "fista": {"tol": 1e-13, "max_iter": 100000}}
 
 
 def _unit_rows(D):
@@ -69,6 +70,8 @@ def test_kkt_and_objective_random(solver, positive):
         assert codes.min() >= 0
     assert naive.lasso_kkt_violation(X, codes, D, alpha, positive) <= 1e-6
     ours = sparse_coding_objective(X, codes, D, alpha)
+    per_sample = [naive.lasso_objective(x, a, D, alpha) for x, a in zip(X, codes)]
+    assert ours == pytest.approx(np.mean(per_sample), rel=1e-13)
     ref = _sklearn_objective(X, D, alpha, positive)
     assert abs(ours - ref) <= 1e-6 * ref
     assert ours <= ref * (1 + 1e-12)
