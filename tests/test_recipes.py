@@ -267,3 +267,11 @@ def test_log_likelihood_measure_matches_exact_on_a_small_rbm():
     assert out["exact_test_log_likelihood"] == pytest.approx(exact, abs=1e-9)
     assert abs(out["ais_minus_exact_log_z"]) < 0.05
     assert out["ais_log_z_low"] <= out["ais_log_z"] <= out["ais_log_z_high"]
+
+
+def test_fit_y_must_be_boolean():
+    with pytest.raises(RecipeError, match="variants\\[0\\].fit.y must be bool"):
+        parse_recipe(MINIMAL + '[[variants]]\nname = "a"\nfit = { y = 1 }\n')
+    with pytest.raises(RecipeError, match="unknown key model.fit.labels"):
+        parse_recipe(MINIMAL.replace('estimator = "BernoulliRBM"',
+                                     'estimator = "BernoulliRBM"\nfit = { labels = true }'))

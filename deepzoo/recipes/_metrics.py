@@ -14,6 +14,8 @@ __all__ = ["BASELINES", "MEASURES", "measure", "measure_baselines", "reconstruct
 
 
 def _accuracy(model, split, params):
+    if not hasattr(model, "predict"):
+        return {}  # e.g. a DBN fitted without label units: nothing to classify with
     acc = float(np.mean(model.predict(split.X_test) == split.y_test))
     return {"test_accuracy": acc, "test_error": 1 - acc}
 

@@ -15,7 +15,7 @@ from ._schema import RecipeError, load_recipe
 
 __all__ = ["run_recipe", "reproduce", "list_recipes", "run_folder"]
 
-_MAIN = {"name": "main", "params": {}, "paper_value": None}
+_MAIN = {"name": "main", "params": {}, "fit": {"y": None}, "paper_value": None}
 
 
 def run_folder(runs_dir, name, kind):
@@ -143,8 +143,14 @@ def _total_iterations(model):
     return None
 
 
-def _fit(model, recipe, split):
-    supervised = recipe.model["fit"].get("y", is_classifier(model) or is_regressor(model))
+def _fit(model, recipe, variant, split):
+    # Labels go to fit when the variant, else the recipe, says so; by default
+    # to classifiers and regressors only.
+    supervised = variant["fit"]["y"]
+    if supervised is None:
+        supervised = recipe.model["fit"]["y"]
+    if supervised is None:
+        supervised = is_classifier(model) or is_regressor(model)
     progress = _Progress(sys.stdout, _total_iterations(model))
     saved, sys.stdout = sys.stdout, progress
     t0 = time.perf_counter()
@@ -200,7 +206,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         else:
             model = _build(recipe, variant, runs_dir)
             print(f"[{recipe.name}] {name}: fitting {type(model).__name__}", flush=True)
-            fit_seconds = _fit(model, recipe, split)
+            fit_seconds = _fit(model, recipe, variant, split)
             save(model, model_path)
             state_path.write_text(json.dumps({"fit_seconds": fit_seconds}))
         print(f"[{recipe.name}] {name}: fitted in {fit_seconds:.1f}s; measuring", flush=True)

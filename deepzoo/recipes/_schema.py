@@ -60,7 +60,11 @@ _LAYER = {
 _VARIANT = {
     "name": (str, True, None),
     "params": (dict, False, {}),
+    "fit": (dict, False, {}),
     "paper_value": ((int, float), False, None),
+}
+_FIT = {
+    "y": (bool, False, None),
 }
 _EVALUATE = {
     "metrics": (list, False, []),
@@ -166,9 +170,12 @@ def parse_recipe(text, path=None):
         for i, layer in enumerate(top["model"]["layers"])
     ]
     top["evaluate"] = _check_table(top["evaluate"], _EVALUATE, "evaluate")
+    top["model"]["fit"] = _check_table(top["model"]["fit"], _FIT, "model.fit")
     top["variants"] = [
         _check_table(v, _VARIANT, f"variants[{i}]") for i, v in enumerate(top["variants"])
     ]
+    for i, v in enumerate(top["variants"]):
+        v["fit"] = _check_table(v["fit"], _FIT, f"variants[{i}].fit")
     names = [v["name"] for v in top["variants"]]
     if len(set(names)) != len(names):
         raise RecipeError(f"variant names must be unique; got {names}.")
