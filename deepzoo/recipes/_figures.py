@@ -12,12 +12,13 @@ __all__ = ["FIGURES", "draw_figures", "first_layer_weights"]
 
 def first_layer_weights(model):
     """Weights of the layer that sees the input, one filter per row."""
-    if hasattr(model, "steps_"):
-        return first_layer_weights(model.steps_[0][1])
+    if hasattr(model, "encoder_layers"):  # stacks and DBNs
+        return model.encoder_layers()[0].weights
     if hasattr(model, "components_"):
         return model.components_
     if hasattr(model, "coefs_"):
-        return model.coefs_[0].T
+        # deepzoo networks keep weights in the components layout (n_out, n_in).
+        return model.coefs_[0]
     raise RecipeError(f"{type(model).__name__} has no first-layer weights to draw.")
 
 
