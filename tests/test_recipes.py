@@ -88,6 +88,22 @@ def test_every_shipped_recipe_parses():
         recipe = load_recipe(path)
         assert recipe.name == path.stem, f"{path}: name must match the file name"
         assert recipe.kind == path.parent.name, f"{path}: kind must match its folder"
+        recipes.validate_recipe(recipe)
+    assert len(files) >= 6
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("n_iter = 2", "n_iter = -2", "variant 'main': The 'n_iter' parameter of BernoulliRBM"),
+    ('"logistic_accuracy"', '"logistic_acc"', "unknown measure 'logistic_acc'"),
+    ('"filters"', '"filterz"', "unknown figure 'filterz'"),
+    ('dataset = "digits-shifted"', 'dataset = "cifar"', "data.dataset must be one of"),
+])
+def test_validation_before_training(tmp_path, old, new, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(PRETRAIN.replace(old, new))
+    with pytest.raises(RecipeError, match=message):
+        recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
 
 
 def test_cli_names_the_bad_key(tmp_path, capsys):

@@ -8,7 +8,7 @@ to measure and draw, and the paper's number. ``deepzoo pretrain FILE``,
 ``report.md`` and PNG figures.
 """
 
-from ._runner import list_recipes, reproduce, run_folder, run_recipe
+from ._runner import list_recipes, reproduce, run_folder, run_recipe, validate_recipe
 from ._schema import Recipe, RecipeError, load_recipe, parse_recipe
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "reproduce",
     "run_folder",
     "run_recipe",
+    "validate_recipe",
 ]

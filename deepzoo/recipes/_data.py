@@ -104,7 +104,7 @@ def load_data(spec, seed, data_home=None, download=False):
         split = _LOCAL[name](spec["params"], seed)
     elif name in _FETCHED:
         split = _FETCHED[name](spec["params"], seed, data_home, download)
-    else:
+    else:  # validate_recipe has checked the name
         raise RecipeError(f"data.dataset must be one of {DATASETS}; got {name!r}.")
     rng = np.random.default_rng(seed)
     # Training files may be ordered by label; every recipe trains on a shuffle.
@@ -133,7 +133,4 @@ def load_data(spec, seed, data_home=None, download=False):
             split.X_train = split.X_train - mean
             split.X_test = split.X_test - mean
             split.description += "; centred on the training mean"
-        else:
-            raise RecipeError(
-                f"data.preprocessing: unknown step {step!r}; known: {PREPROCESSING}.")
     return split

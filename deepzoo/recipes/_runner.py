@@ -13,7 +13,7 @@ from ._data import load_data
 from ._report import write_report
 from ._schema import RecipeError, load_recipe
 
-__all__ = ["run_recipe", "reproduce", "list_recipes", "run_folder"]
+__all__ = ["run_recipe", "reproduce", "list_recipes", "run_folder", "validate_recipe"]
 
 _MAIN = {"name": "main", "params": {}, "fit": {"y": None}, "paper_value": None}
 
@@ -52,7 +52,7 @@ def _pretrained_path(recipe, runs_dir):
     return path
 
 
-def _build(recipe, variant, runs_dir):
+def _build(recipe, variant, runs_dir, load_pretrained=True):
     from deepzoo.io import load
 
     cls = _estimator_class(recipe.model["estimator"])
@@ -70,11 +70,42 @@ def _build(recipe, variant, runs_dir):
                               f"its parameters are: {', '.join(sorted(allowed))}.")
     if recipe.kind == "finetune" and "pretrained" in allowed:
         # pretrained = false in a variant: the same network without pretraining.
-        if params.get("pretrained", True) is False:
+        if params.get("pretrained", True) is False or not load_pretrained:
             params["pretrained"] = None
         else:
             params["pretrained"] = load(_pretrained_path(recipe, runs_dir))
     return model.set_params(**_defaults(allowed, params, recipe.seed))
+
+
+def validate_recipe(recipe):
+    """Build every variant's estimator and validate its parameters, so that a
+    typo in the last variant fails before the first one trains for an hour."""
+    from deepzoo.recipes._data import DATASETS, PREPROCESSING
+
+    from ._figures import FIGURES
+    from ._metrics import BASELINES, MEASURES
+
+    if recipe.data["dataset"] not in DATASETS:
+        raise RecipeError(f"data.dataset must be one of {DATASETS}; "
+                          f"got {recipe.data['dataset']!r}.")
+    for step in recipe.data["preprocessing"]:
+        if step not in PREPROCESSING:
+            raise RecipeError(f"data.preprocessing: unknown step {step!r}; "
+                              f"known: {PREPROCESSING}.")
+    for name in recipe.evaluate["metrics"]:
+        if name not in MEASURES and name not in BASELINES:
+            raise RecipeError(f"evaluate.metrics: unknown measure {name!r}; known: "
+                              f"{', '.join(sorted({**MEASURES, **BASELINES}))}.")
+    for name in recipe.evaluate["figures"]:
+        if name not in FIGURES:
+            raise RecipeError(f"evaluate.figures: unknown figure {name!r}; known: "
+                              f"{', '.join(sorted(FIGURES))}.")
+    for variant in recipe.variants or [_MAIN]:
+        model = _build(recipe, variant, None, load_pretrained=False)
+        try:
+            model._validate_params()
+        except ValueError as exc:
+            raise RecipeError(f"variant {variant['name']!r}: {exc}") from None
 
 
 def _defaults(allowed, params, seed):
@@ -178,6 +209,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
 
     if isinstance(recipe, (str, Path)):
         recipe = load_recipe(recipe)
+    validate_recipe(recipe)
     out = run_folder(runs_dir, recipe.name, recipe.kind)
     if (out / "metrics.json").exists():
         if not overwrite:
