@@ -269,3 +269,23 @@ def test_grid_search_over_pretrained_stack_parameter():
     assert search.best_estimator_.coefs_[1].shape == (16, 8)
     # the user's stack is untouched
     assert stack.steps[1][1].n_components == 8 and not hasattr(stack, "steps_")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rbm_stack_with_linear_code_unrolls_exactly(dtype):
+    from deepzoo import BernoulliRBM
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:300] / 16).astype(dtype)
+    stack = Stack([("rbm1", BernoulliRBM(16, n_iter=2, random_state=0)),
+                   ("code", BernoulliRBM(4, n_iter=2, hidden_unit="gaussian",
+                                         learning_rate=0.001, random_state=0))]).fit(X)
+    ae = DeepAutoencoder(stack, max_iter=0).fit(X)
+    assert ae.activations_ == ["sigmoid", "linear", "sigmoid", "sigmoid"]
+    np.testing.assert_array_equal(ae.transform(X), stack.transform(X))
+    np.testing.assert_array_equal(ae.reconstruct(X), stack.inverse_transform(stack.transform(X)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = FineTunedClassifier(stack, max_iter=1, top_only_iter=1, random_state=0).fit(X, y[:300])
+    assert clf.transform(X).dtype == dtype
+    np.testing.assert_array_equal(clf.transform(X), stack.transform(X))
