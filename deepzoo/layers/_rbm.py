@@ -65,7 +65,7 @@ def ais_schedule(dtype=np.float64):
     Examples
     --------
     >>> betas = ais_schedule()
-    >>> betas.shape, betas[0], betas[-1]
+    >>> betas.shape, float(betas[0]), float(betas[-1])
     ((14501,), 0.0, 1.0)
     """
     return np.concatenate([
@@ -120,6 +120,34 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "fast_decay": [Interval(Real, 0, 1, closed="both")],
         "shuffle": ["boolean"],
     }
+
+    def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10,
+                 verbose=0, random_state=None, method="cd", k=1, n_chains=None,
+                 hidden_unit="bernoulli", sample_visible=False, initial_momentum=0.5,
+                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
+                 sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
+                 fast_learning_rate=None, fast_decay=0.95, shuffle=True):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.k = k
+        self.n_chains = n_chains
+        self.hidden_unit = hidden_unit
+        self.sample_visible = sample_visible
+        self.initial_momentum = initial_momentum
+        self.final_momentum = final_momentum
+        self.momentum_switch = momentum_switch
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.learning_rate_schedule = learning_rate_schedule
+        self.fast_learning_rate = fast_learning_rate
+        self.fast_decay = fast_decay
+        self.shuffle = shuffle
 
     # -------------------------------------------------------------- helpers
     def _check_X(self, X, reset):
@@ -885,34 +913,6 @@ class BernoulliRBM(_BaseRBM):
 
     _visible = "bernoulli"
 
-    def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10,
-                 verbose=0, random_state=None, method="cd", k=1, n_chains=None,
-                 hidden_unit="bernoulli", sample_visible=False, initial_momentum=0.5,
-                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
-                 sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
-                 fast_learning_rate=None, fast_decay=0.95, shuffle=True):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.method = method
-        self.k = k
-        self.n_chains = n_chains
-        self.hidden_unit = hidden_unit
-        self.sample_visible = sample_visible
-        self.initial_momentum = initial_momentum
-        self.final_momentum = final_momentum
-        self.momentum_switch = momentum_switch
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.learning_rate_schedule = learning_rate_schedule
-        self.fast_learning_rate = fast_learning_rate
-        self.fast_decay = fast_decay
-        self.shuffle = shuffle
-
     def score_samples(self, X):
         """Pseudo-log-likelihood per feature of each sample.
 
@@ -1018,25 +1018,8 @@ class GaussianBernoulliRBM(_BaseRBM):
                  sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
                  fast_learning_rate=None, fast_decay=0.95, shuffle=True,
                  learn_variance=False):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.method = method
-        self.k = k
-        self.n_chains = n_chains
-        self.hidden_unit = hidden_unit
-        self.sample_visible = sample_visible
-        self.initial_momentum = initial_momentum
-        self.final_momentum = final_momentum
-        self.momentum_switch = momentum_switch
-        self.weight_decay = weight_decay
-        self.sparsity_target = sparsity_target
-        self.sparsity_cost = sparsity_cost
-        self.learning_rate_schedule = learning_rate_schedule
-        self.fast_learning_rate = fast_learning_rate
-        self.fast_decay = fast_decay
-        self.shuffle = shuffle
+        # the shared parameters are stored by _BaseRBM.__init__; only the
+        # default learning rate differs
+        super().__init__(**{name: value for name, value in locals().items()
+                            if name not in ("self", "learn_variance", "__class__")})
         self.learn_variance = learn_variance
