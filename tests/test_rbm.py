@@ -407,3 +407,21 @@ def test_digits_pipeline_beats_the_scikit_learn_example():
         ("logistic", LogisticRegression(C=100, max_iter=1000)),
     ]).fit(X_train, y_train)
     assert model.score(X_test, y_test) >= 0.96
+
+
+@pytest.mark.parametrize("method", ["cd", "pcd", "fpcd"])
+def test_partial_fit_resumes_after_hdf5_round_trip(method, rng, tmp_path):
+    from deepzoo.io import load, save
+
+    X = rng.normal(size=(50, 6))
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=2, method=method, learn_variance=True,
+                               random_state=0).fit(X)
+    save(rbm, tmp_path / "rbm.h5")
+    loaded = load(tmp_path / "rbm.h5")
+    assert_array_equal(loaded.transform(X), rbm.transform(X))
+    assert_array_equal(loaded.decoder_components_, rbm.decoder_components_)
+    loaded.partial_fit(X)
+    assert loaded.n_iter_ == 3 and np.all(np.isfinite(loaded.components_))
+    V = loaded.sample(5, n_steps=3, random_state=0)
+    assert V.shape == (5, 6) and V.dtype == X.dtype
+    assert loaded.gibbs(X[:4]).shape == (4, 6)
