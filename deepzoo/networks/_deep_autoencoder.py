@@ -173,6 +173,9 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
     def partial_fit(self, X, y=None):
         """One epoch over ``X``; the first call builds the network.
 
+        An unfitted ``pretrained`` stack is fitted on the first call's data.
+        No validation split is made (``early_stopping`` applies to ``fit``).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)

@@ -206,9 +206,9 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     >>> from deepzoo import FineTunedClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X = X / 16
-    >>> clf = FineTunedClassifier(hidden_layer_sizes=(32,), max_iter=30,
+    >>> clf = FineTunedClassifier(hidden_layer_sizes=(32,), max_iter=30, learning_rate=0.01,
     ...                           random_state=0).fit(X[:1000], y[:1000])
-    >>> clf.score(X[1000:], y[1000:]) > 0.85
+    >>> clf.score(X[1000:], y[1000:]) > 0.9
     True
     """.format(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
 
@@ -252,6 +252,9 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, classes=None):
         """One epoch over ``(X, y)``; the first call builds the network.
+
+        An unfitted ``pretrained`` stack is fitted on the first call's data.
+        No validation split is made (``early_stopping`` applies to ``fit``).
 
         Parameters
         ----------
@@ -388,6 +391,9 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y):
         """One epoch over ``(X, y)``; the first call builds the network.
+
+        An unfitted ``pretrained`` stack is fitted on the first call's data.
+        No validation split is made (``early_stopping`` applies to ``fit``).
 
         Parameters
         ----------
