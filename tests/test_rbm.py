@@ -425,3 +425,19 @@ def test_partial_fit_resumes_after_hdf5_round_trip(method, rng, tmp_path):
     V = loaded.sample(5, n_steps=3, random_state=0)
     assert V.shape == (5, 6) and V.dtype == X.dtype
     assert loaded.gibbs(X[:4]).shape == (4, 6)
+
+
+@pytest.mark.parametrize("learn_variance", [False, True])
+def test_gaussian_rbm_learns_a_mixture(learn_variance, rng):
+    centres = np.array([[-2.0, -2.0], [2.0, 2.0], [-2.0, 2.0], [2.0, -2.0]])
+    X = centres[rng.integers(4, size=2000)] + 0.5 * rng.normal(size=(2000, 2))
+    params = dict(n_components=6, learning_rate=0.01, batch_size=20, random_state=0,
+                  learn_variance=learn_variance)
+    before = GaussianBernoulliRBM(n_iter=1, **params).fit(X).log_likelihood(X).mean()
+    rbm = GaussianBernoulliRBM(n_iter=30, **params).fit(X)
+    after = rbm.log_likelihood(X).mean()
+    assert after > before + 0.3
+    # one Gaussian fitted to X: -4.28; the true mixture: -2.84
+    assert after > (-3.3 if learn_variance else -3.8)
+    if learn_variance:
+        assert_allclose(rbm.sigma_, 0.5, atol=0.05)  # the clusters' spread
