@@ -49,27 +49,31 @@ __all__ = [
 
 
 @kernel
-def _cholesky(M, n):
-    """Lower Cholesky factor of ``M[:n, :n]`` in place (upper part ignored).
+def _cholesky_rows(M, start, n):
+    """Extend a lower Cholesky factor from ``start`` to ``n`` rows, in place.
+
+    Rows ``< start`` of ``M`` already hold the factor; rows ``start..n-1``
+    hold the lower triangle (with diagonal) of the matrix. Growing the
+    factor a row at a time costs O(n^2) per new row, so an active set that
+    gains one atom per step never pays for a full factorisation.
 
     Returns the index of the first pivot that is not safely positive (that
-    row's atom is, to working precision, in the span of the earlier ones),
-    or -1. The factor is complete only in the second case.
+    row's atom is, to working precision, in the span of the earlier ones;
+    its off-diagonal part is then computed), or -1.
     """
     floor = 100.0 * np.finfo(M.dtype).eps
-    for j in range(n):
+    for j in range(start, n):
+        for k in range(j):
+            s = M[j, k]
+            for m in range(k):
+                s -= M[j, m] * M[k, m]
+            M[j, k] = s / M[k, k]
         d = M[j, j]
         for k in range(j):
             d -= M[j, k] * M[j, k]
         if d <= floor * M[j, j] or not d > 0:
             return j
-        d = np.sqrt(d)
-        M[j, j] = d
-        for i in range(j + 1, n):
-            s = M[i, j]
-            for k in range(j):
-                s -= M[i, k] * M[j, k]
-            M[i, j] = s / d
+        M[j, j] = np.sqrt(d)
     return -1
 
 
@@ -241,6 +245,7 @@ def _feature_sign_row(G, c, a, alpha, positive, max_iter, rtol,
     # margin, so rounding noise cannot make it enter and leave forever.
     threshold = alpha * (1.0 + rtol)
     nz_optimal = n_act == 0
+    n_factored = 0
     for it in range(1, max_iter + 1):
         if nz_optimal:
             best = -1
@@ -256,14 +261,20 @@ def _feature_sign_row(G, c, a, alpha, positive, max_iter, rtol,
             active[n_act] = best
             n_act += 1
             theta[best] = 1.0 if q[best] > 0 else -1.0
-        # Minimiser of the quadratic on the orthant given by theta.
+        # Minimiser of the quadratic on the orthant given by theta. M keeps
+        # the Cholesky factor of G over the active set for its first
+        # n_factored atoms (their order never changes); only new rows are
+        # factored.
         for k in range(n_act):
             jk = active[k]
             x_cur[k] = a[jk]
             rhs[k] = c[jk] - alpha * theta[jk]
+        for k in range(n_factored, n_act):
+            jk = active[k]
             for m in range(k + 1):
                 M[k, m] = G[jk, active[m]]
-        p = _cholesky(M, n_act)
+        p = _cholesky_rows(M, n_factored, n_act)
+        n_factored = n_act if p < 0 else p
         if p >= 0:
             if not _null_step(q, active, n_act, theta, alpha, p, M,
                               x_cur, x_try):
@@ -290,6 +301,8 @@ def _feature_sign_row(G, c, a, alpha, positive, max_iter, rtol,
                 kept += 1
             else:
                 theta[jk] = 0.0
+                # Rows after a removed atom belong to another matrix now.
+                n_factored = min(n_factored, k)
         if kept < n_act:
             nz_optimal = False
         n_act = kept
@@ -513,20 +526,11 @@ def _omp_row(G, c, a, n_nonzero, alpha, idx, L, w, q, sol):
                     best = j
         if best < 0:
             break
-        # Grow the Cholesky factor: L w = G_S,best, l = sqrt(G_bb - w.w).
         for k in range(n):
-            s = G[idx[k], best]
-            for m in range(k):
-                s -= L[k, m] * w[m]
-            w[k] = s / L[k, k]
-        d = G[best, best]
-        for k in range(n):
-            d -= w[k] * w[k]
-        if d <= 100.0 * np.finfo(G.dtype).eps * G[best, best]:
+            L[n, k] = G[best, idx[k]]
+        L[n, n] = G[best, best]
+        if _cholesky_rows(L, n, n + 1) >= 0:
             break  # the atom is in the span of the chosen ones
-        for k in range(n):
-            L[n, k] = w[k]
-        L[n, n] = np.sqrt(d)
         idx[n] = best
         n += 1
         for k in range(n):
