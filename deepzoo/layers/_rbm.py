@@ -377,14 +377,17 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             np.matmul(H[:, j0:j1].T, V, out=Gb)
             self._apply("W", W[j0:j1], Gb, vel[j0:j1], lr, momentum, 1.0 / nb,
                         self.weight_decay, slice(j0, j1))
-        dc = H.sum(axis=0)
+        # np.add.reduce: the ndarray.sum/mean wrappers cost more than the
+        # sums themselves at this size
+        dc = np.add.reduce(H, axis=0)
         dc /= nb
         if self.sparsity_cost > 0:
             # Lee et al. (2008): the penalty moves the hidden biases only.
             dc += self.sparsity_cost * (self.sparsity_target - self._mean_hidden)
         grads = {"c": dc}
-        db = Vpos.mean(axis=0)
-        db -= Vneg.mean(axis=0)
+        db = np.add.reduce(Vpos, axis=0)
+        db /= nb
+        db -= np.add.reduce(Vneg, axis=0) / Vneg.shape[0]
         if self._visible == "bernoulli":
             grads["b"] = db
         else:
