@@ -75,7 +75,9 @@ def main(argv=None):
                 f"'deepzoo {recipe.kind} {args.recipe}'.")
         recipes.run_recipe(recipe, **_run_kwargs(args))
         return 0
-    except recipes.RecipeError as exc:
+    except (recipes.RecipeError, FileNotFoundError) as exc:
+        # Both messages say what is wrong and how to fix it (a missing data
+        # set lists where it was looked for); a traceback adds nothing.
         print(f"deepzoo: error: {exc}", file=sys.stderr)
         return 2
 

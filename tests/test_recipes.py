@@ -291,3 +291,15 @@ def test_fit_y_must_be_boolean():
     with pytest.raises(RecipeError, match="unknown key model.fit.labels"):
         parse_recipe(MINIMAL.replace('estimator = "BernoulliRBM"',
                                      'estimator = "BernoulliRBM"\nfit = { labels = true }'))
+
+
+def test_cli_missing_data_is_a_clean_error(tmp_path, capsys, monkeypatch):
+    from deepzoo.cli import main
+
+    monkeypatch.setenv("DEEPZOO_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "m.toml"
+    path.write_text(PRETRAIN.replace('dataset = "digits-shifted"', 'dataset = "mnist-5k"'))
+    assert main(["pretrain", str(path), "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deepzoo: error:") and "Looked in" in err
