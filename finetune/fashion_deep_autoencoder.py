@@ -27,7 +27,7 @@ SETTINGS = {
     # The paper fine-tunes with conjugate gradient on 1000-case batches
     # (solver="cg", batch_size=1000); Adam reaches a lower error per second.
     "finetune": {"solver": "adam", "learning_rate": 0.001, "batch_size": 100,
-                 "max_iter": 20},
+                 "max_iter": 25},
     "pca_components": 30,
 }
 
