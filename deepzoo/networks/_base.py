@@ -224,6 +224,9 @@ class BaseNetwork(BaseEstimator):
                 no_improve = no_improve + 1 if loss > prev - self.tol else 0
             if self.verbose:
                 report_progress(self, self.n_iter_, "loss", loss, time.perf_counter() - t0)
+                if X_val is not None:
+                    report_progress(self, self.n_iter_, "validation score",
+                                    self.validation_scores_[-1], time.perf_counter() - t0)
             if not incremental and no_improve >= self.n_iter_no_change and not top_only:
                 stopped = True
                 break
