@@ -48,14 +48,14 @@ def _gemm_only(X, W, batch):
     """The matrix products of the CD-1 epoch, nothing else."""
     n, d = X.shape
     m = W.shape[0]
-    V = np.empty((2 * batch, d), np.float32)
+    # the stacked statistics of the weight gradient (values do not matter)
+    V = np.concatenate([X[:batch], X[:batch]])
     H = np.empty((2 * batch, m), np.float32)
     G = np.empty((m, d), np.float32)
 
     def run():
         for start in range(0, n, batch):
-            V[:batch] = X[start:start + batch]
-            np.matmul(V[:batch], W.T, out=H[:batch])
+            np.matmul(X[start:start + batch], W.T, out=H[:batch])
             np.matmul(H[:batch], W, out=V[batch:])
             np.matmul(V[batch:], W.T, out=H[batch:])
             np.matmul(H.T, V, out=G)
