@@ -22,7 +22,6 @@ from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.linalg import blas
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
@@ -82,19 +81,6 @@ def _second_derivative(name, A, D1):
     if name == "tanh":  # f' = 1 - a^2, f'' = -2 a f'
         return -2 * A * D1
     return np.zeros_like(A)  # relu, linear: f'' = 0 almost everywhere
-
-
-def _add_at_b(C, A, B):
-    """``C += A.T @ B`` in place for C-contiguous ``A`` (n, k), ``B`` (n, d), ``C`` (k, d).
-
-    BLAS gemm with beta = 1 accumulates straight into ``C``, saving the
-    temporary and the extra pass over a weight-sized array that
-    ``C += A.T @ B`` costs. In Fortran terms ``C.T = B.T @ A``.
-    """
-    gemm = blas.sgemm if C.dtype == np.float32 else blas.dgemm
-    out = gemm(1.0, B.T, A.T, beta=1.0, c=C.T, trans_b=True, overwrite_c=True)
-    if not np.shares_memory(out, C):  # not expected for contiguous inputs
-        C[...] = out.T
 
 
 def _reconstruct_delta(Z, b_v, Y, spec, scale):
@@ -161,7 +147,8 @@ def autoencoder_objective(params, grads, X_in, X_target, spec):
     delta = H @ W_dec
     value = float(_reconstruct_delta(delta, b_v, X_target, spec, scale).sum(dtype=np.float64)) / n
     np.sum(delta, axis=0, out=gb_v)
-    np.matmul(H.T, delta, out=gW_dec)
+    if untied:
+        np.matmul(H.T, delta, out=gW_dec)
     dH = delta @ W_dec.T
 
     if spec.sparsity_weight:
@@ -191,7 +178,9 @@ def autoencoder_objective(params, grads, X_in, X_target, spec):
     if untied:
         np.matmul(dH.T, X_in, out=gW)
     else:
-        _add_at_b(gW, dH, X_in)
+        # tied: gW = H.T @ delta + dH.T @ X_in, as one product over stacked
+        # rows (no weight-sized temporary, no second pass over gW)
+        np.matmul(np.concatenate((H, dH)).T, np.concatenate((delta, X_in)), out=gW)
     if spec.contraction:
         gW += ((2 * lam) * (D1 * D1).sum(axis=0))[:, None] * W
     if spec.alpha:
