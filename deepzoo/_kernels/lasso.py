@@ -464,7 +464,7 @@ def duality_gaps(C, A, Q, xnorm2, alpha, positive, out):
 
 
 @parallel_kernel
-def fista_prox_step(Y, grad, A, step, alpha, positive, t, restart):
+def fista_prox_step(Y, grad, A, step, alpha, positive, t):
     """One proximal-gradient step from ``Y`` plus momentum, per row.
 
     ``A`` (the previous iterate) becomes the new iterate and ``Y`` the
@@ -482,7 +482,7 @@ def fista_prox_step(Y, grad, A, step, alpha, positive, t, restart):
             z = _soft_threshold(Y[i, j] - step * grad[i, j], thr, positive)
             dot += (Y[i, j] - z) * (z - A[i, j])
             grad[i, j] = z  # scratch: the new iterate
-        if dot > 0 and restart:
+        if dot > 0:
             t_new = 1.0
             beta = 0.0
         else:

@@ -263,7 +263,7 @@ def _fista(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter):
     for it in range(1, max_iter + 1):
         grad = Y @ G
         grad -= Ca
-        _k.fista_prox_step(Y, grad, Aa, step, alpha, positive, t, True)
+        _k.fista_prox_step(Y, grad, Aa, step, alpha, positive, t)
         if it % check_every and it != max_iter:
             continue
         Q = Ca - Aa @ G
