@@ -8,8 +8,13 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 
 def kernel(func=None, **options):
-    """Compile ``func`` as a serial, cached, GIL-free kernel."""
-    opts = dict(cache=True, nogil=True, fastmath=FASTMATH)
+    """Compile ``func`` as a serial, cached, GIL-free kernel.
+
+    ``error_model="numpy"``: division by zero gives inf/NaN like numpy
+    instead of raising, which keeps loops free of exception checks.
+    """
+    # numba accepts a set of flags, not a frozenset.
+    opts = dict(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy")
     opts.update(options)
     if func is None:
         return numba.njit(**opts)
