@@ -11,13 +11,8 @@ float32 arithmetic stays float32. Each kernel has a serial and a
 import numba
 import numpy as np
 
-from ._config import FASTMATH, kernel, parallel_kernel
+from ._config import kernel, parallel_kernel
 from ._fastmath import exp, log1p01, normal, sigmoid, uniform
-
-# numba accepts a set, not the frozenset the policy is stored as. The numpy
-# error model drops the zero-division check that keeps a loop with a
-# division from vectorising (and gives inf, as numpy would).
-_OPTIONS = {"fastmath": set(FASTMATH), "error_model": "numpy"}
 
 __all__ = [
     "sgd_step",
@@ -48,7 +43,7 @@ PARALLEL_MIN_SIZE = 1 << 20
 
 def _twins(func):
     """Compile ``func`` twice: ``(serial, parallel)`` with ``prange`` loops."""
-    return kernel(func, **_OPTIONS), parallel_kernel(func, **_OPTIONS)
+    return kernel(func), parallel_kernel(func)
 
 
 # ---------------------------------------------------------------- optimizers
