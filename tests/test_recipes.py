@@ -303,3 +303,27 @@ def test_cli_missing_data_is_a_clean_error(tmp_path, capsys, monkeypatch):
     assert main(["pretrain", str(path), "--runs-dir", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("deepzoo: error:") and "Looked in" in err
+
+
+def test_basis_statistics_tell_gabors_from_noise():
+    from deepzoo.recipes._metrics import basis_statistics
+
+    n = 16
+    yy, xx = np.mgrid[0:n, 0:n] - (n - 1) / 2
+    gabor = np.exp(-(xx**2 + yy**2) / (2 * 2.0**2)) * np.cos(2 * np.pi * 0.25 * xx)
+    noise = np.random.default_rng(0).standard_normal((50, n * n))
+    g = basis_statistics(np.tile(gabor.ravel(), (3, 1)), n)
+    r = basis_statistics(noise, n)
+    assert g["spread"] < 3.5 < r["spread"]             # localized
+    assert g["peak_frequency"] == pytest.approx(0.25)  # bandpass at its carrier
+    assert g["orientation_concentration"] > 0.8 > 0.4 > r["orientation_concentration"]
+
+
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+def test_fixed_budget_is_reported_once_not_warned(tmp_path, capsys):
+    path = tmp_path / "p.toml"
+    path.write_text(PRETRAIN.replace('estimator = "BernoulliRBM"\nparams = { n_components = 16, n_iter = 2, batch_size = 20 }',
+                                     'estimator = "Autoencoder"\nparams = { n_components = 8, max_iter = 1 }')
+                    .replace('"filters", "samples", "learning_curve"', '"filters"'))
+    recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+    assert "main: fixed budget reached" in capsys.readouterr().out

@@ -5,6 +5,7 @@ Each measure takes the fitted model, the data split and the recipe's
 """
 
 import numpy as np
+from scipy.stats import kurtosis
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 
@@ -96,12 +97,73 @@ def _log_likelihood(model, split, params):
     return out
 
 
+def basis_statistics(components, patch_size):
+    """Medians over atoms of three shape measures of image bases.
+
+    - ``spread``: energy-weighted spatial standard deviation, in pixels (a
+      basis spread evenly over the patch has about ``0.41 * patch_size``);
+    - ``peak_frequency``: radial frequency (cycles/pixel) of the spectral
+      peak: bandpass bases peak away from 0 (DC) and below 0.5 (Nyquist);
+    - ``orientation_concentration``: share of the spectral energy within
+      +-22.5 degrees of the peak orientation (0.25 for an isotropic basis).
+    """
+    n = patch_size
+    yy, xx = np.mgrid[0:n, 0:n]
+    f = np.fft.fftfreq(n)
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    radius = np.hypot(fx, fy)
+    angle = np.arctan2(fy, fx) % np.pi
+    spread, peak, concentration = [], [], []
+    for atom in components:
+        img = atom.reshape(n, n)
+        w = img**2 / np.sum(img**2)
+        cy, cx = np.sum(w * yy), np.sum(w * xx)
+        spread.append(np.sqrt(np.sum(w * ((yy - cy) ** 2 + (xx - cx) ** 2))))
+        power = np.abs(np.fft.fft2(img)) ** 2
+        power[0, 0] = 0.0
+        k = np.unravel_index(np.argmax(power), power.shape)
+        peak.append(radius[k])
+        diff = np.abs(angle - angle[k])
+        diff = np.minimum(diff, np.pi - diff)
+        concentration.append(power[diff <= np.pi / 8].sum() / power.sum())
+    return {"spread": float(np.median(spread)),
+            "peak_frequency": float(np.median(peak)),
+            "orientation_concentration": float(np.median(concentration))}
+
+
+def _sparse_code_statistics(model, split, params):
+    """Olshausen & Field (1996): coefficient kurtosis with random Gaussian
+    bases (before learning) and with the learned ones (after), at the same
+    alpha; held-out reconstruction error relative to the patch variance; and
+    the shape of the bases (localized, bandpass, oriented) beside random ones."""
+    from deepzoo import sparse_encode
+
+    rng = np.random.default_rng(params.get("random_bases_seed", 0))
+    random_bases = rng.standard_normal(model.components_.shape)
+    random_bases /= np.linalg.norm(random_bases, axis=1, keepdims=True)
+    before = sparse_encode(split.X_test, random_bases, model.alpha)
+    after = model.transform(split.X_test)
+    residual = split.X_test - model.inverse_transform(after)
+    size = split.image_shape[0]
+    return {
+        # Pearson kurtosis E[a^4] / E[a^2]^2 of all coefficients (3: Gaussian).
+        "kurtosis_before": float(kurtosis(before.ravel(), fisher=False)),
+        "kurtosis_after": float(kurtosis(after.ravel(), fisher=False)),
+        "reconstruction_mse_rel": float(np.mean(residual**2) / np.var(split.X_test)),
+        "nonzeros_per_code_before": float(np.count_nonzero(before, axis=1).mean()),
+        "nonzeros_per_code": float(np.count_nonzero(after, axis=1).mean()),
+        **{f"bases_{k}": v for k, v in basis_statistics(model.components_, size).items()},
+        **{f"random_{k}": v for k, v in basis_statistics(random_bases, size).items()},
+    }
+
+
 #: Measures of a fitted model.
 MEASURES = {
     "accuracy": _accuracy,
     "logistic_accuracy": _logistic_accuracy,
     "reconstruction_error": _reconstruction_error,
     "log_likelihood": _log_likelihood,
+    "sparse_code_statistics": _sparse_code_statistics,
 }
 
 #: Baselines that do not depend on the model: measured once per run.

@@ -5,9 +5,11 @@ import re
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from sklearn.base import is_classifier, is_regressor
+from sklearn.exceptions import ConvergenceWarning
 
 from ._data import load_data
 from ._report import write_report
@@ -186,12 +188,22 @@ def _fit(model, recipe, variant, split):
     saved, sys.stdout = sys.stdout, progress
     t0 = time.perf_counter()
     try:
-        if supervised:
-            model.fit(split.X_train, split.y_train)
-        else:
-            model.fit(split.X_train)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            if supervised:
+                model.fit(split.X_train, split.y_train)
+            else:
+                model.fit(split.X_train)
     finally:
         sys.stdout = saved
+    # A recipe's epoch budget is its protocol: reaching it is reported once,
+    # not as a warning per layer.
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            print(f"[{recipe.name}] {variant['name']}: fixed budget reached ({w.message})",
+                  flush=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return time.perf_counter() - t0
 
 
