@@ -441,3 +441,24 @@ def test_gaussian_rbm_learns_a_mixture(learn_variance, rng):
     assert after > (-3.3 if learn_variance else -3.8)
     if learn_variance:
         assert_allclose(rbm.sigma_, 0.5, atol=0.05)  # the clusters' spread
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_decay_step_matches_naive(dtype, rng):
+    p, g = (rng.normal(size=50).astype(dtype) for _ in range(2))
+    p0 = p.copy()
+    K.decay_step(p, g, 0.1, 0.5, 0.01)
+    assert_allclose(p, p0 + 0.1 * (0.5 * g - 0.01 * p0), **TOL[dtype])
+
+
+def test_no_momentum_path_keeps_the_last_velocity(rng):
+    """Epochs without momentum skip the velocity array except for their last
+    update, so that a later epoch with momentum starts from the same state."""
+    X = _bars(rng, 100)
+    params = dict(n_components=4, batch_size=10, initial_momentum=0.0, final_momentum=0.9,
+                  momentum_switch=1, random_state=0)
+    rbm = BernoulliRBM(n_iter=2, **params).fit(X)
+    ref = BernoulliRBM(n_iter=0, **params).fit(X)
+    ref.set_params(initial_momentum=1e-300)  # same arithmetic, velocity always kept
+    ref.partial_fit(X).partial_fit(X)
+    assert_allclose(rbm.components_, ref.components_, rtol=1e-12, atol=1e-15)

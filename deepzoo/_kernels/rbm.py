@@ -156,6 +156,16 @@ def decay_momentum_step(param, grad, velocity, learning_rate, momentum, grad_sca
 
 
 @kernel(**_OPTIONS)
+def decay_step(param, grad, learning_rate, grad_scale, weight_decay):
+    """``param += lr * (grad_scale * grad - wd * param)``: the update without
+    momentum, which needs no velocity array (two memory streams fewer)."""
+    step = fm.cast_like(learning_rate, param[0]) * fm.cast_like(grad_scale, param[0])
+    decay = fm.cast_like(learning_rate, param[0]) * fm.cast_like(weight_decay, param[0])
+    for k in range(param.shape[0]):
+        param[k] += step * grad[k] - decay * param[k]
+
+
+@kernel(**_OPTIONS)
 def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
     """One AIS step on the hidden side, for every chain (row).
 

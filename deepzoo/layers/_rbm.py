@@ -298,7 +298,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             else:
                 np.take(X, order[start:stop], axis=0, out=V[:nb])
             self._step(V, H, nb, buf, keys[t])
-            self._update(params, V, H, nb, buf["G"], lr, momentum)
+            # Without momentum the velocity only matters after the epoch's
+            # last update (the next epoch may use momentum): skip it before.
+            keep_velocity = momentum > 0 or stop == n
+            self._update(params, V, H, nb, buf["G"], lr, momentum, keep_velocity)
             total += float(buf["err"][:nb].sum())
         return total / n
 
@@ -364,7 +367,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 h = Hs[:n_neg]
         self._neg_means = means is None or means is Vneg
 
-    def _update(self, params, V, H, nb, G, lr, momentum):
+    def _update(self, params, V, H, nb, G, lr, momentum, keep_velocity=True):
         """Gradient step on every parameter from the stacked statistics."""
         Vpos, Vneg = V[:nb], V[nb:]
         # The weights, by blocks of rows: GEMM, then the update while the
@@ -375,8 +378,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             j1 = min(j0 + rows, W.shape[0])
             Gb = G[:j1 - j0]
             np.matmul(H[:, j0:j1].T, V, out=Gb)
-            self._apply("W", W[j0:j1], Gb, vel[j0:j1], lr, momentum, 1.0 / nb,
-                        self.weight_decay, slice(j0, j1))
+            self._apply("W", W[j0:j1], Gb, vel[j0:j1] if keep_velocity else None, lr,
+                        momentum, 1.0 / nb, self.weight_decay, slice(j0, j1))
         # np.add.reduce: the ndarray.sum/mean wrappers cost more than the
         # sums themselves at this size
         dc = np.add.reduce(H, axis=0)
@@ -411,8 +414,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             np.sqrt(np.exp(self._log_variance), out=self.sigma_)
 
     def _apply(self, name, param, grad, velocity, lr, momentum, grad_scale, decay, part):
-        _k.decay_momentum_step(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1),
-                               lr, momentum, grad_scale, decay)
+        if velocity is None:
+            _k.decay_step(param.reshape(-1), grad.reshape(-1), lr, grad_scale, decay)
+        else:
+            _k.decay_momentum_step(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1),
+                                   lr, momentum, grad_scale, decay)
         if self.method == "fpcd" and name in self._fast:
             # Tieleman & Hinton (2009): fast weights learn from the same
             # gradient with a large rate and decay towards zero.
