@@ -566,6 +566,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._gibbs(v, rng, n_steps, mean=mean)
 
     # ------------------------------------------------------------ likelihood
+    def _energy_input(self, X, what):
+        """Validated ``X`` for a method that needs the energy function."""
+        check_is_fitted(self)
+        self._check_energy(what)
+        return self._check_X(X, reset=False)
+
     def _check_energy(self, what):
         if self.hidden_unit == "nrelu":
             raise ValueError(
@@ -605,9 +611,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         -------
         F : ndarray of shape (n_samples,), float64
         """
-        check_is_fitted(self)
-        self._check_energy("free_energy")
-        X = self._check_X(X, reset=False)
+        X = self._energy_input(X, "free_energy")
         return self._free_energy(X)
 
     def log_partition(self, method="exact", *, n_runs=100, betas=None, base_rate=None,
@@ -671,9 +675,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         -------
         log_p : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        self._check_energy("log_likelihood")
-        X = self._check_X(X, reset=False)
+        X = self._energy_input(X, "log_likelihood")
         log_z = self.log_partition(method, **kwargs)
         if method == "ais":
             log_z = log_z[0]
@@ -940,9 +942,7 @@ class BernoulliRBM(_BaseRBM):
         -------
         pll : ndarray of shape (n_samples,), float64
         """
-        check_is_fitted(self)
-        self._check_energy("score_samples")
-        X = self._check_X(X, reset=False)
+        X = self._energy_input(X, "score_samples")
         W, b = self.components_, self.intercept_visible_
         Hin = X @ W.T
         Hin += self.intercept_hidden_
