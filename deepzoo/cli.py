@@ -57,6 +57,8 @@ def main(argv=None):
                    help="folder holding pretrain/ and finetune/ (default: .)")
     _add_run_options(p)
     sub.add_parser("list", help="list the recipes under ./pretrain and ./finetune")
+    p = sub.add_parser("results", help="markdown table of every finished run")
+    p.add_argument("--runs-dir", default="runs", help="where run folders are (default: runs)")
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info(args)
@@ -65,6 +67,9 @@ def main(argv=None):
     try:
         if args.command == "list":
             return recipes.list_recipes(".")
+        if args.command == "results":
+            print(recipes.results_table(args.runs_dir), end="")
+            return 0
         if args.command == "reproduce":
             return recipes.reproduce(args.name, recipes_dir=args.recipes_dir,
                                      **_run_kwargs(args))

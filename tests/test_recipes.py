@@ -206,6 +206,14 @@ def test_tiny_end_to_end_run(tmp_path, capsys):
     assert tuned.pretrained is not None
     assert load(runs / "tiny-e2e" / "finetune" / "no-pretraining.h5").pretrained is None
 
+    from deepzoo.cli import main as cli
+
+    capsys.readouterr()
+    assert cli(["results", "--runs-dir", str(runs)]) == 0
+    table = capsys.readouterr().out
+    assert "| tiny-e2e (pretrain) | main | logistic_test_accuracy | 50.00% |" in table
+    assert "| tiny-e2e (finetune) | no-pretraining | test_accuracy |" in table
+
     # A finished run is never overwritten silently.
     with pytest.raises(RecipeError, match="pass --overwrite"):
         recipes.run_recipe(tmp_path / "pretrain" / "tiny-e2e.toml", runs_dir=runs)

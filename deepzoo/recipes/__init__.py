@@ -9,6 +9,7 @@ to measure and draw, and the paper's number. ``deepzoo pretrain FILE``,
 """
 
 from ._runner import list_recipes, reproduce, run_folder, run_recipe, validate_recipe
+from ._report import results_table
 from ._schema import Recipe, RecipeError, load_recipe, parse_recipe
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "load_recipe",
     "parse_recipe",
     "reproduce",
+    "results_table",
     "run_folder",
     "run_recipe",
     "validate_recipe",

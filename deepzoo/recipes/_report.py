@@ -3,7 +3,7 @@
 import datetime
 import platform
 
-__all__ = ["write_report", "format_value"]
+__all__ = ["write_report", "format_value", "results_table"]
 
 _PERCENT = ("accuracy", "error")
 
@@ -65,3 +65,28 @@ def write_report(summary, path):
     lines.append(f"Wall time of the whole run: {summary['wall_seconds']:.0f} s.")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def results_table(runs_dir):
+    """A markdown table of every finished run under ``runs_dir``: for each
+    variant, the paper's number, this run's, the data used and the wall time."""
+    import json
+    from pathlib import Path
+
+    rows = [
+        "| experiment | variant | metric | paper | this run | data used | time |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(Path(runs_dir).glob("*/*/metrics.json")):
+        summary = json.loads(path.read_text())
+        metric = summary["paper"]["metric"]
+        for name, metrics in summary["variants"].items():
+            paper_value = summary["paper_values"].get(name)
+            if paper_value is None and len(summary["variants"]) == 1:
+                paper_value = summary["paper"]["value"]
+            seconds = metrics["fit_seconds"] + metrics["measure_seconds"]
+            rows.append(
+                f"| {summary['recipe']} ({summary['kind']}) | {name} | {metric} | "
+                f"{format_value(metric, paper_value)} | {format_value(metric, metrics.get(metric))} | "
+                f"{summary['data']} | {seconds:.0f} s |")
+    return "\n".join(rows) + "\n"
