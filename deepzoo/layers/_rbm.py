@@ -870,9 +870,12 @@ _COMMON_NOTES = """Training follows Hinton's "A Practical Guide to Training Rest
     weight gradient is one matrix product over the stacked positive and
     negative statistics.
 
-    Mini-batch statistics, the sparsity penalty and the fused updates run
-    in Numba kernels (``deepzoo._kernels.rbm``) with an explicit,
-    counter-based random state; matrix products run in BLAS."""
+    Sampling, the fused activation/sampling/error passes and the parameter
+    updates run in Numba kernels (``deepzoo._kernels.rbm``) with an
+    explicit, counter-based random state (a seed reproduces a run bit for
+    bit); matrix products run in BLAS, on one thread when they are small
+    (a 784-25 RBM, AIS) and BLAS's threads would cost more than they
+    save."""
 
 
 class BernoulliRBM(_BaseRBM):
