@@ -24,7 +24,7 @@ from .._nn.losses import loss_value, output_delta
 from .._nn.optimizers import OPTIMIZERS
 from .._nn.regularization import add_l2_gradient, dropout, l2_penalty, max_norm
 from ..stacks._stack import encoder_layer
-from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted
+from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
 from ..utils._progress import report_progress
 from ..utils.validation import check_finite_state
 
@@ -346,6 +346,12 @@ class BaseNetwork(BaseEstimator):
         if hasattr(self, "coefs_") and X.dtype != self.coefs_[0].dtype:
             X = X.astype(self.coefs_[0].dtype)
         return X
+
+    def _input(self, X):
+        """Validated prediction input in the network's dtype."""
+        check_is_fitted(self, "coefs_")
+        return self._check_dtype(validate_data(self, X, dtype=[np.float64, np.float32],
+                                               reset=False))
 
     def _hidden(self, X):
         """Top hidden representation (input of the output layer)."""

@@ -4,9 +4,9 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from .._nn.losses import loss_samples
+from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
 from ..utils.validation import check_unit_interval
-from ..stacks._stack import check_layer_sizes
 from ._base import BaseNetwork
 from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 
@@ -193,11 +193,6 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         self._check_targets(X)
         self._fit(X, X, incremental=True)
         return self
-
-    def _input(self, X):
-        check_is_fitted(self, "coefs_")
-        return self._check_dtype(validate_data(self, X, dtype=[np.float64, np.float32],
-                                               reset=False))
 
     def transform(self, X):
         """The code: output of the encoder half.

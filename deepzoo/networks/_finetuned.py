@@ -7,8 +7,8 @@ from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..utils._compat import Interval, _fit_context, check_is_fitted, validate_data
 from ..stacks._stack import check_layer_sizes
+from ..utils._compat import Interval, _fit_context, validate_data
 from ._base import BaseNetwork
 
 __all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC"]
@@ -158,14 +158,7 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         -------
         ndarray of shape (n_samples, n_hidden_top)
         """
-        check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self._hidden(self._check_dtype(X))
-
-    def _raw_output(self, X):
-        check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self._output(self._check_dtype(X))
+        return self._hidden(self._input(X))
 
 
 class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
@@ -299,7 +292,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return self._raw_output(X)
+        return self._output(self._input(X))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -429,5 +422,5 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        out = self._raw_output(X)
+        out = self._output(self._input(X))
         return out.ravel() if self.n_outputs_ == 1 else out
