@@ -8,17 +8,21 @@ the raw pixels, both scored on the 10,000 MNIST test images.
 
 Run from the project root (``DEEPZOO_DATA`` pointing at the data folder)::
 
-    python pretrain/dae_mnist_filters.py [--epochs 100] [--out dae_mnist_filters.png]
+    python pretrain/dae_mnist_filters.py [--epochs 150] [--out dae_mnist_filters.png]
 
-What to look for in the PNG: localised stroke and blob detectors (pieces of
-pen strokes, some centre-surround), not the noise-like, global filters of
-an ordinary autoencoder trained without corruption.
+What to look for in the PNG: localised detectors of short oriented pen
+strokes and blobs. With 5,000 images (a tenth of the papers' training set)
+about half of the first 100 filters are such local strokes; the rest are
+still noisy patterns spread over the digit area. Measured (seed 0, 150
+epochs): logistic regression 0.9049 on raw pixels, 0.9374 on the features.
 """
 
 import argparse
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -35,7 +39,7 @@ def logistic_accuracy(X_train, y_train, X_test, y_test, C):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--corruption-level", type=float, default=0.25)
     parser.add_argument("--out", default="dae_mnist_filters.png")
     parser.add_argument("--seed", type=int, default=0)
@@ -49,16 +53,16 @@ def main(argv=None):
     X_test, y_test = test.data, test.target
     print(f"train {X.shape} {X.dtype}, test {X_test.shape}")
 
+    # The Theano tutorial's setting (plain SGD, rate 0.1, batches of 20):
+    # 150 epochs of 5,000 images make its 37,500 updates (15 epochs of
+    # 50,000). Adam at 1e-3 reaches a lower loss but learns mostly
+    # single-pixel blobs instead of strokes.
     dae = DenoisingAutoencoder(
         n_components=500, hidden_activation="sigmoid", loss="cross_entropy",
         corruption="masking", corruption_level=args.corruption_level,
-        batch_size=20, learning_rate=1e-3, max_iter=args.epochs, tol=0.0,
-        n_iter_no_change=args.epochs, random_state=args.seed, verbose=10)
+        solver="sgd", learning_rate=0.1, batch_size=20, max_iter=args.epochs, tol=0.0,
+        n_iter_no_change=args.epochs, random_state=args.seed)
     start = time.perf_counter()
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
     with warnings.catch_warnings():
         # the epoch budget is the protocol here, not a convergence criterion
         warnings.simplefilter("ignore", ConvergenceWarning)
