@@ -24,15 +24,10 @@ import numpy as np
 from numba import prange
 
 from . import _fastmath as fm
-from ._config import FASTMATH, kernel, parallel_kernel
-
-# error_model="numpy": a float division must not branch on a zero divisor
-# (Python semantics), or LLVM cannot vectorise the loops. ``set``: numba
-# rejects a frozenset of fast-math flags.
-_OPTIONS = dict(fastmath=set(FASTMATH), error_model="numpy")
+from ._config import kernel, parallel_kernel
 
 
-@kernel(**_OPTIONS)
+@kernel
 def sigmoid_rows(Z, z_scale, bias, out_scale, key, P, S):
     """``P = out_scale * sigmoid(z_scale * Z + bias)``; ``S ~ Bernoulli(sigmoid(.))``.
 
@@ -52,7 +47,7 @@ def sigmoid_rows(Z, z_scale, bias, out_scale, key, P, S):
             P[i, j] = out_scale * p
 
 
-@kernel(**_OPTIONS)
+@kernel
 def sigmoid_sqerr_rows(Z, bias, X, P, err):
     """``P = sigmoid(Z + bias)`` and ``err[i] = sum_j (X[i, j] - P[i, j])**2``."""
     n, m = Z.shape
@@ -67,7 +62,7 @@ def sigmoid_sqerr_rows(Z, bias, X, P, err):
         err[i] = acc
 
 
-@kernel(**_OPTIONS)
+@kernel
 def gaussian_rows(Z, bias, scale, std, key, M, S):
     """``M = bias + scale * Z``; ``S = M + std * N(0, 1)``.
 
@@ -85,7 +80,7 @@ def gaussian_rows(Z, bias, scale, std, key, M, S):
             M[i, j] = mean
 
 
-@kernel(**_OPTIONS)
+@kernel
 def nrelu_rows(Z, bias, key, M, S):
     """Noisy rectified linear units (Nair & Hinton 2010).
 
@@ -103,7 +98,7 @@ def nrelu_rows(Z, bias, key, M, S):
             M[i, j] = max(x, 0.0)
 
 
-@kernel(**_OPTIONS)
+@kernel
 def sqerr_rows(X, V, err):
     """``err[i] = sum_j (X[i, j] - V[i, j])**2``."""
     n, m = X.shape
@@ -115,7 +110,7 @@ def sqerr_rows(X, V, err):
         err[i] = acc
 
 
-@kernel(**_OPTIONS)
+@kernel
 def softplus_rows(Z, bias, beta, out):
     """``out[i] = sum_j softplus(beta * (Z[i, j] + bias[j]))``.
 
@@ -133,7 +128,7 @@ def softplus_rows(Z, bias, beta, out):
         out[i] = acc
 
 
-@kernel(**_OPTIONS)
+@kernel
 def decay_momentum_step(param, grad, velocity, learning_rate, momentum, grad_scale, weight_decay):
     """``velocity = momentum * velocity + lr * (grad_scale * grad - wd * param)``; ``param += velocity``.
 
@@ -155,7 +150,7 @@ def decay_momentum_step(param, grad, velocity, learning_rate, momentum, grad_sca
 
 
 
-@kernel(**_OPTIONS)
+@kernel
 def decay_step(param, grad, learning_rate, grad_scale, weight_decay):
     """``param += lr * (grad_scale * grad - wd * param)``: the update without
     momentum, which needs no velocity array (two memory streams fewer)."""
@@ -165,7 +160,7 @@ def decay_step(param, grad, learning_rate, grad_scale, weight_decay):
         param[k] += step * grad[k] - decay * param[k]
 
 
-@kernel(**_OPTIONS)
+@kernel
 def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
     """One AIS step on the hidden side, for every chain (row).
 
@@ -189,7 +184,7 @@ def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
         log_w[i] += acc
 
 
-@parallel_kernel(**_OPTIONS)
+@parallel_kernel
 def logsumexp_states(M, offset, linear, kind, weights, chunk_bits):
     """``log sum_s exp(linear . s + sum_o f_o(offset_o + (s M)_o))`` over ``s`` in {0, 1}**r.
 
@@ -263,7 +258,7 @@ def logsumexp_states(M, offset, linear, kind, weights, chunk_bits):
     return top + math.log(np.sum(sums * np.exp(maxes - top)))
 
 
-@parallel_kernel(**_OPTIONS)
+@parallel_kernel
 def pseudo_loglik_rows(X, Hin, WT, bias_visible, out):
     """Mean over features of ``log p(v_f | v_-f)`` for binary visible units.
 
