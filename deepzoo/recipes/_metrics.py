@@ -86,6 +86,10 @@ def _log_likelihood(model, split, params):
         "ais_log_z": float(log_z),
         "ais_log_z_low": float(low),
         "ais_log_z_high": float(high),
+        # inf when 3 standard errors of the AIS weights exceed their mean: the
+        # runs disagree and the estimate (a stochastic lower bound on log Z in
+        # expectation) is not to be trusted.
+        "ais_interval_nats": float(high - low),
         "ais_test_log_likelihood": float(-free_test.mean() - log_z),
         "ais_train_log_likelihood": float(-free_train.mean() - log_z),
     }
