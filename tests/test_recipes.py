@@ -335,3 +335,22 @@ def test_fixed_budget_is_reported_once_not_warned(tmp_path, capsys):
                     .replace('"filters", "samples", "learning_curve"', '"filters"'))
     recipes.run_recipe(path, runs_dir=tmp_path / "runs")
     assert "main: fixed budget reached" in capsys.readouterr().out
+
+
+def test_olshausen_field_recipe_runs_scaled_down(tmp_path):
+    text = (ROOT / "pretrain" / "sparse-coding-natural-images.toml").read_text()
+    text = (text.replace("patch_size = 16, n_patches = 50000, n_test_patches = 5000",
+                         "patch_size = 8, n_patches = 1500, n_test_patches = 300")
+            .replace("n_components = 384", "n_components = 96").replace("max_iter = 8", "max_iter = 2")
+            .replace("alpha = 0.7765", "alpha = 0.4"))
+    path = tmp_path / "sc.toml"
+    path.write_text(text)
+    summary = recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+    metrics = summary["variants"]["main"]
+    out = tmp_path / "runs" / "sparse-coding-natural-images" / "pretrain"
+    assert (out / "main-filters.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Learning makes the codes sparser and the reconstruction is usable.
+    assert metrics["kurtosis_after"] > metrics["kurtosis_before"]
+    assert 0 < metrics["reconstruction_mse_rel"] < 0.5
+    # Learned bases are more localized and oriented than random ones.
+    assert metrics["bases_orientation_concentration"] > metrics["random_orientation_concentration"]

@@ -400,23 +400,3 @@ def test_bad_input_is_explained():
         sc.inverse_transform(np.zeros((2, 4)))
     with pytest.warns(ConvergenceWarning, match="did not converge within max_iter=1"):
         sparse_encode(X, D, 0.01, solver="fista", max_iter=1)
-
-
-def test_olshausen_field_recipe_runs(tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).parents[1] / "pretrain" / "sparse_coding_natural_images.py"
-    spec = importlib.util.spec_from_file_location("sparse_coding_natural_images", path)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    metrics = recipe.run({"n_patches": 1500, "n_test": 300, "patch_size": 8,
-                          "n_components": 96, "n_passes": 2}, tmp_path)
-    png = tmp_path / "sparse_coding_bases.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert metrics["bases_png"] == str(png)
-    # Learning makes the codes sparser and the reconstruction is usable.
-    assert metrics["kurtosis_after"] > metrics["kurtosis_before"]
-    assert 0 < metrics["reconstruction_mse_rel"] < 0.5
-    with pytest.raises(ValueError, match="unknown settings"):
-        recipe.run({"n_patch": 10}, tmp_path)

@@ -25,16 +25,9 @@ previous codes are the warm start.
 import numpy as np
 from numba import prange
 
-from ._config import FASTMATH
-from ._config import kernel as _kernel
-from ._config import parallel_kernel as _parallel_kernel
-
-# ``set``: numba rejects the frozenset of _config. error_model="numpy": a
-# division must not branch on a zero divisor (Python semantics), which
-# blocks vectorisation; the solvers guard their divisors themselves.
-_OPTIONS = dict(fastmath=set(FASTMATH), error_model="numpy")
-kernel = _kernel(**_OPTIONS)
-parallel_kernel = _parallel_kernel(**_OPTIONS)
+# error_model="numpy" (set by _config): a division must not branch on a zero
+# divisor, which blocks vectorisation; the solvers guard their divisors.
+from ._config import kernel, parallel_kernel
 
 __all__ = [
     "feature_sign", "feature_sign_parallel",

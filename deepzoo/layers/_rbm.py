@@ -22,7 +22,6 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
 from .._kernels import rbm as _k
 from .._nn.activations import encode
@@ -34,6 +33,7 @@ from ..utils._compat import (
     validate_data,
 )
 from ..utils._progress import report_progress
+from ..utils._threads import blas_single_thread
 from ..utils.validation import check_finite_state, check_unit_interval
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]
@@ -91,7 +91,7 @@ _SMALL_AIS_GEMM = 1 << 27
 def _blas_threads(n_rows, n_components, n_features, limit=_SMALL_GEMM):
     """Single-threaded BLAS for products below ``limit`` multiply-adds."""
     if n_rows * n_components * n_features < limit:
-        return threadpool_limits(1, user_api="blas")
+        return blas_single_thread()
     return nullcontext()
 
 

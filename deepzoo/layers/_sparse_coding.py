@@ -28,6 +28,7 @@ from ..utils._compat import (
     validate_params,
 )
 from ..utils._progress import report_progress
+from ..utils._threads import blas_single_thread
 from ..utils.validation import check_finite_state
 
 __all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
@@ -36,26 +37,6 @@ __all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
 # Below this many rows the serial kernels win: starting threads costs more
 # than the few microseconds each row takes.
 _PARALLEL_MIN_ROWS = 64
-
-
-_CONTROLLER = []
-
-
-def _blas_single_thread():
-    """Context: BLAS on one thread while the numba kernels use the cores.
-
-    On a machine with few cores, OpenBLAS's thread pool and numba's keep
-    stealing the cores from each other between the small matrix products
-    and the kernels of every step: measured on 2 cores, one online step of
-    256 patches took 70 ms with both pools and 11 ms with BLAS on one
-    thread (scikit-learn's KMeans limits BLAS the same way around its
-    OpenMP loops).
-    """
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def _default_tol(dtype):
@@ -200,7 +181,7 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
             "'feature_sign', 'cd' or 'fista' for non-negative codes."
         )
     tol = _default_tol(dtype) if tol is None else tol
-    with _blas_single_thread():
+    with blas_single_thread():
         n_iter = _encode(X, D, A, float(alpha), solver, positive, tol, max_iter,
                          n_nonzero_coefs)
     if not np.all(np.isfinite(A)):
@@ -660,7 +641,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         rng = check_random_state(self.random_state)
         self._start(X, rng)
-        with _blas_single_thread():
+        with blas_single_thread():
             converged = self._fit_loop(X, rng)
         if not converged:
             warnings.warn(
@@ -722,7 +703,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._start(X, check_random_state(self.random_state))
         start = time.perf_counter()
         X = X.astype(self.components_.dtype, copy=False)
-        with _blas_single_thread():
+        with blas_single_thread():
             D, objective = self._online_step(X, self.components_.copy())
         check_finite_state(self, D)
         self.components_ = D
