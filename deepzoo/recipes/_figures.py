@@ -23,8 +23,8 @@ def first_layer_weights(model):
 
 
 def _save_grid(grid, path):
-    # Grids of small images are blown up to roughly 600 pixels across.
-    save_png(grid, path, zoom=max(1, 600 // grid.shape[1]))
+    # Grids of small images are blown up to at least 800 pixels across.
+    save_png(grid, path, zoom=max(1, -(-800 // grid.shape[1])))
 
 
 def _filters(model, split, params, path):
