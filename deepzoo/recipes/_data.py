@@ -53,7 +53,7 @@ def _mnist(params, seed, data_home, download):
     try:
         train = fetch_mnist("train", data_home=data_home, download=download)
         what = "full MNIST (60,000 train / 10,000 test)"
-    except (OSError, FileNotFoundError):
+    except FileNotFoundError:  # the full training set is absent: fall back, and say so
         train = fetch_mnist("train-5k", data_home=data_home, download=download)
         what = ("MNIST: only the 5,000-image training subset (train-5k) was available, "
                 "not the paper's 60,000 training images; full 10,000-image test set")
