@@ -354,3 +354,18 @@ def test_olshausen_field_recipe_runs_scaled_down(tmp_path):
     assert 0 < metrics["reconstruction_mse_rel"] < 0.5
     # Learned bases are more localized and oriented than random ones.
     assert metrics["bases_orientation_concentration"] > metrics["random_orientation_concentration"]
+
+
+def test_mnist_recipes_fall_back_to_the_subset_and_say_so(data_dir, tmp_path, monkeypatch):
+    from deepzoo.recipes._data import load_data
+
+    # A data home with MNIST's test set and 5k training subset, as here.
+    home = tmp_path / "data"
+    (home / "mnist").mkdir(parents=True)
+    for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-5k.csv.gz"):
+        (home / "mnist" / f).symlink_to(data_dir / "mnist" / f)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spec = {"dataset": "mnist", "params": {}, "n_train": 0, "n_test": 0, "preprocessing": []}
+    split = load_data(spec, 0, data_home=str(home), download=False)
+    assert split.X_train.shape == (5000, 784) and split.X_test.shape == (10000, 784)
+    assert "only the 5,000-image training subset" in split.description
