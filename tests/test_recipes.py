@@ -365,6 +365,7 @@ def test_mnist_recipes_fall_back_to_the_subset_and_say_so(data_dir, tmp_path, mo
     for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-5k.csv.gz"):
         (home / "mnist" / f).symlink_to(data_dir / "mnist" / f)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("DEEPZOO_DATA")  # only the home above, whatever the machine holds
     spec = {"dataset": "mnist", "params": {}, "n_train": 0, "n_test": 0, "preprocessing": []}
     split = load_data(spec, 0, data_home=str(home), download=False)
     assert split.X_train.shape == (5000, 784) and split.X_test.shape == (10000, 784)
