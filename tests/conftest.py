@@ -26,7 +26,7 @@ def data_dir():
         if os.environ.get("CI") == "true":
             pytest.fail(msg)
         pytest.skip(msg)
-    return path
+    return path.resolve()  # tests may chdir or build links: never relative
 
 
 @pytest.fixture
