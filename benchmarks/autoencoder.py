@@ -30,7 +30,7 @@ def _data(quick):
     try:
         from deepzoo.datasets import fetch_mnist
 
-        X, source = fetch_mnist(subset="train-5k").data, "MNIST train-5k"
+        X, source = fetch_mnist(subset="train-5k", download=False).data, "MNIST train-5k"
     except (OSError, ValueError, ImportError):
         X = np.random.default_rng(0).random((5000, N_VISIBLE), dtype=np.float32)
         source = "uniform noise"

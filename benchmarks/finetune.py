@@ -28,7 +28,7 @@ def _data(n):
     try:
         from deepzoo.datasets import fetch_fashion_mnist
 
-        bunch = fetch_fashion_mnist(subset="train")
+        bunch = fetch_fashion_mnist(subset="train", download=False)
         return bunch.data[:n].astype(np.float32), bunch.target[:n], "Fashion-MNIST"
     except (OSError, ValueError, ImportError):
         rng = np.random.default_rng(0)
