@@ -6,7 +6,7 @@ import numpy as np
 
 from ._schema import RecipeError
 
-__all__ = ["Split", "load_data"]
+__all__ = ["Split", "check_data_spec", "load_data"]
 
 PREPROCESSING = ("binarize", "center")
 
@@ -97,15 +97,24 @@ _FETCHED = {"mnist": _mnist, "mnist-5k": _mnist_5k, "fashion-mnist": _fashion}
 DATASETS = tuple(sorted(_LOCAL) + sorted(_FETCHED))
 
 
+def check_data_spec(spec):
+    """Raise ``RecipeError`` for an unknown data set or preprocessing step."""
+    if spec["dataset"] not in DATASETS:
+        raise RecipeError(f"data.dataset must be one of {DATASETS}; got {spec['dataset']!r}.")
+    for step in spec["preprocessing"]:
+        if step not in PREPROCESSING:
+            raise RecipeError(
+                f"data.preprocessing: unknown step {step!r}; known: {PREPROCESSING}.")
+
+
 def load_data(spec, seed, data_home=None, download=False):
     """Load the data a recipe's ``[data]`` table names, shuffled and cut."""
+    check_data_spec(spec)
     name = spec["dataset"]
     if name in _LOCAL:
         split = _LOCAL[name](spec["params"], seed)
-    elif name in _FETCHED:
+    else:
         split = _FETCHED[name](spec["params"], seed, data_home, download)
-    else:  # validate_recipe has checked the name
-        raise RecipeError(f"data.dataset must be one of {DATASETS}; got {name!r}.")
     rng = np.random.default_rng(seed)
     # Training files may be ordered by label; every recipe trains on a shuffle.
     order = rng.permutation(len(split.X_train))

@@ -19,6 +19,16 @@ def format_value(metric, value):
     return f"{value:.4g}"
 
 
+def _variant_rows(summary):
+    """``(name, metrics, paper value, seconds)`` per variant; a single-variant
+    run takes the recipe's paper value."""
+    for name, metrics in summary["variants"].items():
+        paper_value = summary["paper_values"].get(name)
+        if paper_value is None and len(summary["variants"]) == 1:
+            paper_value = summary["paper"]["value"]
+        yield name, metrics, paper_value, metrics["fit_seconds"] + metrics["measure_seconds"]
+
+
 def write_report(summary, path):
     paper = summary["paper"]
     metric = paper["metric"]
@@ -36,11 +46,7 @@ def write_report(summary, path):
         f"| variant | {metric}: paper | this run | data used | time |",
         "|---|---|---|---|---|",
     ]
-    for name, metrics in summary["variants"].items():
-        paper_value = summary["paper_values"].get(name)
-        if paper_value is None and len(summary["variants"]) == 1:
-            paper_value = paper["value"]
-        seconds = metrics["fit_seconds"] + metrics["measure_seconds"]
+    for name, metrics, paper_value, seconds in _variant_rows(summary):
         lines.append(
             f"| {name} | {format_value(metric, paper_value)} | "
             f"{format_value(metric, metrics.get(metric))} | {summary['data']} | {seconds:.0f} s |"
@@ -80,11 +86,7 @@ def results_table(runs_dir):
     for path in sorted(Path(runs_dir).glob("*/*/metrics.json")):
         summary = json.loads(path.read_text())
         metric = summary["paper"]["metric"]
-        for name, metrics in summary["variants"].items():
-            paper_value = summary["paper_values"].get(name)
-            if paper_value is None and len(summary["variants"]) == 1:
-                paper_value = summary["paper"]["value"]
-            seconds = metrics["fit_seconds"] + metrics["measure_seconds"]
+        for name, metrics, paper_value, seconds in _variant_rows(summary):
             rows.append(
                 f"| {summary['recipe']} ({summary['kind']}) | {name} | {metric} | "
                 f"{format_value(metric, paper_value)} | {format_value(metric, metrics.get(metric))} | "

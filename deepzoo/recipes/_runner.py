@@ -82,18 +82,11 @@ def _build(recipe, variant, runs_dir, load_pretrained=True):
 def validate_recipe(recipe):
     """Build every variant's estimator and validate its parameters, so that a
     typo in the last variant fails before the first one trains for an hour."""
-    from deepzoo.recipes._data import DATASETS, PREPROCESSING
-
+    from ._data import check_data_spec
     from ._figures import FIGURES
     from ._metrics import BASELINES, MEASURES
 
-    if recipe.data["dataset"] not in DATASETS:
-        raise RecipeError(f"data.dataset must be one of {DATASETS}; "
-                          f"got {recipe.data['dataset']!r}.")
-    for step in recipe.data["preprocessing"]:
-        if step not in PREPROCESSING:
-            raise RecipeError(f"data.preprocessing: unknown step {step!r}; "
-                              f"known: {PREPROCESSING}.")
+    check_data_spec(recipe.data)
     for name in recipe.evaluate["metrics"]:
         if name not in MEASURES and name not in BASELINES:
             raise RecipeError(f"evaluate.metrics: unknown measure {name!r}; known: "
