@@ -291,3 +291,136 @@ def rbm_model_marginals(W, b, c):
     F = rbm_free_energy(V, W, b, c)
     p = np.exp(-F - (-F).max())
     return (p / p.sum()) @ V
+
+
+# ---- RBM training epoch (reference for BernoulliRBM / GaussianBernoulliRBM.partial_fit)
+# Hinton's guide (2010) with momentum, L2 weight decay on W, sparsity on the
+# hidden biases; CD-k, PCD (Tieleman 2008), FPCD (Tieleman & Hinton 2009);
+# Gaussian visible units E = sum (v-b)^2/(2 s^2) - c.h - h W v, with
+# optionally learned log s^2. Random draws: under key keys[t, j], element
+# (i, u) of a sample uses counter i * n_cols + u.
+
+
+def _rbm_hidden(Z, key, unit, dtype):
+    """Means E[h | input Z] and samples, for the hidden unit type."""
+    shape = Z.shape
+    if unit == "bernoulli":
+        p = sigmoid(Z)
+        return p, (splitmix_uniform(key, Z.size, dtype).reshape(shape) < p).astype(float)
+    noise = splitmix_normal(key, Z.size).reshape(shape)
+    if unit == "gaussian":
+        return Z, Z + noise
+    return np.maximum(Z, 0), np.maximum(Z + noise * np.sqrt(sigmoid(Z)), 0)  # nrelu
+
+
+def _rbm_visible(hW, b, s, key, dtype):
+    """Means of p(v | h) from ``hW = h @ W`` (``s`` None: Bernoulli units,
+    else Gaussian with standard deviations ``s``), and samples if ``key``."""
+    if s is not None:
+        mean = b + s ** 2 * hW
+        sample = None if key is None else \
+            mean + s * splitmix_normal(key, mean.size).reshape(mean.shape)
+        return mean, sample
+    p = sigmoid(hW + b)
+    sample = None if key is None else \
+        (splitmix_uniform(key, p.size, dtype).reshape(p.shape) < p).astype(float)
+    return p, sample
+
+
+def rbm_train_epoch(X, state, settings, order, keys):
+    """One epoch of mini-batch RBM training; returns (new state, mean error).
+
+    ``state``: W, b, c, sigma (Gaussian visible), velocity {W, b, c,
+    log_variance}, mean_hidden, chain_h (pcd/fpcd), fast {W, b, c} (fpcd).
+    ``settings``: the estimator's parameters plus "visible" and "epoch".
+    ``order``: the permutation (None without shuffling); ``keys``: one row
+    of 2k + 2 keys per mini-batch.
+    """
+    dtype = X.dtype
+    f64 = lambda a: np.array(a, dtype=np.float64)  # noqa: E731
+    W, b, c = f64(state["W"]), f64(state["b"]), f64(state["c"])
+    gaussian = settings["visible"] == "gaussian"
+    learn_var = gaussian and settings.get("learn_variance", False)
+    s = f64(state["sigma"]) if gaussian else None
+    log_var = 2 * np.log(s) if learn_var else None
+    vel = {name: f64(v) for name, v in state["velocity"].items()}
+    q = f64(state["mean_hidden"])
+    method, k, unit = settings["method"], settings["k"], settings["hidden_unit"]
+    persistent = method != "cd"
+    chain = f64(state["chain_h"]) if persistent else None
+    fast = {name: f64(v) for name, v in state["fast"].items()} if method == "fpcd" else None
+    lr = settings["learning_rate"]  # partial_fit: constant rate
+    mom = settings["initial_momentum"] if settings["epoch"] < settings["momentum_switch"] \
+        else settings["final_momentum"]
+    fast_lr = settings["learning_rate"] if settings["fast_learning_rate"] is None \
+        else settings["fast_learning_rate"]
+    wd = settings["weight_decay"]
+    n = X.shape[0]
+    bs = min(settings["batch_size"], n)
+    data = X if order is None else X[order]
+    total_err = 0.0
+    for t, start in enumerate(range(0, n, bs)):
+        v0 = f64(data[start:start + bs])
+        nb = v0.shape[0]
+        key = keys[t]
+        # positive phase: probabilities for the statistics, samples to go on
+        h0_mean, h0 = _rbm_hidden(v0 @ W.T + c, key[0], unit, dtype)
+        if settings["sparsity_cost"] > 0:
+            q = 0.9 * q + 0.1 * h0_mean.mean(axis=0)
+        # negative phase parameters: regular (+ fast) weights
+        Wn, bn, cn = (W, b, c) if fast is None else (W + fast["W"], b + fast["b"], c + fast["c"])
+        # reconstruction error: data vs E[v | h0] under the regular weights
+        recon, _ = _rbm_visible(h0 @ W, b, s, None, dtype)
+        err = ((v0 - recon) ** 2).sum(axis=1)
+        h = chain if persistent else h0
+        for step in range(k):
+            last = step == k - 1
+            sample_v = not last or settings["sample_visible"] or persistent
+            v_mean, v_sample = _rbm_visible(h @ Wn, bn, s, key[1 + 2 * step] if sample_v else None,
+                                            dtype)
+            vn = v_sample if sample_v else v_mean
+            if not persistent and last and not sample_v and not gaussian:
+                # As the current code does: Bernoulli CD-k's error is that of
+                # the k-th (mean) reconstruction, not the first one that
+                # reconstruction_error_ documents (they differ for k > 1).
+                err = ((v0 - v_mean) ** 2).sum(axis=1)
+            hn_mean, hn = _rbm_hidden(vn @ Wn.T + cn, key[2 + 2 * step], unit, dtype)
+            h = hn
+        if persistent:
+            chain = hn
+        n_neg = vn.shape[0]
+        # gradients of the log-likelihood (data minus model statistics)
+        grad = {"W": h0_mean.T @ v0 / nb - hn_mean.T @ vn / n_neg,
+                "c": h0_mean.mean(axis=0) - hn_mean.mean(axis=0),
+                "b": v0.mean(axis=0) - vn.mean(axis=0)}
+        if settings["sparsity_cost"] > 0:
+            grad["c"] += settings["sparsity_cost"] * (settings["sparsity_target"] - q)
+        if gaussian:
+            grad["b"] /= s ** 2
+            if learn_var:
+                # d(-E)/d log s^2 = (v - b)^2 / (2 s^2); for mean states
+                # E[(v - b)^2 | h] = (mean - b)^2 + s^2
+                neg = ((vn - b) ** 2).mean(axis=0) + (0 if sample_v else s ** 2)
+                grad["log_variance"] = (((v0 - b) ** 2).mean(axis=0) - neg) / (2 * s ** 2)
+        params = {"W": W, "b": b, "c": c}
+        if learn_var:
+            params["log_variance"] = log_var
+        for name, g in grad.items():
+            decay = wd * params[name] if name == "W" else 0.0
+            vel[name] = mom * vel[name] + lr * (g - decay)
+            params[name] = params[name] + vel[name]
+            if fast is not None and name in fast:
+                fast[name] = settings["fast_decay"] * fast[name] + fast_lr * g
+        W, b, c = params["W"], params["b"], params["c"]
+        if learn_var:
+            log_var = params["log_variance"]
+            s = np.sqrt(np.exp(log_var))
+        total_err += err.sum()
+    new = {"W": W, "b": b, "c": c, "velocity": vel, "mean_hidden": q}
+    if gaussian:
+        new["sigma"] = s
+    if persistent:
+        new["chain_h"] = chain
+    if fast is not None:
+        new["fast"] = fast
+    return new, total_err / n
