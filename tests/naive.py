@@ -337,7 +337,7 @@ def rbm_train_epoch(X, state, settings, order, keys):
     of 2k + 2 keys per mini-batch.
     """
     dtype = X.dtype
-    f64 = lambda a: np.array(a, dtype=np.float64)  # noqa: E731
+    f64 = lambda a: np.array(a, dtype=np.float64)
     W, b, c = f64(state["W"]), f64(state["b"]), f64(state["c"])
     gaussian = settings["visible"] == "gaussian"
     learn_var = gaussian and settings.get("learn_variance", False)
