@@ -44,12 +44,8 @@ _LOG_2PI = np.log(2 * np.pi)
 # The running estimate of the mean hidden activation that the sparsity
 # penalty drives towards ``sparsity_target`` (Hinton's guide, section 11).
 _SPARSITY_DECAY = 0.9
-_EMPTY = np.empty((0, 0))
-_NO_KEY = np.uint64(0)
-# Rows of the weight gradient computed and applied at a time: a block of
-# about 1 MB stays in the L2 cache (2 MB per core here) between the GEMM and
-# the update; larger blocks mean fewer Python-level calls per batch.
-_BLOCK_ELEMENTS = 1 << 18
+_UNIT = {"bernoulli": _k.BERNOULLI, "gaussian": _k.GAUSSIAN, "nrelu": _k.NRELU}
+_ATTRIBUTE = {"W": "components_", "b": "intercept_visible_", "c": "intercept_hidden_"}
 
 
 def ais_schedule(dtype=np.float64):
@@ -176,27 +172,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    def _hidden(self, Z, c, key, M, S, out_scale=1.0):
-        """Hidden means ``out_scale * E[h | v]`` into ``M`` (samples into ``S``)
-        from the inputs ``Z = v @ W.T`` (``c`` added here)."""
-        if self.hidden_unit == "bernoulli":
-            _k.sigmoid_rows(Z, 1.0, c, out_scale, key, M, S)
-            return
-        if self.hidden_unit == "gaussian":
-            ones = np.ones_like(c)
-            _k.gaussian_rows(Z, c, ones, ones, key, M, S)
-        else:
-            _k.nrelu_rows(Z, c, key, M, S)
-        if out_scale != 1.0:
-            M *= out_scale
+    def _hidden(self, Z, c, key, M, S):
+        """Hidden means ``E[h | v]`` into ``M`` (samples into ``S``) from the
+        inputs ``Z = v @ W.T`` (``c`` added here)."""
+        _k.hidden_rows(_UNIT[self.hidden_unit], Z, c, 1.0, key, M, S)
 
     def _visible_step(self, Z, b, key, M, S):
         """Visible means into ``M`` (samples into ``S``) from ``Z = h @ W``."""
-        if self._visible == "bernoulli":
-            _k.sigmoid_rows(Z, 1.0, b, 1.0, key, M, S)
-        else:
-            s = self.sigma_
-            _k.gaussian_rows(Z, b, s * s, s, key, M, S)
+        s = self.sigma_ if self._visible == "gaussian" else b[:0]
+        _k.visible_rows(_UNIT[self._visible], Z, b, s * s, s, key, M, S)
 
     # ------------------------------------------------------------- training
     def _initialize(self, X, rng):
@@ -230,7 +214,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Optimiser state and persistent chains (scratch, not saved)."""
         rng = self._get_rng()
         self._log_variance = None
-        self._velocity = {name: np.zeros_like(a) for name, a in self._params().items()}
+        self._velocity = {name: np.zeros(a.shape, a.dtype) for name, a in self._params().items()}
         self._mean_hidden = np.full(self.n_components, self.sparsity_target,
                                     dtype=self.components_.dtype)
         self._chain_h = None
@@ -246,7 +230,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self._chain_h = np.empty_like(H)
                 self._hidden(H, self.intercept_hidden_, _keys(rng, ())[()], H, self._chain_h)
         if self.method == "fpcd":
-            self._fast = {name: np.zeros_like(a) for name, a in self._params().items()
+            self._fast = {name: np.zeros(a.shape, a.dtype) for name, a in self._params().items()
                           if name != "log_variance"}
 
     def _params(self):
@@ -271,170 +255,40 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         m = self.n_components
         dtype = X.dtype
         bs = min(self.batch_size, n)
-        n_neg = self._n_neg(bs)
-        rows = bs + n_neg
-        most = max(bs, n_neg)
-        # Preallocated once per epoch. V and H hold the positive and
-        # negative statistics stacked; the GEMMs write into separate input
-        # buffers (Av, Ah) so that no kernel works in place (see sigmoid_rows).
-        buf = {"V": np.empty((rows, d), dtype), "H": np.empty((rows, m), dtype),
-               "Av": np.empty((most, d), dtype), "Ah": np.empty((most, m), dtype),
-               "Vm": np.empty((most, d), dtype), "Hs": np.empty((most, m), dtype),
-               "G": np.empty((max(1, min(m, _BLOCK_ELEMENTS // d)), d), dtype),
-               "err": np.empty(bs, dtype)}
+        rows = bs + max(bs, self._n_neg(bs))
         lr = self.learning_rate
         if schedule and self.learning_rate_schedule == "linear":
             # Tieleman (2008): decay linearly to zero over the run.
             lr *= 1.0 - epoch / max(self.n_iter, 1)
         momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
-        order = rng.permutation(n) if self.shuffle else None
+        order = rng.permutation(n) if self.shuffle else np.empty(0, np.int64)
         keys = _keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
         params = self._params()
-        total = 0.0
-        for t, start in enumerate(range(0, n, bs)):
-            stop = min(start + bs, n)
-            nb = stop - start
-            # A short last batch uses the tail of the buffers, so that its
-            # positive rows still sit right above the negative ones.
-            offset = bs - nb
-            end = offset + nb + (n_neg if self.method != "cd" else nb)
-            V, H = buf["V"][offset:end], buf["H"][offset:end]
-            if order is None:
-                V[:nb] = X[start:stop]
-            else:
-                np.take(X, order[start:stop], axis=0, out=V[:nb])
-            self._step(V, H, nb, buf, keys[t])
-            # Without momentum the velocity only matters after the epoch's
-            # last update (the next epoch may use momentum): skip it before.
-            keep_velocity = momentum > 0 or stop == n
-            self._update(params, V, H, nb, buf["G"], lr, momentum, keep_velocity)
-            total += float(buf["err"][:nb].sum())
+        fpcd = self.method == "fpcd"
+        empty1, empty2 = np.empty(0, dtype), np.empty((0, m), dtype)
+        gaussian = self._visible == "gaussian"
+        vel = self._velocity
+        fast = self._fast if fpcd else {"W": empty2, "b": empty1, "c": empty1}
+        fast_lr = self.learning_rate if self.fast_learning_rate is None \
+            else self.fast_learning_rate
+        total = _k.train_epoch(
+            X, order, params["W"], params["b"], params["c"], vel["W"], vel["b"], vel["c"],
+            empty2 if self._chain_h is None else self._chain_h,
+            fast["W"], fast["b"], fast["c"],
+            self.sigma_ if gaussian else empty1,
+            params.get("log_variance", empty1), vel.get("log_variance", empty1),
+            self._mean_hidden, _UNIT[self._visible], _UNIT[self.hidden_unit], self.k,
+            self.sample_visible, lr, momentum, self.weight_decay, fast_lr, self.fast_decay,
+            self.sparsity_target, self.sparsity_cost, _SPARSITY_DECAY, keys,
+            np.empty((3, rows, d), dtype), np.empty((3, rows, m), dtype),
+            np.empty((m, d) if fpcd else (0, d), dtype), np.empty(bs, dtype))
         return total / n
 
-    def _step(self, V, H, nb, buf, keys):
-        """Statistics of one CD-k / PCD / FPCD update of the batch ``V[:nb]``.
-
-        Fills ``V[nb:]`` with the negative visible states and ``H`` with the
-        hidden means, the negative ones pre-scaled by ``-nb / n_neg``, so
-        that one GEMM, ``H.T @ V``, gives the weight gradient; and
-        ``buf["err"]`` with the squared reconstruction errors.
-        """
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
-        n_neg = V.shape[0] - nb
-        Vpos, Vneg, Hpos, Hneg = V[:nb], V[nb:], H[:nb], H[nb:]
-        Av, Ah, Vm, Hs = buf["Av"], buf["Ah"], buf["Vm"], buf["Hs"]
-        err = buf["err"][:nb]
-        persistent = self.method != "cd"
-        # Positive phase: hidden probabilities for the statistics, binary
-        # samples to drive the reconstruction (guide, sections 3.1-3.2).
-        np.matmul(Vpos, W.T, out=Ah[:nb])
-        self._hidden(Ah[:nb], c, keys[0], Hpos, Hs[:nb])
-        if self.sparsity_cost > 0:
-            self._mean_hidden *= _SPARSITY_DECAY
-            self._mean_hidden += (1 - _SPARSITY_DECAY) * Hpos.mean(axis=0)
-        W_n, b_n, c_n = W, b, c
-        h = Hs[:nb]
-        if persistent:
-            if self.method == "fpcd":
-                f = self._fast
-                W_n, b_n, c_n = W + f["W"], b + f["b"], c + f["c"]
-            # Reconstruction error of the data (monitoring only: the
-            # negative phase runs on the persistent chains).
-            np.matmul(h, W, out=Av[:nb])
-            self._visible_step(Av[:nb], b, _NO_KEY, Vm[:nb], _EMPTY)
-            _k.sqerr_rows(Vpos, Vm[:nb], err)
-            h = self._chain_h
-        for step in range(self.k):
-            last = step == self.k - 1
-            np.matmul(h, W_n, out=Av[:n_neg])
-            if not last or self.sample_visible or persistent:
-                # a Markov chain needs sampled states; their means go to Vm
-                self._visible_step(Av[:n_neg], b_n, keys[1 + 2 * step], Vm[:n_neg], Vneg)
-                means = Vm[:n_neg]
-            elif self._visible == "bernoulli":
-                # the final reconstruction uses probabilities (3.2); CD-1
-                # fast path: the error in the same pass
-                _k.sigmoid_sqerr_rows(Av[:n_neg], b_n, Vpos, Vneg, err)
-                means = None
-            else:
-                self._visible_step(Av[:n_neg], b_n, _NO_KEY, Vneg, _EMPTY)
-                means = Vneg
-            if step == 0 and not persistent and means is not None:
-                _k.sqerr_rows(Vpos, means, err)
-            np.matmul(Vneg, W_n.T, out=Ah[:n_neg])
-            if last:
-                # The final hidden update uses probabilities (section 3.3);
-                # persistent chains also keep a sampled state.
-                S = self._chain_h if persistent else _EMPTY
-                self._hidden(Ah[:n_neg], c_n, keys[2 + 2 * step], Hneg, S,
-                             out_scale=-nb / n_neg)
-            else:
-                self._hidden(Ah[:n_neg], c_n, keys[2 + 2 * step], Hneg, Hs[:n_neg])
-                h = Hs[:n_neg]
-        self._neg_means = means is None or means is Vneg
-
-    def _update(self, params, V, H, nb, G, lr, momentum, keep_velocity=True):
-        """Gradient step on every parameter from the stacked statistics."""
-        Vpos, Vneg = V[:nb], V[nb:]
-        # The weights, by blocks of rows: GEMM, then the update while the
-        # block of the gradient is still in cache.
-        W, vel = params["W"], self._velocity["W"]
-        rows = G.shape[0]
-        for j0 in range(0, W.shape[0], rows):
-            j1 = min(j0 + rows, W.shape[0])
-            Gb = G[:j1 - j0]
-            np.matmul(H[:, j0:j1].T, V, out=Gb)
-            self._apply("W", W[j0:j1], Gb, vel[j0:j1] if keep_velocity else None, lr,
-                        momentum, 1.0 / nb, self.weight_decay, slice(j0, j1))
-        # np.add.reduce: the ndarray.sum/mean wrappers cost more than the
-        # sums themselves at this size
-        dc = np.add.reduce(H, axis=0)
-        dc /= nb
-        if self.sparsity_cost > 0:
-            # Lee et al. (2008): the penalty moves the hidden biases only.
-            dc += self.sparsity_cost * (self.sparsity_target - self._mean_hidden)
-        grads = {"c": dc}
-        db = np.add.reduce(Vpos, axis=0)
-        db /= nb
-        db -= np.add.reduce(Vneg, axis=0) / Vneg.shape[0]
-        if self._visible == "bernoulli":
-            grads["b"] = db
-        else:
-            # The weight statistics of the Gaussian energy are h v.T too,
-            # whatever s: d(-E)/dW = h v.T.
-            b = self.intercept_visible_
-            var = self.sigma_ * self.sigma_
-            grads["b"] = db / var
-            if self.learn_variance:
-                # d(-E)/d log s**2 = (v - b)**2 / (2 s**2); for negative
-                # states that are means of p(v | h), E[(v - b)**2 | h]
-                # = (mean - b)**2 + s**2.
-                neg = ((Vneg - b) ** 2).mean(axis=0)
-                if self._neg_means:
-                    neg += var
-                grads["log_variance"] = (((Vpos - b) ** 2).mean(axis=0) - neg) / (2 * var)
-        for name, grad in grads.items():
-            self._apply(name, params[name], grad, self._velocity[name], lr, momentum, 1.0,
-                        0.0, slice(None))
-        if "log_variance" in params:
-            np.sqrt(np.exp(self._log_variance), out=self.sigma_)
-
-    def _apply(self, name, param, grad, velocity, lr, momentum, grad_scale, decay, part):
-        if velocity is None:
-            _k.decay_step(param.reshape(-1), grad.reshape(-1), lr, grad_scale, decay)
-        else:
-            _k.decay_momentum_step(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1),
-                                   lr, momentum, grad_scale, decay)
-        if self.method == "fpcd" and name in self._fast:
-            # Tieleman & Hinton (2009): fast weights learn from the same
-            # gradient with a large rate and decay towards zero.
-            fast = self._fast[name][part]
-            fast *= self.fast_decay
-            fast_lr = self.learning_rate if self.fast_learning_rate is None \
-                else self.fast_learning_rate
-            fast += (fast_lr * grad_scale) * grad
-
     def _run(self, X, n_epochs, first_epoch, schedule):
+        for attr in _ATTRIBUTE.values():
+            # the kernel updates them in place as flat arrays (e.g. a
+            # transposed array set by hand is not)
+            setattr(self, attr, np.ascontiguousarray(getattr(self, attr)))
         with _blas_threads(min(self.batch_size, X.shape[0]), *self.components_.shape):
             self._run_epochs(X, n_epochs, first_epoch, schedule)
         if self._visible == "gaussian":

@@ -1,0 +1,119 @@
+"""BLAS called from inside kernels: ``gemm`` and ``axpy``.
+
+A kernel that loops over mini-batches needs its matrix products without a
+trip back to Python. These are scipy's BLAS (``scipy.linalg.cython_blas``,
+always present with scipy), called by name from compiled code. The symbols
+are registered with LLVM under deepzoo's own names when this module is
+imported, so the compiled kernels stay cacheable (a raw function address
+baked into the machine code would not survive a new process).
+
+Two more things ``np.matmul`` cannot do are the reason for ``gemm``: the
+``alpha``/``beta`` of BLAS, which fold a gradient step into the product
+(``W <- beta * W + alpha * H.T @ V``), and products into strided views (a
+block of columns of a buffer). ``axpy`` runs on BLAS's own threads; numba's
+threads would fight BLAS's over the cores between products (see
+``deepzoo.utils._threads``).
+
+Both are plain numpy functions when called from Python (or with the JIT
+disabled) and compile to the BLAS call inside a kernel.
+
+Arrays are row-major with unit stride along rows (any row stride), the
+BLAS's 32-bit sizes. A row-major ``C`` is the column-major ``C.T``, so
+``C = op(A) @ op(B)`` is computed as the column-major ``C.T = op(B).T @
+op(A).T``.
+"""
+
+import llvmlite.binding as llvm
+import numpy as np
+from numba import types
+from numba.extending import get_cython_function_address, overload, register_jitable
+
+for _name in ("sgemm", "dgemm", "saxpy", "daxpy"):
+    llvm.add_symbol(f"deepzoo_{_name}",
+                    get_cython_function_address("scipy.linalg.cython_blas", _name))
+
+_ptr = types.voidptr
+_gemm_sig = types.void(*[_ptr] * 13)
+_axpy_sig = types.void(*[_ptr] * 6)
+_sgemm = types.ExternalFunction("deepzoo_sgemm", _gemm_sig)
+_dgemm = types.ExternalFunction("deepzoo_dgemm", _gemm_sig)
+_saxpy = types.ExternalFunction("deepzoo_saxpy", _axpy_sig)
+_daxpy = types.ExternalFunction("deepzoo_daxpy", _axpy_sig)
+
+
+def gemm(trans_a, trans_b, alpha, A, B, beta, C):
+    """``C = alpha * op(A) @ op(B) + beta * C`` in place (``op`` transposes
+    when its flag is true). ``beta = 0`` ignores the old ``C`` (NaN too).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo._kernels._blas import gemm
+    >>> C = np.ones((2, 2))
+    >>> gemm(False, True, 2.0, np.eye(2), np.eye(2), 1.0, C)
+    >>> C
+    array([[3., 1.],
+           [1., 3.]])
+    """
+    product = (A.T if trans_a else A) @ (B.T if trans_b else B)
+    if beta == 0:
+        C[...] = alpha * product
+    else:
+        C *= beta
+        C += alpha * product
+
+
+def axpy(alpha, x, y):
+    """``y += alpha * x`` in place, for contiguous 1-D arrays."""
+    y += alpha * x
+
+
+@register_jitable
+def _unit_rows(X):
+    return X.shape[1] <= 1 or X.strides[1] == X.itemsize
+
+
+@overload(gemm)
+def _gemm_blas(trans_a, trans_b, alpha, A, B, beta, C):
+    call = _sgemm if C.dtype == types.float32 else _dgemm
+
+    def impl(trans_a, trans_b, alpha, A, B, beta, C):
+        m, n = C.shape
+        k = A.shape[0] if trans_a else A.shape[1]
+        if m == 0 or n == 0:
+            return
+        size = C.itemsize
+        if not (_unit_rows(A) and _unit_rows(B) and _unit_rows(C)):
+            raise ValueError("gemm needs unit strides along rows")
+        # column-major view: C.T (n x m) = op(B).T (n x k) @ op(A).T (k x m)
+        flags = np.empty(2, np.uint8)
+        flags[0] = ord("T") if trans_b else ord("N")
+        flags[1] = ord("T") if trans_a else ord("N")
+        dims = np.empty(6, np.int32)
+        dims[0], dims[1], dims[2] = n, m, k
+        # leading dimensions: row strides (at least 1, as BLAS requires)
+        dims[3] = max(B.strides[0] // size, B.shape[1], 1)
+        dims[4] = max(A.strides[0] // size, A.shape[1], 1)
+        dims[5] = max(C.strides[0] // size, n, 1)
+        scalars = np.empty(2, C.dtype)
+        scalars[0], scalars[1] = alpha, beta
+        call(flags[0:].ctypes, flags[1:].ctypes, dims[0:].ctypes, dims[1:].ctypes,
+             dims[2:].ctypes, scalars[0:].ctypes, B.ctypes, dims[3:].ctypes, A.ctypes,
+             dims[4:].ctypes, scalars[1:].ctypes, C.ctypes, dims[5:].ctypes)
+
+    return impl
+
+
+@overload(axpy)
+def _axpy_blas(alpha, x, y):
+    call = _saxpy if y.dtype == types.float32 else _daxpy
+
+    def impl(alpha, x, y):
+        ints = np.empty(2, np.int32)
+        ints[0], ints[1] = y.shape[0], 1
+        scalar = np.empty(1, y.dtype)
+        scalar[0] = alpha
+        call(ints[0:].ctypes, scalar.ctypes, x.ctypes, ints[1:].ctypes, y.ctypes,
+             ints[1:].ctypes)
+
+    return impl
