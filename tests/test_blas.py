@@ -4,7 +4,7 @@ import numba
 import numpy as np
 import pytest
 
-from deepzoo._kernels._blas import axpy, gemm
+from deepzoo._kernels._blas import axpy, gemm, scal
 
 
 @numba.njit
@@ -15,6 +15,11 @@ def _gemm_compiled(trans_a, trans_b, alpha, A, B, beta, C):
 @numba.njit
 def _axpy_compiled(alpha, x, y):
     axpy(alpha, x, y)
+
+
+@numba.njit
+def _scal_compiled(alpha, x):
+    scal(alpha, x)
 
 
 @pytest.mark.parametrize("compiled", [True, False])
@@ -64,3 +69,12 @@ def test_axpy_matches_numpy(compiled, dtype, rng):
     expected = y + dtype(-0.25) * x
     (_axpy_compiled if compiled else axpy)(-0.25, x, y)
     np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scal_matches_numpy(compiled, dtype, rng):
+    x = rng.standard_normal(50_000).astype(dtype)
+    expected = dtype(-0.75) * x
+    (_scal_compiled if compiled else scal)(-0.75, x)
+    np.testing.assert_allclose(x, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)

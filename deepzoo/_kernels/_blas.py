@@ -1,4 +1,4 @@
-"""BLAS called from inside kernels: ``gemm`` and ``axpy``.
+"""BLAS called from inside kernels: ``gemm``, ``axpy`` and ``scal``.
 
 A kernel that loops over mini-batches needs its matrix products without a
 trip back to Python. These are scipy's BLAS (``scipy.linalg.cython_blas``,
@@ -10,7 +10,7 @@ baked into the machine code would not survive a new process).
 Two more things ``np.matmul`` cannot do are the reason for ``gemm``: the
 ``alpha``/``beta`` of BLAS, which fold a gradient step into the product
 (``W <- beta * W + alpha * H.T @ V``), and products into strided views (a
-block of columns of a buffer). ``axpy`` runs on BLAS's own threads; numba's
+block of columns of a buffer). ``axpy`` and ``scal`` run on BLAS's own threads; numba's
 threads would fight BLAS's over the cores between products (see
 ``deepzoo.utils._threads``).
 
@@ -28,7 +28,7 @@ import numpy as np
 from numba import types
 from numba.extending import get_cython_function_address, overload, register_jitable
 
-for _name in ("sgemm", "dgemm", "saxpy", "daxpy"):
+for _name in ("sgemm", "dgemm", "saxpy", "daxpy", "sscal", "dscal"):
     llvm.add_symbol(f"deepzoo_{_name}",
                     get_cython_function_address("scipy.linalg.cython_blas", _name))
 
@@ -39,6 +39,9 @@ _sgemm = types.ExternalFunction("deepzoo_sgemm", _gemm_sig)
 _dgemm = types.ExternalFunction("deepzoo_dgemm", _gemm_sig)
 _saxpy = types.ExternalFunction("deepzoo_saxpy", _axpy_sig)
 _daxpy = types.ExternalFunction("deepzoo_daxpy", _axpy_sig)
+_scal_sig = types.void(*[_ptr] * 4)
+_sscal = types.ExternalFunction("deepzoo_sscal", _scal_sig)
+_dscal = types.ExternalFunction("deepzoo_dscal", _scal_sig)
 
 
 def gemm(trans_a, trans_b, alpha, A, B, beta, C):
@@ -66,6 +69,11 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
 def axpy(alpha, x, y):
     """``y += alpha * x`` in place, for contiguous 1-D arrays."""
     y += alpha * x
+
+
+def scal(alpha, x):
+    """``x *= alpha`` in place, for a contiguous 1-D array."""
+    x *= alpha
 
 
 @register_jitable
@@ -115,5 +123,19 @@ def _axpy_blas(alpha, x, y):
         scalar[0] = alpha
         call(ints[0:].ctypes, scalar.ctypes, x.ctypes, ints[1:].ctypes, y.ctypes,
              ints[1:].ctypes)
+
+    return impl
+
+
+@overload(scal)
+def _scal_blas(alpha, x):
+    call = _sscal if x.dtype == types.float32 else _dscal
+
+    def impl(alpha, x):
+        ints = np.empty(2, np.int32)
+        ints[0], ints[1] = x.shape[0], 1
+        scalar = np.empty(1, x.dtype)
+        scalar[0] = alpha
+        call(ints[0:].ctypes, scalar.ctypes, x.ctypes, ints[1:].ctypes)
 
     return impl
