@@ -379,11 +379,6 @@ def rbm_train_epoch(X, state, settings, order, keys):
             v_mean, v_sample = _rbm_visible(h @ Wn, bn, s, key[1 + 2 * step] if sample_v else None,
                                             dtype)
             vn = v_sample if sample_v else v_mean
-            if not persistent and last and not sample_v and not gaussian:
-                # As the current code does: Bernoulli CD-k's error is that of
-                # the k-th (mean) reconstruction, not the first one that
-                # reconstruction_error_ documents (they differ for k > 1).
-                err = ((v0 - v_mean) ** 2).sum(axis=1)
             hn_mean, hn = _rbm_hidden(vn @ Wn.T + cn, key[2 + 2 * step], unit, dtype)
             h = hn
         if persistent:

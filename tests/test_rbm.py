@@ -418,14 +418,6 @@ def test_gaussian_rbm_learns_a_mixture(learn_variance, rng):
         assert_allclose(rbm.sigma_, 0.5, atol=0.05)  # the clusters' spread
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_decay_step_matches_naive(dtype, rng):
-    p, g = (rng.normal(size=50).astype(dtype) for _ in range(2))
-    p0 = p.copy()
-    K.decay_step(p, g, 0.1, 0.5, 0.01)
-    assert_allclose(p, p0 + 0.1 * (0.5 * g - 0.01 * p0), **TOL[dtype])
-
-
 def test_no_momentum_path_keeps_the_last_velocity(rng):
     """Epochs without momentum skip the velocity array except for their last
     update, so that a later epoch with momentum starts from the same state."""

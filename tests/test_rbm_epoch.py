@@ -29,6 +29,14 @@ CASES = [
     ("cd1-no-momentum", "bernoulli", {"initial_momentum": 0.0, "final_momentum": 0.0}),
     ("cd2-momentum-switch", "bernoulli", {"k": 2, "momentum_switch": 1, "final_momentum": 0.9}),
     ("cd1-no-decay", "bernoulli", {"weight_decay": 0.0}),
+    # the kernel keeps the weights scaled (W = s A): these reach the rescaling
+    # branches (|s| below its floor) within the epoch
+    ("cd1-tiny-momentum", "bernoulli", {"initial_momentum": 1e-30, "final_momentum": 1e-30}),
+    ("cd1-batch1-momentum", "bernoulli", {"batch_size": 1, "initial_momentum": 0.001}),
+    ("cd1-batch1-strong-decay", "bernoulli", {"batch_size": 1, "initial_momentum": 0.0,
+                                              "final_momentum": 0.0, "weight_decay": 4.5}),
+    ("cd1-decay-over-lr", "bernoulli", {"initial_momentum": 0.0, "final_momentum": 0.0,
+                                        "weight_decay": 5.0}),
     ("cd1-decay", "bernoulli", {"weight_decay": 0.05}),
     ("cd1-sparsity", "bernoulli", {"sparsity_cost": 0.5, "sparsity_target": 0.2}),
     ("cd2-no-shuffle", "bernoulli", {"k": 2, "shuffle": False}),
