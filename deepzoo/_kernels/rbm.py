@@ -220,15 +220,17 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
     # Every pass over the weights costs about as much as the element-wise
     # work of a whole batch (784-500 RBM: ~100 us, the weights having left
     # the cache during the products), so the weight step avoids them:
-    # - the weights are kept scaled, W = s A (Bottou's trick), so that weight
-    #   decay is a change of s, and the products take s as BLAS's alpha;
+    # - the weights are kept scaled, W = s_cur A (Bottou's trick), so that
+    #   weight decay is a change of s_cur, and the products take s_cur as
+    #   BLAS's alpha;
     # - with momentum, the step is the heavy-ball recurrence
     #   W' = (1 + momentum - lr wd) W - momentum W_prev + lr G / nb (the
-    #   momentum update with velocity W - W_prev), with W_prev = t B.
-    #   Choosing s' = -momentum t for the result leaves one pass (an axpy
-    #   into B) and a product accumulated into B (beta = 1); A and B swap.
-    # Measured (CD-1 epoch of a 784-500 RBM, 20,000 samples): 455 -> 434 ms
-    # against 347 ms for the same four products alone.
+    #   momentum update with velocity W - W_prev), W_prev = s_prev B.
+    #   Writing W' into B with the scale -momentum s_prev leaves one pass
+    #   (an axpy into B) and a product accumulated into B (beta = 1); then
+    #   A and B swap.
+    # Measured (CD-1 epoch of a 784-500 RBM, 20,000 samples): 455 -> 434 ms,
+    # the four products alone taking 330-365 ms.
     heavy_ball = momentum > 0 and not fpcd
     A, B = W, W
     s_cur, s_prev = 1.0, 1.0
