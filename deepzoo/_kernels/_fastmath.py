@@ -58,34 +58,59 @@ def _float32_to_int(typingctx, value):
     return sig, codegen
 
 
+# The functions below are what kernels call. Compiled, each is replaced by
+# its overload further down; called from Python (NUMBA_DISABLE_JIT=1), the
+# plain versions here run instead. They keep the float type of their
+# argument and draw the very same random numbers, so that a seed gives the
+# same run with the JIT on or off (design rule 5), up to float32 rounding.
+
+
+def _float_type(like):
+    return np.float32 if np.asarray(like).dtype == np.float32 else np.float64
+
+
 def exp(x):
-    """``e**x``, vectorisable for float32 (stub, compiled through overload)."""
-    return math.exp(x)
+    """``e**x``, vectorisable for float32."""
+    return _float_type(x)(math.exp(x))
 
 
 def log1p01(t):
-    """``log(1 + t)`` for ``t`` in [0, 1] (stub, compiled through overload)."""
-    return math.log1p(t)
+    """``log(1 + t)`` for ``t`` in [0, 1]."""
+    return _float_type(t)(math.log1p(t))
 
 
 def sigmoid(x):
-    """``1 / (1 + e**-x)`` (stub, compiled through overload)."""
-    return 1.0 / (1.0 + math.exp(-x))
+    """``1 / (1 + e**-x)``."""
+    return _float_type(x)(0.5 * (1.0 + math.tanh(0.5 * x)))
 
 
 def softplus(x):
-    """``log(1 + e**x)`` without overflow (stub, compiled through overload)."""
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+    """``log(1 + e**x)`` without overflow."""
+    return _float_type(x)(max(x, 0.0) + math.log1p(math.exp(-abs(x))))
+
+
+_MASK = (1 << 64) - 1
+
+
+def _splitmix_python(key, idx):
+    z = (int(key) + (int(idx) + 1) * int(_GAMMA)) & _MASK
+    z = ((z ^ (z >> 30)) * int(_MIX1)) & _MASK
+    z = ((z ^ (z >> 27)) * int(_MIX2)) & _MASK
+    return z ^ (z >> 31)
 
 
 def uniform(key, idx, like):
-    """Uniform in [0, 1) of the dtype of ``like`` (stub, compiled through overload)."""
-    raise NotImplementedError
+    """Uniform in [0, 1) of the float type of ``like``: draw ``idx`` under ``key``."""
+    if _float_type(like) is np.float32:
+        return np.float32(_splitmix_python(key, idx) >> 40) * np.float32(2.0 ** -24)
+    return np.float64(_splitmix_python(key, idx) >> 11) * 2.0 ** -53
 
 
 def normal(key, idx, like):
-    """Standard normal draw number ``idx`` under ``key`` (stub)."""
-    raise NotImplementedError
+    """Standard normal draw number ``idx`` under ``key`` (Box-Muller)."""
+    u1 = 1.0 - (_splitmix_python(key, 2 * idx) >> 11) * 2.0 ** -53
+    u2 = (_splitmix_python(key, 2 * idx + 1) >> 11) * 2.0 ** -53
+    return _float_type(like)(math.sqrt(-2.0 * math.log(u1)) * math.cos(2 * math.pi * u2))
 
 
 @register_jitable(inline="always", **_HELPER_OPTIONS)
@@ -200,12 +225,12 @@ def _normal_overload(key, idx, like):
 
 
 def cast_like(x, like):
-    """``x`` converted to the float type of ``like`` (stub, compiled through overload).
+    """``x`` converted to the float type of ``like``.
 
     Kernels convert their scalar arguments once, so that a Python float does
     not promote a float32 loop to float64 (and to scalar ``math`` calls).
     """
-    return x
+    return _float_type(like)(x)
 
 
 @overload(cast_like, jit_options=_HELPER_OPTIONS, inline="always")
