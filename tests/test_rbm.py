@@ -1,6 +1,7 @@
 """RBMs: kernels against tests/naive.py, exact partition functions and
 gradients, learning, sampling, the encoder contract and bad input."""
 
+import copy
 import re
 
 import numpy as np
@@ -429,3 +430,24 @@ def test_no_momentum_path_keeps_the_last_velocity(rng):
     ref.set_params(initial_momentum=1e-300)  # same arithmetic, velocity always kept
     ref.partial_fit(X).partial_fit(X)
     assert_allclose(rbm.components_, ref.components_, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("before, after", [("cd", "pcd"), ("cd", "fpcd"), ("pcd", "cd"),
+                                           ("pcd", "fpcd"), ("fpcd", "pcd")])
+def test_partial_fit_after_changing_the_method(before, after, rng):
+    """set_params between partial_fit calls: the optimiser state follows the
+    new method (new chains where they are missing or of another number)."""
+    X = _bars(rng, 60)
+    rbm = BernoulliRBM(n_components=4, batch_size=10, n_iter=2, method=before,
+                       random_state=0).fit(X)
+    rbm.set_params(method=after, n_chains=7)
+    twin = copy.deepcopy(rbm)
+    rbm.partial_fit(X)
+    assert np.isfinite(rbm.components_).all()
+    if after == "cd":
+        # CD ignores the chains left by PCD: the same epoch without them
+        twin._chain_h = None
+        twin.partial_fit(X)
+        assert_allclose(rbm.components_, twin.components_, rtol=1e-12)
+    else:
+        assert rbm._chain_h.shape == (7, 4)

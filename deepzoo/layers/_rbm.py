@@ -233,6 +233,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._fast = {name: np.zeros(a.shape, a.dtype) for name, a in self._params().items()
                           if name != "log_variance"}
 
+    def _state_fits_settings(self):
+        """Whether the optimiser state has what the current method needs."""
+        if self.method != "cd":
+            chains = self._chain_h
+            if chains is None or chains.shape != (self._n_neg(self.batch_size),
+                                                  self.n_components):
+                return False
+        return self.method != "fpcd" or getattr(self, "_fast", None) is not None
+
     def _params(self):
         params = {"W": self.components_, "c": self.intercept_hidden_, "b": self.intercept_visible_}
         if self._visible == "gaussian" and self.learn_variance:
@@ -273,7 +282,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             else self.fast_learning_rate
         total = _k.train_epoch(
             X, order, params["W"], params["b"], params["c"], vel["W"], vel["b"], vel["c"],
-            empty2 if self._chain_h is None else self._chain_h,
+            self._chain_h if self.method != "cd" else empty2,
             fast["W"], fast["b"], fast["c"],
             self.sigma_ if gaussian else empty1,
             params.get("log_variance", empty1), vel.get("log_variance", empty1),
@@ -347,6 +356,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         elif getattr(self, "_velocity", None) is None:
             # A loaded model: the optimiser state is not saved.
             self._initialize_state()
+        elif not self._state_fits_settings():
+            # set_params changed the method or the number of chains
+            self._initialize_state(X)
         self._run(X, 1, self.n_iter_, schedule=False)
         return self
 
