@@ -25,7 +25,6 @@ LLVM fold the two-step range reduction of ``exp`` into one rounded step
 import math
 
 import numpy as np
-from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
@@ -41,34 +40,14 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @intrinsic
-def _int_to_float32(typingctx, bits):
-    """Reinterpret the bits of an int32 as a float32."""
-    sig = types.float32(types.int32)
+def _bitcast(typingctx, value, to):
+    """The bits of ``value`` read as the type ``to`` (a numpy scalar type of
+    the same width, e.g. ``np.float32`` for an int32)."""
+    target = to.instance_type
+    sig = target(value, to)
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return sig, codegen
-
-
-@intrinsic
-def _int_to_float64(typingctx, bits):
-    """Reinterpret the bits of an int64 as a float64."""
-    sig = types.float64(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return sig, codegen
-
-
-@intrinsic
-def _float32_to_int(typingctx, value):
-    """Reinterpret the bits of a float32 as an int32."""
-    sig = types.int32(types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
+        return builder.bitcast(args[0], context.get_value_type(target))
 
     return sig, codegen
 
@@ -144,7 +123,7 @@ def _exp32(x):
     p = p * z + r + np.float32(1.0)
     # 2**n built from its exponent bits; n lies in [-126, 128) after clamping
     # except at the top, where the product stays finite.
-    scale = _int_to_float32(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)))
+    scale = _bitcast(np.int32((np.int32(n) + np.int32(127)) << np.int32(23)), np.float32)
     return p * scale
 
 
@@ -166,17 +145,17 @@ def _exp64(x):
     # 2**n as two factors built from their exponent bits: n lies in
     # [-1075, 1024], beyond a single normal float's exponent range
     half = np.int64(n) // np.int64(2)
-    s1 = _int_to_float64((half + np.int64(1023)) << np.int64(52))
-    s2 = _int_to_float64((np.int64(n) - half + np.int64(1023)) << np.int64(52))
+    s1 = _bitcast((half + np.int64(1023)) << np.int64(52), np.float64)
+    s2 = _bitcast((np.int64(n) - half + np.int64(1023)) << np.int64(52), np.float64)
     return e * s1 * s2
 
 
 @register_jitable(**_HELPER_OPTIONS)
 def _log1p01_32(t):
     u = np.float32(1.0) + t
-    bits = _float32_to_int(u)
+    bits = _bitcast(u, np.int32)
     e = np.float32((bits >> np.int32(23)) - np.int32(127))
-    m = _int_to_float32(np.int32((bits & np.int32(0x007FFFFF)) | np.int32(0x3F800000)))
+    m = _bitcast(np.int32((bits & np.int32(0x007FFFFF)) | np.int32(0x3F800000)), np.float32)
     # m in [1, 2); fold to [sqrt(1/2), sqrt(2)) around 1 for the polynomial.
     if m > np.float32(1.41421356):
         m = m * np.float32(0.5)
