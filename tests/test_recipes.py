@@ -293,6 +293,42 @@ def test_log_likelihood_measure_matches_exact_on_a_small_rbm():
     assert out["ais_log_z_low"] <= out["ais_log_z"] <= out["ais_log_z_high"]
 
 
+class _Imagines:
+    """A stand-in generative classifier: its fantasy of class c is the image
+    c (repeated), and its classifier reads the image back, or always says 0."""
+
+    classes_ = np.array([3, 5, 7])
+
+    def __init__(self, reads_back):
+        self.reads_back = reads_back
+
+    def sample(self, n, n_steps=1000, labels=None, random_state=None):
+        return np.repeat(labels[:, None].astype(float), 4, axis=1)
+
+    def predict(self, X):
+        return X[:, 0].astype(int) if self.reads_back else np.full(len(X), 3)
+
+
+def test_fantasy_agreement_measure():
+    from deepzoo import DBN
+    from deepzoo.recipes._metrics import MEASURES
+
+    measure = MEASURES["fantasy_agreement"]
+    out = measure(_Imagines(True), None, {"n_samples": 9})
+    assert out == {"fantasy_label_agreement": 1.0, "fantasy_worst_class_agreement": 1.0}
+    out = measure(_Imagines(False), None, {"n_samples": 9})
+    assert out["fantasy_label_agreement"] == pytest.approx(1 / 3)
+    assert out["fantasy_worst_class_agreement"] == 0.0
+    # a real DBN with label units gives a share; without labels, nothing
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 8)) < 0.5).astype(float)
+    y = (X[:, 0] > 0).astype(int)
+    dbn = DBN(hidden_layer_sizes=(5, 4), n_iter=2, random_state=0)
+    out = measure(dbn.fit(X, y), None, {"n_samples": 10, "n_gibbs_steps": 5})
+    assert 0.0 <= out["fantasy_label_agreement"] <= 1.0
+    assert measure(DBN(hidden_layer_sizes=(5, 4), n_iter=2).fit(X), None, {}) == {}
+
+
 def test_fit_y_must_be_boolean():
     with pytest.raises(RecipeError, match="variants\\[0\\].fit.y must be bool"):
         parse_recipe(MINIMAL + '[[variants]]\nname = "a"\nfit = { y = 1 }\n')

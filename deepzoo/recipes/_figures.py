@@ -4,7 +4,7 @@ import numpy as np
 
 from deepzoo.utils.images import save_png, tile_images
 
-from ._metrics import reconstruct
+from ._metrics import fantasies, reconstruct
 from ._schema import RecipeError
 
 __all__ = ["FIGURES", "draw_figures", "first_layer_weights"]
@@ -33,19 +33,10 @@ def _filters(model, split, params, path):
 
 
 def _samples(model, split, params, path):
-    n = params.get("n_samples", 100)
-    options = {"random_state": 0}
-    if "n_gibbs_steps" in params:
-        options["n_steps"] = params["n_gibbs_steps"]
-    classes = getattr(model, "classes_", None)
-    if classes is not None:
-        # A model with label units imagines each class in turn: one row per class.
-        per_class = max(1, n // len(classes))
-        options["labels"] = np.repeat(classes, per_class)
-        n = len(options["labels"])
-    samples = model.sample(n, **options)
-    _save_grid(tile_images(samples, split.image_shape, scale_each=False,
-                           n_cols=n // len(classes) if classes is not None else None), path)
+    labels, samples = fantasies(model, params)
+    # with label units: one row per class
+    n_cols = None if labels is None else len(labels) // len(model.classes_)
+    _save_grid(tile_images(samples, split.image_shape, scale_each=False, n_cols=n_cols), path)
 
 
 def _reconstructions(model, split, params, path):

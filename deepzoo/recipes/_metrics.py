@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from ._schema import RecipeError
 
-__all__ = ["BASELINES", "MEASURES", "measure", "measure_baselines", "reconstruct"]
+__all__ = ["BASELINES", "MEASURES", "fantasies", "measure", "measure_baselines", "reconstruct"]
 
 
 def _accuracy(model, split, params):
@@ -49,6 +49,35 @@ def reconstruct(model, X):
     if hasattr(model, "predict"):
         return model.predict(X)
     raise RecipeError(f"{type(model).__name__} cannot reconstruct its input.")
+
+
+def fantasies(model, params):
+    """``(labels, samples)``: ``model.sample`` with ``params["n_samples"]``
+    (default 100) chains of ``params["n_gibbs_steps"]`` steps (default: the
+    model's), from seed 0. A model with label units imagines each class in
+    turn, the same number of times (``labels`` is None otherwise)."""
+    n = params.get("n_samples", 100)
+    options = {"random_state": 0}
+    if "n_gibbs_steps" in params:
+        options["n_steps"] = params["n_gibbs_steps"]
+    classes = getattr(model, "classes_", None)
+    if classes is not None:
+        options["labels"] = np.repeat(classes, max(1, n // len(classes)))
+        n = len(options["labels"])
+    return options.get("labels"), model.sample(n, **options)
+
+
+def _fantasy_agreement(model, split, params):
+    """Hinton, Osindero & Teh (2006), figure 8: with a label clamped, the
+    generative model should imagine that class. The share of fantasies that
+    the model itself classifies as their clamped label (chance: 1 / classes)."""
+    if getattr(model, "classes_", None) is None or not hasattr(model, "predict"):
+        return {}
+    labels, samples = fantasies(model, params)
+    hits = model.predict(samples) == labels
+    per_class = [float(hits[labels == c].mean()) for c in model.classes_]
+    return {"fantasy_label_agreement": float(hits.mean()),
+            "fantasy_worst_class_agreement": min(per_class)}
 
 
 def _squared_error(X, X_hat):
@@ -168,6 +197,7 @@ MEASURES = {
     "reconstruction_error": _reconstruction_error,
     "log_likelihood": _log_likelihood,
     "sparse_code_statistics": _sparse_code_statistics,
+    "fantasy_agreement": _fantasy_agreement,
 }
 
 #: Baselines that do not depend on the model: measured once per run.
