@@ -28,20 +28,20 @@ import numpy as np
 from numba import types
 from numba.extending import get_cython_function_address, overload, register_jitable
 
-for _name in ("sgemm", "dgemm", "saxpy", "daxpy", "sscal", "dscal"):
-    llvm.add_symbol(f"deepzoo_{_name}",
-                    get_cython_function_address("scipy.linalg.cython_blas", _name))
+# The routines and their numbers of (pointer) arguments, Fortran style.
+_ROUTINES = {"gemm": 13, "axpy": 6, "scal": 4}
+_BLAS = {}
+for _kind, _n_args in _ROUTINES.items():
+    for _name in ("s" + _kind, "d" + _kind):
+        llvm.add_symbol(f"deepzoo_{_name}",
+                        get_cython_function_address("scipy.linalg.cython_blas", _name))
+        _BLAS[_name] = types.ExternalFunction(f"deepzoo_{_name}",
+                                              types.void(*[types.voidptr] * _n_args))
 
-_ptr = types.voidptr
-_gemm_sig = types.void(*[_ptr] * 13)
-_axpy_sig = types.void(*[_ptr] * 6)
-_sgemm = types.ExternalFunction("deepzoo_sgemm", _gemm_sig)
-_dgemm = types.ExternalFunction("deepzoo_dgemm", _gemm_sig)
-_saxpy = types.ExternalFunction("deepzoo_saxpy", _axpy_sig)
-_daxpy = types.ExternalFunction("deepzoo_daxpy", _axpy_sig)
-_scal_sig = types.void(*[_ptr] * 4)
-_sscal = types.ExternalFunction("deepzoo_sscal", _scal_sig)
-_dscal = types.ExternalFunction("deepzoo_dscal", _scal_sig)
+
+def _routine(routine, dtype):
+    """The BLAS routine for arrays of numba type ``dtype`` (float32 or float64)."""
+    return _BLAS[("s" if dtype == types.float32 else "d") + routine]
 
 
 def gemm(trans_a, trans_b, alpha, A, B, beta, C):
@@ -83,7 +83,7 @@ def _unit_rows(X):
 
 @overload(gemm)
 def _gemm_blas(trans_a, trans_b, alpha, A, B, beta, C):
-    call = _sgemm if C.dtype == types.float32 else _dgemm
+    call = _routine("gemm", C.dtype)
 
     def impl(trans_a, trans_b, alpha, A, B, beta, C):
         m, n = C.shape
@@ -114,7 +114,7 @@ def _gemm_blas(trans_a, trans_b, alpha, A, B, beta, C):
 
 @overload(axpy)
 def _axpy_blas(alpha, x, y):
-    call = _saxpy if y.dtype == types.float32 else _daxpy
+    call = _routine("axpy", y.dtype)
 
     def impl(alpha, x, y):
         ints = np.empty(2, np.int32)
@@ -129,7 +129,7 @@ def _axpy_blas(alpha, x, y):
 
 @overload(scal)
 def _scal_blas(alpha, x):
-    call = _sscal if x.dtype == types.float32 else _dscal
+    call = _routine("scal", x.dtype)
 
     def impl(alpha, x):
         ints = np.empty(2, np.int32)
