@@ -4,7 +4,8 @@
 
 One epoch over 20,000 MNIST-like images (the MNIST test set and the
 5,000-image training subset, tiled, when ``DEEPZOO_DATA`` points at them;
-else synthetic blobs in [0, 1]), batch 100, learning rate 0.1, float32:
+else synthetic blobs in [0, 1]), batch 100, learning rate 0.1, in float32
+and then in float64:
 
 - ``deepzoo BernoulliRBM``: ``partial_fit`` (one epoch in mini-batches) of
   an initialised model, CD-1, with the defaults (momentum, weight decay) and

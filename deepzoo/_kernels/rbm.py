@@ -15,10 +15,10 @@ The per-mini-batch kernels are serial: they take tens of microseconds, less
 than waking a thread team costs, and the numba threads then spin on the
 cores that the next GEMM's BLAS threads need (measured: a parallel weight
 update made a CD-1 epoch several times slower and far more variable). The
-evaluation kernels (free energies,
-pseudo-likelihood, enumeration of states) that do O(n_features *
-n_components) or more work per parallel task run in parallel. Sums of
-softplus terms run in the data type (see ``softplus_rows``).
+evaluation kernels (free energies, pseudo-likelihood, enumeration of states)
+that do O(n_features * n_components) or more work per parallel task run in
+parallel. Sums of softplus terms run in the data type (see
+``softplus_rows``).
 """
 
 import math
@@ -379,13 +379,11 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
             for i in range(d):
                 sigma[i] = math.sqrt(math.exp(log_variance[i]))
                 var[i] = sigma[i] * sigma[i]
+    _unscale(s_cur, A)
     if heavy_ball:
-        _unscale(s_cur, A)
         _difference(A, B, s_prev, velocity_W)
         if swapped:
             W[:] = A
-    else:
-        _unscale(s_cur, A)
     return total
 
 

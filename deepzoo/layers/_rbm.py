@@ -45,7 +45,7 @@ _LOG_2PI = np.log(2 * np.pi)
 # penalty drives towards ``sparsity_target`` (Hinton's guide, section 11).
 _SPARSITY_DECAY = 0.9
 _UNIT = {"bernoulli": _k.BERNOULLI, "gaussian": _k.GAUSSIAN, "nrelu": _k.NRELU}
-_ATTRIBUTE = {"W": "components_", "b": "intercept_visible_", "c": "intercept_hidden_"}
+_PARAMETER_ATTRIBUTES = ("components_", "intercept_visible_", "intercept_hidden_")
 
 
 def ais_schedule(dtype=np.float64):
@@ -294,7 +294,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return total / n
 
     def _run(self, X, n_epochs, first_epoch, schedule):
-        for attr in _ATTRIBUTE.values():
+        for attr in _PARAMETER_ATTRIBUTES:
             # the kernel updates them in place as flat arrays (e.g. a
             # transposed array set by hand is not)
             setattr(self, attr, np.ascontiguousarray(getattr(self, attr)))
