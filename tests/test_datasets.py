@@ -106,7 +106,11 @@ def test_mnist_train_5k_real_file(data_dir):
     assert not set(map(bytes, train8)) & set(map(bytes, test.data))
 
 
-def test_mnist_train_images_absent_offline(data_dir, monkeypatch):
+def test_mnist_train_images_absent_offline(tmp_path, monkeypatch):
+    # A data folder of its own that holds the test split only, as a user's
+    # partial cache would: true whatever the shared data holds.
+    data_dir = tmp_path / "data"
+    _write_split(data_dir / "mnist", 3)
     monkeypatch.setenv("DEEPZOO_DATA", str(data_dir))
     with pytest.raises(FileNotFoundError) as info:
         datasets.fetch_mnist("train", download=False)
