@@ -55,11 +55,11 @@ def _profile_encoding(X, D, alpha, repeats=5):
     from deepzoo._kernels import lasso as k
     import numba
 
-    from deepzoo.layers._sparse_coding import _blas_single_thread
+    from deepzoo.utils._threads import blas_single_thread
 
     blas, kern = [], []
     for _ in range(repeats):
-        with _blas_single_thread():  # as sparse_encode runs them
+        with blas_single_thread():  # as sparse_encode runs them
             t0 = time.perf_counter()
             G, C = D @ D.T, X @ D.T
             t1 = time.perf_counter()
