@@ -18,15 +18,24 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.metrics import accuracy_score
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._nn.activations import activate, encode
 from ..layers import BernoulliRBM
-from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+    validate_params,
+)
 from ..utils._progress import report_progress
-from ..utils.validation import check_finite_state, check_unit_interval
+from ..utils._transaction import transactional
+from ..utils.validation import check_codes, check_finite_state, check_unit_interval
 from ._stack import EncoderLayer, Stack, check_layer_sizes, decode
 
 __all__ = ["DBN"]
@@ -250,29 +259,37 @@ class DBN(TransformerMixin, BaseEstimator):
                        self.top_intercept_visible_, self.label_components_,
                        self.label_intercept_)
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Greedy layer-wise training, then up-down fine-tuning if asked.
+
+        All or nothing: if training fails or is interrupted, the DBN is left
+        as it was before the call.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Values in [0, 1].
         y : array-like of shape (n_samples,), optional
-            Labels: joined as softmax units to the top RBM.
+            Labels: joined as softmax units to the top RBM. A column vector
+            is raveled with a ``DataConversionWarning``, as scikit-learn's
+            classifiers do.
 
         Returns
         -------
         self : DBN
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        supervised = y is not None
+        if supervised:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C")
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
         sizes = check_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         self._gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        supervised = y is not None
         if supervised:
-            y = np.asarray(y)
             check_classification_targets(y)
             self.classes_, y_idx = np.unique(y, return_inverse=True)
             Y = np.eye(len(self.classes_), dtype=X.dtype)[y_idx]
@@ -412,8 +429,10 @@ class DBN(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
+        """``X`` checked as ``fit`` checks it, in the model's dtype."""
         check_is_fitted(self, "top_components_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, order="C")
+        check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
         return X.astype(self.top_components_.dtype, copy=False)
 
     def encoder_layers(self):
@@ -472,9 +491,16 @@ class DBN(TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            If the codes are not 2-D, have the wrong number of columns or
+            contain NaN or inf.
         """
         check_is_fitted(self, "top_components_")
-        H = np.asarray(X, dtype=self.top_components_.dtype)
+        H = check_codes(X, self.top_components_.shape[0], "DBN.inverse_transform",
+                        dtype=self.top_components_.dtype)
         for layer in reversed(self.encoder_layers()):
             H = decode(H, layer)
         return H
@@ -519,9 +545,30 @@ class DBN(TransformerMixin, BaseEstimator):
 
     @available_if(_has_labels)
     def score(self, X, y):
-        """Accuracy of :meth:`predict`."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        """Accuracy of :meth:`predict`.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels.
+
+        Returns
+        -------
+        float
+        """
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        return float(accuracy_score(y, self.predict(X)))
+
+    @validate_params(
+        {
+            "n_samples": [Interval(Integral, 1, None, closed="left")],
+            "n_steps": [Interval(Integral, 1, None, closed="left")],
+            "labels": ["array-like", None],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def sample(self, n_samples=1, n_steps=1000, *, labels=None, random_state=None):
         """Fantasies: Gibbs sampling in the top RBM, then a down-pass.
 
@@ -531,8 +578,8 @@ class DBN(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        n_samples : int, default=1
-        n_steps : int, default=1000
+        n_samples : int >= 1, default=1
+        n_steps : int >= 1, default=1000
             Gibbs steps in the top RBM.
         labels : array-like of shape (n_samples,), optional
             Class of each fantasy (needs a DBN fitted with labels).

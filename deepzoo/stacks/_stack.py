@@ -10,6 +10,8 @@ from sklearn.utils import get_tags
 from .._nn.activations import encode
 from ..utils._compat import _fit_context, check_is_fitted
 from ..utils._progress import report_progress
+from ..utils._transaction import transactional
+from ..utils.validation import check_codes
 
 __all__ = ["Stack", "EncoderLayer", "FittedStackMixin", "check_layer_sizes", "encoder_layer",
            "decode"]
@@ -133,12 +135,20 @@ class FittedStackMixin:
         Returns
         -------
         ndarray of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            If the codes are not 2-D, have the wrong number of columns or
+            contain NaN or inf.
         """
         check_is_fitted(self, "steps_")
         Xt = X
         for name, step in reversed(self.steps_):
             if all(hasattr(step, a) for a in _CONTRACT):
-                Xt = decode(np.asarray(Xt), encoder_layer(step))
+                Xt = check_codes(Xt, step.components_.shape[0],
+                                 f"{type(self).__name__}.inverse_transform")
+                Xt = decode(Xt, encoder_layer(step))
             elif hasattr(step, "inverse_transform"):
                 Xt = step.inverse_transform(Xt)
             else:
@@ -270,9 +280,13 @@ class Stack(FittedStackMixin, TransformerMixin, BaseEstimator):
 
     # Nested validation stays on: the steps are user-given estimators whose
     # own parameters must be checked when they are fitted (as in Pipeline).
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Fit each step, in turn, on the transform of the steps below it.
+
+        All or nothing: if any step fails, the stack keeps its previous
+        fitted steps.
 
         Parameters
         ----------

@@ -8,6 +8,7 @@ from sklearn.utils import check_random_state
 
 from ..layers import Autoencoder, DenoisingAutoencoder
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
+from ..utils._transaction import transactional
 from ._stack import FittedStackMixin, Stack, check_layer_sizes
 
 __all__ = ["StackedAutoencoder"]
@@ -131,9 +132,12 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
             steps.append((f"ae{i + 1}", layer))
         return steps
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train each autoencoder on the code of the one below.
+
+        All or nothing: if a layer fails, the stack is left as it was.
 
         Parameters
         ----------

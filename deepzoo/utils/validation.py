@@ -4,8 +4,10 @@ Errors say what was received, what is required and what to use instead.
 """
 
 import numpy as np
+from sklearn.utils import check_array
 
-__all__ = ["check_unit_interval", "check_finite_state", "check_float_dtype"]
+__all__ = ["check_unit_interval", "check_finite_state", "check_float_dtype", "check_codes",
+           "check_2d"]
 
 
 def check_unit_interval(X, estimator_name, alternative=None):
@@ -52,3 +54,60 @@ def check_finite_state(estimator, *arrays):
 def check_float_dtype(X):
     """The dtype learned arrays take: float32 stays float32, else float64."""
     return np.float32 if X.dtype == np.float32 else np.float64
+
+
+def check_2d(X, name, shape_hint):
+    """Raise ``ValueError`` unless ``X`` (array-like) is 2-D.
+
+    scikit-learn's own message suggests ``reshape(-1, 1)`` for a single
+    feature, which is the wrong fix for a dictionary or for codes; this one
+    names the expected shape.
+
+    Parameters
+    ----------
+    X : array-like
+    name : str
+        Name of the argument, used in the message.
+    shape_hint : str
+        The expected shape, e.g. ``"(n_samples, n_features)"``.
+    """
+    ndim = np.ndim(X)
+    if ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D {shape_hint}; got a {ndim}-D array of shape "
+            f"{np.shape(X)}. For a single sample use {name}.reshape(1, -1)."
+        )
+
+
+def check_codes(X, n_components, caller, dtype=None):
+    """Codes for a down-pass: a finite 2-D float array with ``n_components`` columns.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_components)
+    n_components : int
+        Width of the code layer.
+    caller : str
+        ``Class.method`` used in the messages.
+    dtype : dtype, optional
+        Convert to this dtype; default: float32 and float64 kept, anything
+        else becomes float64.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+    """
+    check_2d(X, "X", "(n_samples, n_components)")
+    codes = check_array(X, dtype=[np.float64, np.float32] if dtype is None else dtype,
+                        ensure_all_finite=False)
+    if codes.shape[1] != n_components:
+        raise ValueError(
+            f"{caller} expects codes with {n_components} columns (n_components of "
+            f"the top layer); got {codes.shape[1]}."
+        )
+    if not np.all(np.isfinite(codes)):
+        raise ValueError(
+            f"{caller}: the codes contain NaN or inf; pass finite codes, e.g. the "
+            "output of transform."
+        )
+    return codes
