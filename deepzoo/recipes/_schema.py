@@ -7,11 +7,12 @@ wrong types are errors that name the key, because a silently ignored typo in
 a protocol produces a wrong experiment that looks right.
 """
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Recipe", "RecipeError", "load_recipe", "parse_recipe"]
+__all__ = ["Recipe", "RecipeError", "check_name", "load_recipe", "parse_recipe"]
 
 
 class RecipeError(ValueError):
@@ -42,7 +43,6 @@ _DATA = {
     "dataset": (str, True, None),
     "n_train": (int, False, 0),
     "n_test": (int, False, 0),
-    "validation": (int, False, 0),
     "preprocessing": (list, False, []),
     "params": (dict, False, {}),
 }
@@ -73,6 +73,16 @@ _EVALUATE = {
 }
 
 KINDS = ("pretrain", "finetune")
+
+# Recipe and variant names become folder and file names under the runs
+# folder, so they are plain names: nothing that a path resolves (separators,
+# "..", a leading "." or "/") and nothing a shell quotes.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME_MAX = 100
+_NAME_RULE = (f"a plain name (letters, digits, '.', '_' and '-', starting with a letter or "
+              f"digit, no '..', at most {_NAME_MAX} characters)")
+# The seeds numpy's RandomState accepts.
+_SEED_MAX = 2**32 - 1
 
 
 @dataclass
@@ -129,6 +139,32 @@ def _type_message(where, key, types, value):
     )
 
 
+def _is_name(value):
+    return (isinstance(value, str) and len(value) <= _NAME_MAX
+            and _NAME.fullmatch(value) is not None and ".." not in value)
+
+
+def check_name(value, where):
+    """Raise ``RecipeError`` unless ``value`` is a plain name that can be a
+    file name in the runs folder; ``where`` names the key in the message."""
+    if not _is_name(value):
+        raise RecipeError(f"{where} must be {_NAME_RULE}; got {value!r}.")
+    return value
+
+
+def _check_starts_from(value):
+    name, colon, variant = value.partition(":")
+    if not _is_name(name) or (colon and not _is_name(variant)):
+        raise RecipeError(f"recipe.starts_from must be 'NAME' or 'NAME:VARIANT', each "
+                          f"{_NAME_RULE}; got {value!r}.")
+
+
+def _check_counts(table, keys, where):
+    for key in keys:
+        if table[key] < 0:
+            raise RecipeError(f"{where}.{key} must be >= 0 (0: all); got {table[key]}.")
+
+
 def parse_recipe(text, path=None):
     """Validate the TOML ``text`` of a recipe and return a :class:`Recipe`.
 
@@ -155,6 +191,9 @@ def parse_recipe(text, path=None):
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{where} is not valid TOML: {exc}") from None
     top = _check_table(raw, _TOP, "recipe")
+    check_name(top["name"], "recipe.name")
+    if not 0 <= top["seed"] <= _SEED_MAX:
+        raise RecipeError(f"recipe.seed must be between 0 and {_SEED_MAX}; got {top['seed']}.")
     if top["kind"] not in KINDS:
         raise RecipeError(f"recipe.kind must be one of {KINDS}; got {top['kind']!r}.")
     if top["kind"] == "finetune" and not top["starts_from"]:
@@ -162,8 +201,11 @@ def parse_recipe(text, path=None):
             "a finetune recipe must name the pretraining run it starts from "
             "(recipe.starts_from)."
         )
+    if top["starts_from"] is not None:
+        _check_starts_from(top["starts_from"])
     top["paper"] = _check_table(top["paper"], _PAPER, "paper")
     top["data"] = _check_table(top["data"], _DATA, "data")
+    _check_counts(top["data"], ("n_train", "n_test"), "data")
     top["model"] = _check_table(top["model"], _MODEL, "model")
     top["model"]["layers"] = [
         _check_table(layer, _LAYER, f"model.layers[{i}]")
@@ -175,6 +217,7 @@ def parse_recipe(text, path=None):
         _check_table(v, _VARIANT, f"variants[{i}]") for i, v in enumerate(top["variants"])
     ]
     for i, v in enumerate(top["variants"]):
+        check_name(v["name"], f"variants[{i}].name")
         v["fit"] = _check_table(v["fit"], _FIT, f"variants[{i}].fit")
     names = [v["name"] for v in top["variants"]]
     if len(set(names)) != len(names):
