@@ -77,11 +77,9 @@ FIGURES = {
 }
 
 
-def draw_figures(model, split, evaluate, out, variant):
-    """Draw every figure the recipe names; return the file names written."""
-    written = []
+def draw_figures(model, split, evaluate, paths):
+    """Draw every figure the recipe names to ``paths[name]``; return the file
+    names written."""
     for name in evaluate["figures"]:
-        filename = f"{variant}-{name}.png"
-        FIGURES[name](model, split, evaluate["params"], out / filename)
-        written.append(filename)
-    return written
+        FIGURES[name](model, split, evaluate["params"], paths[name])
+    return [paths[name].name for name in evaluate["figures"]]

@@ -2,6 +2,9 @@
 
 import datetime
 import platform
+from pathlib import Path
+
+from ._files import read_summary, write_text
 
 __all__ = ["write_report", "format_value", "results_table"]
 
@@ -69,22 +72,21 @@ def write_report(summary, path):
             lines.append(f"- figure: ![{fig}]({fig})")
         lines.append("")
     lines.append(f"Wall time of the whole run: {summary['wall_seconds']:.0f} s.")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def results_table(runs_dir):
     """A markdown table of every finished run under ``runs_dir``: for each
-    variant, the paper's number, this run's, the data used and the wall time."""
-    import json
-    from pathlib import Path
-
+    variant, the paper's number, this run's, the data used and the wall time.
+    Unfinished runs (no readable ``metrics.json``) are left out."""
     rows = [
         "| experiment | variant | metric | paper | this run | data used | time |",
         "|---|---|---|---|---|---|---|",
     ]
     for path in sorted(Path(runs_dir).glob("*/*/metrics.json")):
-        summary = json.loads(path.read_text())
+        summary = read_summary(path)
+        if summary is None:
+            continue
         metric = summary["paper"]["metric"]
         for name, metrics, paper_value, seconds in _variant_rows(summary):
             rows.append(

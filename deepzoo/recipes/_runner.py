@@ -1,5 +1,7 @@
 """Run a recipe: load data, build and fit each variant, measure, draw, report."""
 
+import hashlib
+import inspect
 import json
 import re
 import shutil
@@ -12,8 +14,9 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 
 from ._data import load_data
+from ._files import inside, read_summary, write_text
 from ._report import write_report
-from ._schema import RecipeError, load_recipe
+from ._schema import RecipeError, check_name, load_recipe
 
 __all__ = ["run_recipe", "reproduce", "list_recipes", "run_folder", "validate_recipe"]
 
@@ -24,29 +27,27 @@ def run_folder(runs_dir, name, kind):
     """The folder a recipe's run writes to: ``<runs_dir>/<name>/<kind>``.
 
     An experiment's pretraining and fine-tuning recipes share its name, so
-    both runs live under ``<runs_dir>/<name>``.
+    both runs live under ``<runs_dir>/<name>``. Raises ``RecipeError`` when
+    the folder resolves outside ``runs_dir`` (a name holding a path, or a
+    symbolic link in the runs folder that points elsewhere).
     """
-    return Path(runs_dir) / name / kind
+    return inside(runs_dir, Path(runs_dir) / name / kind)
 
 
-def _estimator_class(name):
-    import deepzoo
-
-    if name not in deepzoo.__all__:
-        raise RecipeError(f"model.estimator {name!r} is not a deepzoo estimator; known: "
-                          f"{', '.join(n for n, _ in _estimators())}.")
-    return getattr(deepzoo, name)
-
-
-def _estimators():
+def _estimator_class(name, where):
     from deepzoo.utils import all_estimators
 
-    return all_estimators()
+    # Estimators only: deepzoo also exports functions (sparse_encode).
+    estimators = dict(all_estimators())
+    if name not in estimators:
+        raise RecipeError(f"{where} {name!r} is not a deepzoo estimator; known: "
+                          f"{', '.join(estimators)}.")
+    return estimators[name]
 
 
 def _pretrained_path(recipe, runs_dir):
     name, _, variant = recipe.starts_from.partition(":")
-    path = run_folder(runs_dir, name, "pretrain") / f"{variant or 'main'}.h5"
+    path = inside(runs_dir, run_folder(runs_dir, name, "pretrain") / f"{variant or 'main'}.h5")
     if not path.is_file():
         raise RecipeError(
             f"{recipe.name} starts from the pretraining run {recipe.starts_from!r}, but "
@@ -57,10 +58,14 @@ def _pretrained_path(recipe, runs_dir):
 def _build(recipe, variant, runs_dir, load_pretrained=True):
     from deepzoo.io import load
 
-    cls = _estimator_class(recipe.model["estimator"])
+    cls = _estimator_class(recipe.model["estimator"], "model.estimator")
+    if recipe.model["layers"] and "steps" not in inspect.signature(cls).parameters:
+        raise RecipeError(
+            f"model.layers lists the steps of a Stack, but {cls.__name__} has no steps; "
+            'remove the [[model.layers]] tables or set model.estimator = "Stack".')
     if recipe.model["layers"]:
         # A stack's steps, one estimator per [[model.layers]] table.
-        model = cls([(layer["name"], _layer(layer, recipe.seed + i))
+        model = cls([(layer["name"], _layer(layer, i, recipe.seed + i))
                      for i, layer in enumerate(recipe.model["layers"])])
     else:
         model = cls()
@@ -75,7 +80,11 @@ def _build(recipe, variant, runs_dir, load_pretrained=True):
         if params.get("pretrained", True) is False or not load_pretrained:
             params["pretrained"] = None
         else:
-            params["pretrained"] = load(_pretrained_path(recipe, runs_dir))
+            path = _pretrained_path(recipe, runs_dir)
+            try:
+                params["pretrained"] = load(path)
+            except (ValueError, OSError) as exc:
+                raise RecipeError(f"cannot read the pretrained model {path}: {exc}") from None
     return model.set_params(**_defaults(allowed, params, recipe.seed))
 
 
@@ -112,8 +121,8 @@ def _defaults(allowed, params, seed):
     return params
 
 
-def _layer(layer, seed):
-    cls = _estimator_class(layer["estimator"])
+def _layer(layer, i, seed):
+    cls = _estimator_class(layer["estimator"], f"model.layers[{i}].estimator")
     allowed = cls().get_params()
     for key in layer["params"]:
         if key not in allowed:
@@ -169,12 +178,16 @@ def _total_iterations(model):
     return None
 
 
+def _fit_y(recipe, variant):
+    """Whether labels go to fit as the recipe states it: the variant's
+    setting, else the model's; None leaves it to the estimator's kind."""
+    y = variant["fit"]["y"]
+    return recipe.model["fit"]["y"] if y is None else y
+
+
 def _fit(model, recipe, variant, split):
-    # Labels go to fit when the variant, else the recipe, says so; by default
-    # to classifiers and regressors only.
-    supervised = variant["fit"]["y"]
-    if supervised is None:
-        supervised = recipe.model["fit"]["y"]
+    # By default labels go to classifiers and regressors only.
+    supervised = _fit_y(recipe, variant)
     if supervised is None:
         supervised = is_classifier(model) or is_regressor(model)
     progress = _Progress(sys.stdout, _total_iterations(model))
@@ -200,14 +213,123 @@ def _fit(model, recipe, variant, split):
     return time.perf_counter() - t0
 
 
+def _recipe_section(recipe, variant, runs_dir):
+    """What a variant's model is made from: its recipe settings and, for a
+    network that starts from a pretrained model, the recipe hash recorded
+    beside that model. A saved model is reused only if this is unchanged; it
+    goes through JSON once, so that a section read back from a run folder
+    compares equal to a fresh one."""
+    params = {**recipe.model["params"], **variant["params"]}
+    section = {
+        "kind": recipe.kind,
+        "seed": recipe.seed,
+        "starts_from": recipe.starts_from,
+        "data": recipe.data,
+        "estimator": recipe.model["estimator"],
+        "layers": recipe.model["layers"],
+        "params": params,
+        "fit_y": _fit_y(recipe, variant),
+    }
+    if recipe.starts_from and params.get("pretrained", True) is not False:
+        model_path = _pretrained_path(recipe, runs_dir)
+        section["pretrained_recipe_hash"] = _recorded_hash(
+            model_path.with_name(f"{model_path.stem}.fit.json"))
+    return json.loads(json.dumps(section, sort_keys=True, default=str))
+
+
+def _recorded_hash(state_path):
+    """The recipe hash in a model's ``.fit.json``, or None if there is none."""
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return state.get("recipe_hash") if isinstance(state, dict) else None
+
+
+def _digest(section):
+    """SHA-256 of the canonical JSON of a recipe section."""
+    text = json.dumps(section, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _changes(old, new, prefix=""):
+    """``key old -> new`` for every leaf that differs between two sections."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "(absent)"), new.get(key, "(absent)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} {json.dumps(a)} -> {json.dumps(b)}")
+    return out
+
+
+def _outputs(recipe, runs_dir):
+    """The run folder and every file the run writes, each checked to lie
+    inside the runs folder before anything is written or deleted."""
+    out = run_folder(runs_dir, recipe.name, recipe.kind)
+
+    def file(name):
+        return inside(runs_dir, out / name)
+
+    files = {key: file(name) for key, name in
+             (("recipe", "recipe.toml"), ("report", "report.md"), ("metrics", "metrics.json"))}
+    variants = {
+        v["name"]: {
+            "model": file(f"{v['name']}.h5"),
+            "state": file(f"{v['name']}.fit.json"),
+            "figures": {fig: file(f"{v['name']}-{fig}.png") for fig in recipe.evaluate["figures"]},
+        }
+        for v in recipe.variants or [_MAIN]
+    }
+    return out, files, variants
+
+
+def _resume(label, paths, section):
+    """``(model, fit_seconds)`` saved by an earlier run of the same recipe
+    section, or None (saying why) when there is none to reuse."""
+    from deepzoo.io import load
+
+    model_path, state_path = paths["model"], paths["state"]
+    if not (model_path.exists() and state_path.exists()):
+        return None
+    try:
+        state = json.loads(state_path.read_text())
+        fit_seconds = float(state["fit_seconds"])
+    except (ValueError, TypeError, KeyError) as exc:
+        print(f"{label}: {state_path.name} is unreadable ({type(exc).__name__}: {exc}); "
+              "retraining", flush=True)
+        return None
+    if "recipe_hash" not in state:
+        print(f"{label}: {model_path.name} has no record of the recipe that produced it; "
+              "retraining", flush=True)
+        return None
+    if state["recipe_hash"] != _digest(section):
+        old = state.get("recipe_section")
+        changes = _changes(old, section) if isinstance(old, dict) else []
+        detail = f" ({'; '.join(changes)})" if changes else ""
+        print(f"{label}: recipe changed since {model_path.name} was written{detail}; "
+              "retraining", flush=True)
+        return None
+    try:
+        model = load(model_path)
+    except (ValueError, OSError) as exc:
+        print(f"{label}: {model_path.name} is unreadable ({exc}); retraining", flush=True)
+        return None
+    print(f"{label}: resumed from {model_path}", flush=True)
+    return model, fit_seconds
+
+
 def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, download=False):
     """Run ``recipe`` and write its run folder; return the metrics.
 
-    A finished run (``metrics.json`` present) is never overwritten unless
+    A finished run (a readable ``metrics.json``) is never overwritten unless
     ``overwrite``; an unfinished one resumes, reusing every variant whose
-    model file was already written.
+    model file was written by the same recipe section (data, seed, model,
+    parameters), and retraining the others. Every file written or deleted is
+    checked first to lie inside ``runs_dir``.
     """
-    from deepzoo.io import load, save
+    from deepzoo.io import save
 
     from ._figures import draw_figures
     from ._metrics import measure, measure_baselines
@@ -215,16 +337,20 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     if isinstance(recipe, (str, Path)):
         recipe = load_recipe(recipe)
     validate_recipe(recipe)
-    out = run_folder(runs_dir, recipe.name, recipe.kind)
-    if (out / "metrics.json").exists():
-        if not overwrite:
+    out, files, outputs = _outputs(recipe, runs_dir)
+    if files["metrics"].exists():
+        if overwrite:
+            shutil.rmtree(out)
+        elif read_summary(files["metrics"]) is not None:
             raise RecipeError(
                 f"{out} holds a finished run of {recipe.name}; pass --overwrite to "
                 "replace it (or choose another --runs-dir).")
-        shutil.rmtree(out)
+        else:
+            print(f"[{recipe.name}] {files['metrics']} is unreadable; treating the run as "
+                  "unfinished", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     if recipe.path is not None:
-        shutil.copyfile(recipe.path, out / "recipe.toml")
+        shutil.copyfile(recipe.path, files["recipe"])
     print(f"[{recipe.name}] {recipe.title}: loading {recipe.data['dataset']}", flush=True)
     t_start = time.perf_counter()
     split = load_data(recipe.data, recipe.seed, data_home=data_home, download=download)
@@ -232,29 +358,32 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     baselines = measure_baselines(split, recipe.evaluate)
     for key, value in baselines.items():
         print(f"[{recipe.name}] baseline: {key} = {value}", flush=True)
-    results = {}
+    results, hashes = {}, {}
     for variant in recipe.variants or [_MAIN]:
-        name = variant["name"]
-        model_path, state_path = out / f"{name}.h5", out / f"{name}.fit.json"
-        if model_path.exists() and state_path.exists():
-            model = load(model_path)
-            fit_seconds = json.loads(state_path.read_text())["fit_seconds"]
-            print(f"[{recipe.name}] {name}: resumed from {model_path}", flush=True)
+        name, paths = variant["name"], outputs[variant["name"]]
+        label = f"[{recipe.name}] {name}"
+        section = _recipe_section(recipe, variant, runs_dir)
+        hashes[name] = _digest(section)
+        resumed = _resume(label, paths, section)
+        if resumed:
+            model, fit_seconds = resumed
         else:
             model = _build(recipe, variant, runs_dir)
-            print(f"[{recipe.name}] {name}: fitting {type(model).__name__}", flush=True)
+            print(f"{label}: fitting {type(model).__name__}", flush=True)
             fit_seconds = _fit(model, recipe, variant, split)
-            save(model, model_path)
-            state_path.write_text(json.dumps({"fit_seconds": fit_seconds}))
-        print(f"[{recipe.name}] {name}: fitted in {fit_seconds:.1f}s; measuring", flush=True)
+            save(model, paths["model"])
+            write_text(paths["state"], json.dumps({
+                "fit_seconds": fit_seconds, "recipe_hash": hashes[name],
+                "recipe_section": section}, indent=2))
+        print(f"{label}: fitted in {fit_seconds:.1f}s; measuring", flush=True)
         t0 = time.perf_counter()
         metrics = measure(model, split, recipe.evaluate, baselines)
         metrics["fit_seconds"] = round(fit_seconds, 2)
         metrics["measure_seconds"] = round(time.perf_counter() - t0, 2)
-        metrics["figures"] = draw_figures(model, split, recipe.evaluate, out, name)
+        metrics["figures"] = draw_figures(model, split, recipe.evaluate, paths["figures"])
         for key, value in metrics.items():
             if key != "figures":
-                print(f"[{recipe.name}] {name}: {key} = {value}", flush=True)
+                print(f"{label}: {key} = {value}", flush=True)
         results[name] = metrics
     summary = {
         "recipe": recipe.name,
@@ -267,11 +396,12 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         "paper_values": {v["name"]: v["paper_value"] for v in recipe.variants},
         "baselines": baselines,
         "variants": results,
+        "recipe_hashes": hashes,
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }
-    write_report(summary, out / "report.md")
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
-    print(f"[{recipe.name}] done in {summary['wall_seconds']}s: {out / 'report.md'}", flush=True)
+    write_report(summary, files["report"])
+    write_text(files["metrics"], json.dumps(summary, indent=2, default=float))
+    print(f"[{recipe.name}] done in {summary['wall_seconds']}s: {files['report']}", flush=True)
     return summary
 
 
@@ -282,16 +412,30 @@ def _recipe_files(recipes_dir, name):
 
 
 def reproduce(name, recipes_dir=".", **kwargs):
-    """Run ``pretrain/<name>.toml`` and then ``finetune/<name>.toml``, those that exist."""
+    """Run ``pretrain/<name>.toml`` and then ``finetune/<name>.toml``, those that exist.
+
+    A finished run is reused, unless ``overwrite``; a finished run of a
+    recipe that has changed since is an error.
+    """
+    check_name(name, "the recipe name")
     files = _recipe_files(recipes_dir, name)
     if not files:
         raise RecipeError(
             f"no recipe named {name!r} under {Path(recipes_dir).resolve()}/pretrain or "
             "/finetune; 'deepzoo list' shows the recipes (run it from the source tree).")
+    runs_dir = kwargs.get("runs_dir", "runs")
     for path in files:
         recipe = load_recipe(path)
-        out = run_folder(kwargs.get("runs_dir", "runs"), recipe.name, recipe.kind)
-        if (out / "metrics.json").exists() and not kwargs.get("overwrite"):
+        out = run_folder(runs_dir, recipe.name, recipe.kind)
+        summary = read_summary(out / "metrics.json")
+        if summary is not None and not kwargs.get("overwrite"):
+            hashes = {v["name"]: _digest(_recipe_section(recipe, v, runs_dir))
+                      for v in recipe.variants or [_MAIN]}
+            if summary.get("recipe_hashes") != hashes:
+                why = ("recipe changed since" if "recipe_hashes" in summary
+                       else "no record of the recipe (an older run) in")
+                raise RecipeError(f"{path}: {why} the finished run in {out}; pass "
+                                  "--overwrite to run it again.")
             print(f"[{recipe.name}] finished run found in {out}; reusing it "
                   "(--overwrite to run again)", flush=True)
             continue
