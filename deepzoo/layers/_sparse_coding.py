@@ -29,7 +29,8 @@ from ..utils._compat import (
 )
 from ..utils._progress import report_progress
 from ..utils._threads import blas_single_thread
-from ..utils.validation import check_finite_state
+from ..utils._transaction import transactional
+from ..utils.validation import check_2d, check_codes, check_finite_state
 
 __all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
            "update_dictionary"]
@@ -64,6 +65,16 @@ def sparse_coding_objective(X, codes, dictionary, alpha):
     ...                         np.array([[1.0, 0.0]]), alpha=0.5)
     1.0
     """
+    # Shape checks only: this runs on every mini-batch of online learning.
+    X, codes, dictionary = np.asarray(X), np.asarray(codes), np.asarray(dictionary)
+    check_2d(X, "X", "(n_samples, n_features)")
+    check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
+    _check_dictionary_width(dictionary, X)
+    if codes.shape != (X.shape[0], dictionary.shape[0]):
+        raise ValueError(
+            f"codes must have shape (n_samples, n_components) = "
+            f"{(X.shape[0], dictionary.shape[0])}; got {codes.shape}."
+        )
     R = (X - codes @ dictionary).ravel()
     n = X.shape[0]
     # Dot products (BLAS) in float64 rather than einsum: this runs on every
@@ -136,6 +147,15 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
     -------
     codes : ndarray of shape (n_samples, n_components)
 
+    Raises
+    ------
+    ValueError
+        If ``X`` or the dictionary is not a finite 2-D array, the
+        dictionary has no atom or another number of features than ``X``,
+        or a sample's squared norm overflows the dtype.
+    FloatingPointError
+        If the solver produced NaN or inf codes.
+
     See Also
     --------
     SparseCoding : learns the dictionary.
@@ -156,15 +176,20 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
     >>> sparse_encode(np.array([[2.0, -0.5, 0.1]]), D, alpha=0.2)
     array([[ 1.8, -0.3,  0. ]])
     """
+    check_2d(X, "X", "(n_samples, n_features)")
     X = check_array(X, dtype=[np.float64, np.float32], order="C")
     dtype = X.dtype
-    D = check_array(dictionary, dtype=dtype, order="C")
-    if D.shape[1] != X.shape[1]:
+    check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
+    # An empty dictionary gets its own message (check_array would speak of
+    # "0 sample(s)").
+    D = check_array(dictionary, dtype=dtype, order="C", ensure_min_samples=0,
+                    input_name="dictionary")
+    if D.shape[0] == 0:
         raise ValueError(
-            f"dictionary has {D.shape[1]} features per atom but X has "
-            f"{X.shape[1]}; the dictionary must have shape (n_components, "
-            f"{X.shape[1]})."
+            f"dictionary has 0 atoms (shape {D.shape}); sparse codes need at "
+            "least one atom (row)."
         )
+    _check_dictionary_width(D, X)
     n, K = X.shape[0], D.shape[0]
     if init is not None:
         A = check_array(init, dtype=dtype, order="C", copy=True)
@@ -180,9 +205,19 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
             "positive=True is not available with solver='omp'; use "
             "'feature_sign', 'cd' or 'fista' for non-negative codes."
         )
+    # Every solver works with |x|^2 (objective, duality gap): where it
+    # overflows, codes and dictionary steps would silently become inf or 0.
+    with np.errstate(over="ignore"):
+        xnorm2 = np.einsum("ij,ij->i", X, X)
+    if not np.all(np.isfinite(xnorm2)):
+        raise ValueError(
+            f"X is too large for sparse coding in {dtype}: the squared norm of "
+            f"a sample overflows (max |x| = {float(np.abs(X).max()):.3g}). Scale X "
+            "down, e.g. with sklearn.preprocessing.StandardScaler."
+        )
     tol = _default_tol(dtype) if tol is None else tol
     with blas_single_thread():
-        n_iter = _encode(X, D, A, float(alpha), solver, positive, tol, max_iter,
+        n_iter = _encode(X, xnorm2, D, A, float(alpha), solver, positive, tol, max_iter,
                          n_nonzero_coefs)
     if not np.all(np.isfinite(A)):
         raise FloatingPointError(
@@ -200,8 +235,20 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
     return A
 
 
-def _encode(X, D, A, alpha, solver, positive, tol, max_iter, n_nonzero_coefs):
-    """Run the chosen solver on ``A`` in place; per-row iteration counts."""
+def _check_dictionary_width(D, X):
+    if D.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"dictionary has {D.shape[1]} features per atom but X has "
+            f"{X.shape[1]}; the dictionary must have shape (n_components, "
+            f"{X.shape[1]})."
+        )
+
+
+def _encode(X, xnorm2, D, A, alpha, solver, positive, tol, max_iter, n_nonzero_coefs):
+    """Run the chosen solver on ``A`` in place; per-row iteration counts.
+
+    ``xnorm2`` holds the squared norm of each row of ``X``.
+    """
     n, K = A.shape
     G = D @ D.T
     C = X @ D.T
@@ -212,11 +259,9 @@ def _encode(X, D, A, alpha, solver, positive, tol, max_iter, n_nonzero_coefs):
         fn = _k.feature_sign_parallel if parallel else _k.feature_sign
         fn(G, C, A, alpha, positive, max_iter, tol, n_iter, *extra)
     elif solver == "cd":
-        xnorm2 = np.einsum("ij,ij->i", X, X)
         fn = _k.coordinate_descent_parallel if parallel else _k.coordinate_descent
         fn(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter, *extra)
     elif solver == "fista":
-        xnorm2 = np.einsum("ij,ij->i", X, X)
         _fista(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter)
     else:
         if n_nonzero_coefs is None:
@@ -261,6 +306,17 @@ def _fista(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter):
     A[rows] = Aa
 
 
+@validate_params(
+    {
+        "dictionary": ["array-like"],
+        "A": ["array-like"],
+        "B": ["array-like"],
+        "method": [StrOptions({"bcd", "lagrange_dual"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def update_dictionary(dictionary, A, B, *, method="bcd", max_iter=100, tol=1e-10):
     """Dictionary step: least squares under ``|d_j| <= 1``, codes fixed.
 
@@ -271,10 +327,12 @@ def update_dictionary(dictionary, A, B, *, method="bcd", max_iter=100, tol=1e-10
 
     Parameters
     ----------
-    dictionary : ndarray of shape (n_components, n_features)
+    dictionary : array-like of shape (n_components, n_features)
         Starting point (``"bcd"``); not modified.
-    A : ndarray of shape (n_components, n_components)
-    B : ndarray of shape (n_components, n_features)
+    A : array-like of shape (n_components, n_components)
+    B : array-like of shape (n_components, n_features)
+        Its dtype (float32 kept, else float64) is the result's; the
+        dictionary and ``A`` are converted to it.
     method : {"bcd", "lagrange_dual"}
         ``"bcd"``: block coordinate descent over atoms (Mairal et al.
         2010), ``max_iter`` sweeps or until the largest atom change is
@@ -297,6 +355,22 @@ def update_dictionary(dictionary, A, B, *, method="bcd", max_iter=100, tol=1e-10
     array([[1., 0.],
            [0., 1.]])
     """
+    check_2d(B, "B", "(n_components, n_features)", row="atom")
+    B = check_array(B, dtype=[np.float64, np.float32], input_name="B")
+    check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
+    dictionary = check_array(dictionary, dtype=B.dtype, input_name="dictionary")
+    A = check_array(A, dtype=B.dtype, ensure_2d=False, input_name="A")
+    K = dictionary.shape[0]
+    if B.shape != dictionary.shape:
+        raise ValueError(f"B must have shape {dictionary.shape} (that of the dictionary); "
+                         f"got {B.shape}.")
+    if A.shape != (K, K):
+        raise ValueError(f"A must have shape {(K, K)} (n_components squared); got {A.shape}.")
+    return _update_dictionary(dictionary, A, B, method, max_iter, tol)
+
+
+def _update_dictionary(dictionary, A, B, method, max_iter, tol):
+    """:func:`update_dictionary` on checked arrays of one dtype."""
     if method == "bcd":
         D = np.array(dictionary, dtype=B.dtype, order="C")
         for _ in range(max_iter):
@@ -534,7 +608,9 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         n_samples, n_features = X.shape
         K = self.n_components or n_features
         if self.dict_init is not None:
-            D = check_array(self.dict_init, dtype=X.dtype, order="C", copy=True)
+            check_2d(self.dict_init, "dict_init", "(n_components, n_features)", row="atom")
+            D = check_array(self.dict_init, dtype=X.dtype, order="C", copy=True,
+                            input_name="dict_init")
             if D.shape != (K, n_features):
                 raise ValueError(
                     f"dict_init has shape {D.shape}; it must be (n_components, "
@@ -578,7 +654,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # sweep per batch is Mairal's choice; full batch solves to tolerance
         # (as the Lagrange dual always does: Newton needs few iterations).
         sweeps = 1 if online and self.dict_solver == "bcd" else 100
-        return update_dictionary(D, A, B, method=self.dict_solver, max_iter=sweeps)
+        return _update_dictionary(D, A, B, self.dict_solver, sweeps, 1e-10)
 
     def _online_step(self, X, D):
         """One mini-batch: codes, statistics update, dictionary step."""
@@ -625,9 +701,13 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     # ---------------------------------------------------------- public API
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the dictionary from ``X``.
+
+        All or nothing: if learning fails (e.g. diverges) or is
+        interrupted, the estimator is left as it was before the call.
 
         Parameters
         ----------
@@ -683,13 +763,17 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             previous = objective
         return False
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One online step on the mini-batch ``X`` (Mairal et al. 2010).
 
+        All or nothing, like :meth:`fit`.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Converted to the dtype of the model (that of the first batch).
         y : ignored
 
         Returns
@@ -740,13 +824,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X_rec : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        codes = check_array(X, dtype=[np.float64, np.float32])
-        if codes.shape[1] != self.components_.shape[0]:
-            raise ValueError(
-                f"inverse_transform expects codes with "
-                f"{self.components_.shape[0]} columns (n_components); got "
-                f"{codes.shape[1]}."
-            )
+        codes = check_codes(X, self.components_.shape[0], "SparseCoding.inverse_transform")
         return codes @ self.components_.astype(codes.dtype, copy=False)
 
     @property

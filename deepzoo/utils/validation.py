@@ -56,7 +56,7 @@ def check_float_dtype(X):
     return np.float32 if X.dtype == np.float32 else np.float64
 
 
-def check_2d(X, name, shape_hint):
+def check_2d(X, name, shape_hint, row="sample"):
     """Raise ``ValueError`` unless ``X`` (array-like) is 2-D.
 
     scikit-learn's own message suggests ``reshape(-1, 1)`` for a single
@@ -70,12 +70,14 @@ def check_2d(X, name, shape_hint):
         Name of the argument, used in the message.
     shape_hint : str
         The expected shape, e.g. ``"(n_samples, n_features)"``.
+    row : str, default="sample"
+        What one row is (``"sample"``, ``"atom"``), for the reshape hint.
     """
     ndim = np.ndim(X)
     if ndim != 2:
         raise ValueError(
             f"{name} must be 2-D {shape_hint}; got a {ndim}-D array of shape "
-            f"{np.shape(X)}. For a single sample use {name}.reshape(1, -1)."
+            f"{np.shape(X)}. For a single {row} use {name}.reshape(1, -1)."
         )
 
 
@@ -97,13 +99,13 @@ def check_codes(X, n_components, caller, dtype=None):
     -------
     ndarray of shape (n_samples, n_components)
     """
-    check_2d(X, "X", "(n_samples, n_components)")
+    check_2d(X, "X", "(n_samples, n_components)", row="code")
     codes = check_array(X, dtype=[np.float64, np.float32] if dtype is None else dtype,
                         ensure_all_finite=False)
     if codes.shape[1] != n_components:
         raise ValueError(
-            f"{caller} expects codes with {n_components} columns (n_components of "
-            f"the top layer); got {codes.shape[1]}."
+            f"{caller} expects codes with {n_components} columns (n_components); "
+            f"got {codes.shape[1]}."
         )
     if not np.all(np.isfinite(codes)):
         raise ValueError(
