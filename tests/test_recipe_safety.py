@@ -386,3 +386,28 @@ def test_resume_retrains_a_finetuned_model_whose_pretraining_changed(tmp_path, c
     printed = capsys.readouterr().out
     assert "recipe changed since main.h5 was written (pretrained_recipe_hash" in printed
     assert load(runs / "tiny-safe" / "finetune" / "main.h5").coefs_[0].shape[0] == 16
+
+
+PATCHES = RECIPE.replace('dataset = "digits-shifted"', 'dataset = "natural-patches"')
+
+
+@pytest.mark.parametrize("params, message", [
+    ("n_patches = -5", "data.params.n_patches must be >= 1; got -5"),
+    ("n_test_patches = 0", "data.params.n_test_patches must be >= 1; got 0"),
+    ("patch_size = 0", "data.params.patch_size must be >= 1; got 0"),
+    ('patch_size = "8"', "data.params.patch_size must be int; got str '8'"),
+    ("whiten = 1", "data.params.whiten must be bool; got int 1"),
+    ("n_patch = 5", "unknown key data.params.n_patch; allowed keys in data.params: "
+                    "n_patches, n_test_patches, patch_size, whiten."),
+])
+def test_data_params_are_checked(params, message):
+    text = PATCHES.replace("n_test = 100\n", f"n_test = 100\nparams = {{ {params} }}\n")
+    with pytest.raises(RecipeError, match=re.escape(message)):
+        recipes.validate_recipe(parse_recipe(text))
+
+
+def test_data_params_of_a_data_set_without_any():
+    text = RECIPE.replace("n_test = 100\n", "n_test = 100\nparams = { n_patches = 5 }\n")
+    with pytest.raises(RecipeError, match="unknown key data.params.n_patches; "
+                                          "data.params takes no keys here"):
+        recipes.validate_recipe(parse_recipe(text))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._schema import RecipeError
+from ._schema import RecipeError, _check_table
 
 __all__ = ["Split", "check_data_spec", "load_data"]
 
@@ -81,26 +81,46 @@ def _fashion(params, seed, data_home, download):
 def _natural_patches(params, seed):
     from deepzoo.datasets import extract_natural_patches
 
-    size = params.get("patch_size", 16)
-    n_train = params.get("n_patches", 50_000)
-    n_test = params.get("n_test_patches", 5_000)
-    X = extract_natural_patches(n_train + n_test, size, whiten=params.get("whiten", True),
+    size, n_train, n_test = params["patch_size"], params["n_patches"], params["n_test_patches"]
+    X = extract_natural_patches(n_train + n_test, size, whiten=params["whiten"],
                                 random_state=seed)
     return Split(X[:n_train], None, X[n_train:], None,
                  f"{n_train} + {n_test} {size}x{size} patches of scikit-learn's sample "
-                 f"photographs{' (whitened)' if params.get('whiten', True) else ''}",
+                 f"photographs{' (whitened)' if params['whiten'] else ''}",
                  (size, size))
 
 
 _LOCAL = {"digits-shifted": _digits_shifted, "natural-patches": _natural_patches}
 _FETCHED = {"mnist": _mnist, "mnist-5k": _mnist_5k, "fashion-mnist": _fashion}
 DATASETS = tuple(sorted(_LOCAL) + sorted(_FETCHED))
+# The data.params each data set takes, in the schema's form; every int is a
+# count of at least 1.
+_PARAMS = {
+    "natural-patches": {
+        "patch_size": (int, False, 16),
+        "n_patches": (int, False, 50_000),
+        "n_test_patches": (int, False, 5_000),
+        "whiten": (bool, False, True),
+    },
+}
+
+
+def _data_params(spec):
+    """``data.params`` checked against the data set's keys, with defaults."""
+    schema = _PARAMS.get(spec["dataset"], {})
+    params = _check_table(spec["params"], schema, "data.params")
+    for key, (types, _, _) in schema.items():
+        if types is int and params[key] < 1:
+            raise RecipeError(f"data.params.{key} must be >= 1; got {params[key]}.")
+    return params
 
 
 def check_data_spec(spec):
-    """Raise ``RecipeError`` for an unknown data set or preprocessing step."""
+    """Raise ``RecipeError`` for an unknown data set, preprocessing step or
+    data parameter."""
     if spec["dataset"] not in DATASETS:
         raise RecipeError(f"data.dataset must be one of {DATASETS}; got {spec['dataset']!r}.")
+    _data_params(spec)
     for step in spec["preprocessing"]:
         if step not in PREPROCESSING:
             raise RecipeError(
@@ -111,10 +131,11 @@ def load_data(spec, seed, data_home=None, download=False):
     """Load the data a recipe's ``[data]`` table names, shuffled and cut."""
     check_data_spec(spec)
     name = spec["dataset"]
+    params = _data_params(spec)
     if name in _LOCAL:
-        split = _LOCAL[name](spec["params"], seed)
+        split = _LOCAL[name](params, seed)
     else:
-        split = _FETCHED[name](spec["params"], seed, data_home, download)
+        split = _FETCHED[name](params, seed, data_home, download)
     rng = np.random.default_rng(seed)
     # Training files may be ordered by label; every recipe trains on a shuffle.
     order = rng.permutation(len(split.X_train))

@@ -107,10 +107,9 @@ def _check_table(table, schema, where):
         raise RecipeError(f"{where} must be a table; got {type(table).__name__}.")
     unknown = sorted(set(table) - set(schema))
     if unknown:
-        raise RecipeError(
-            f"unknown key {where}.{unknown[0]}; allowed keys in {where}: "
-            f"{', '.join(sorted(schema))}."
-        )
+        allowed = (f"allowed keys in {where}: {', '.join(sorted(schema))}" if schema
+                   else f"{where} takes no keys here")
+        raise RecipeError(f"unknown key {where}.{unknown[0]}; {allowed}.")
     out = {}
     for key, (types, required, default) in schema.items():
         if key not in table:
