@@ -1,25 +1,75 @@
 """Save and load estimators as HDF5 files, with no pickle inside.
 
-Layout of a file (``FORMAT_VERSION`` 1)::
+A file holds data only, and loading one never runs code named by the file:
 
-    /                      attrs: format, format_version, deepzoo_version,
-                                  class, params (JSON of get_params(deep=False))
-    /params/<name>         group, one per parameter whose value is an estimator
+- :func:`load` verifies the header and a SHA-256 of the whole content
+  before libhdf5 reads a byte, so a damaged file (flipped bits, truncated,
+  a zeroed block) raises ``ValueError`` instead of loading changed weights
+  or reaching the HDF5 parser;
+- it then reads the whole file into plain data and checks it before it
+  builds any object: every class must be on an allowlist (the estimators of
+  ``deepzoo.utils.all_estimators`` and ``sklearn.utils.discovery.
+  all_estimators``, looked up by the path the file records; no module is
+  imported by a name read from the file); parameters and learned attributes
+  must be numbers, strings, None, lists, tuples, dicts, slices and numeric,
+  boolean or string arrays, or nested allow-listed estimators; HDF5 links,
+  external or virtual storage, filters and other data types, which can make
+  libhdf5 read other files or load plugins, are refused; every learned
+  attribute the writer listed must be present, and the learned parameters
+  of deepzoo estimators must be finite. Anything else raises ``ValueError``
+  naming the place inside the file;
+- only then is each estimator built, by calling its class with the stored
+  parameters and setting the stored learned attributes.
+
+The checksum detects damage, not forgery: anyone can write a file with a
+valid checksum, which is why the allowlist exists. ``load(path,
+trusted=True)`` also imports estimator classes that are not on the
+allowlist (your own subclasses) by the module path the file records. That
+runs the code of the module and of the class, so it is unsafe with a file
+you did not write yourself.
+
+Layout of a file (``FORMAT_VERSION`` 2)::
+
+    bytes 0-511            header (the HDF5 user block): the ASCII lines
+                               deepzoo-estimator
+                               format_version 2
+                               sha256 <hex digest of bytes 512 to the end>
+                           then NUL bytes up to 512
+    bytes 512-             an HDF5 file:
+    /                      attrs: format, format_version, and the versions of
+                                  deepzoo, numpy, scipy, scikit-learn, h5py and
+                                  HDF5 that wrote it (<name>_version), and the
+                                  root estimator's attrs below
+    estimator group        attrs: class, params (JSON of the data parameters of
+                                  get_params(deep=False)), learned (JSON list of
+                                  the learned attribute names), rebuilt (JSON
+                                  list of learned attributes that load rebuilds
+                                  from the parameters, if any)
+    <estimator>/params/<name>
+                           one entry per parameter that holds an estimator
                            (nested estimators, recursively the same layout)
-    /attributes/<name>     one entry per learned attribute (name ends with "_"):
+    <estimator>/attributes/<name>
+                           one entry per learned attribute (name ends with "_"):
                            dataset for an array, attribute for a scalar, string
                            or None, ordered group for a list/tuple/dict, group
-                           with the same layout for a fitted estimator
+                           with the estimator layout for a fitted estimator
 
-Only classes from ``deepzoo`` and ``sklearn`` are rebuilt, so loading a file
-never imports arbitrary code.
+Files of format version 1 (no header, no ``learned`` list) are still read,
+with the same checks but no checksum; saving them again adds one.
 """
 
+import contextlib
+import functools
+import hashlib
 import importlib
+import inspect
+import io
 import json
 import numbers
 import os
-import tempfile
+import re
+import secrets
+import sys
 
 import h5py
 import numpy as np
@@ -28,23 +78,46 @@ from sklearn.base import BaseEstimator
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
 FORMAT = "deepzoo-estimator"
-FORMAT_VERSION = 1
-_TRUSTED_PREFIXES = ("deepzoo.", "sklearn.")
+FORMAT_VERSION = 2
+_HEADER_SIZE = 512
+_HEADER_START = f"{FORMAT}\nformat_version ".encode("ascii")
+_HEADER = re.compile(
+    rb"deepzoo-estimator\nformat_version (\d+)\nsha256 ([0-9a-f]{64})\n\0*\Z"
+)
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_TMP_SUFFIX = ".deepzoo-tmp"
 _NONE = "__none__"
+_GROUP_KINDS = ("estimator", "list", "tuple", "dict", "slice", "masked_array")
+# Training records (loss curves, reconstruction errors) may hold inf: an
+# epoch is recorded before divergence is refused. Learned parameters may not.
+_RECORD_SUFFIXES = ("_curve_", "_error_", "_scores_")
 
 
 def save(estimator, path):
     """Write ``estimator`` (fitted or not) to the HDF5 file ``path``.
 
-    The file is written to a temporary neighbour and renamed into place, so
-    an interrupted save leaves any earlier file at ``path`` intact.
+    The file is built in memory, written to a temporary neighbour, flushed
+    to disk and renamed into place, so an interrupted save (an exception, a
+    killed process, a power cut) leaves any earlier file at ``path`` intact.
+    The file's permissions follow the umask, as for any file you create.
+    Temporary files left by a killed save of the same ``path`` are removed
+    by the next save.
 
     Parameters
     ----------
     estimator : BaseEstimator
-        A deepzoo or scikit-learn estimator.
+        A deepzoo or scikit-learn estimator whose parameters are data
+        (numbers, strings, None, lists, dicts, estimators). A function
+        cannot be stored, because loading it would run code.
     path : str or os.PathLike
         Destination file.
+
+    Raises
+    ------
+    TypeError
+        If a parameter or learned attribute cannot be stored as data.
+    ValueError
+        If a learned parameter of a deepzoo estimator is NaN or infinite.
 
     Examples
     --------
@@ -62,29 +135,30 @@ def save(estimator, path):
             f"{type(estimator).__name__}."
         )
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".deepzoo-", suffix=".h5.tmp", dir=directory)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            import deepzoo
-
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["deepzoo_version"] = deepzoo.__version__
-            _write_estimator(f, estimator)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", userblock_size=_HEADER_SIZE) as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        for name, version in _versions().items():
+            f.attrs[f"{name}_version"] = version
+        _write_estimator(f, estimator)
+    data = buffer.getbuffer()
+    digest = hashlib.sha256(data[_HEADER_SIZE:]).hexdigest()
+    data[:_HEADER_SIZE] = _header(digest)
+    _write_atomic(path, data)
 
 
-def load(path):
+def load(path, *, trusted=False):
     """Read an estimator written by :func:`save`.
 
     Parameters
     ----------
     path : str or os.PathLike
+    trusted : bool, default=False
+        Also import estimator classes that are not on the allowlist, by the
+        module path the file records. Unsafe: importing a module and
+        building its class run that code. Use it only for files you wrote
+        yourself from your own estimator classes.
 
     Returns
     -------
@@ -94,35 +168,98 @@ def load(path):
     ------
     ValueError
         If the file is not HDF5, not a deepzoo file, written by a newer
-        format version, or damaged.
+        format version, damaged, or names anything but data and
+        allow-listed estimator classes. Nothing is built before the whole
+        file has been checked.
+    FileNotFoundError, IsADirectoryError, PermissionError
+        As the operating system reports them for ``path``.
     """
     path = os.fspath(path)
+    with open(path, "rb") as fh:
+        data = fh.read()
     try:
-        f = h5py.File(path, "r")
-    except FileNotFoundError:
+        spec = _parse(data, trusted)
+        return _build(spec)
+    except ValueError as exc:
+        raise ValueError(f"{path!r}: {exc}") from None
+
+
+def _versions():
+    import scipy
+    import sklearn
+
+    import deepzoo
+
+    return {
+        "deepzoo": deepzoo.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sklearn": sklearn.__version__,
+        "h5py": h5py.__version__,
+        "hdf5": h5py.version.hdf5_version,
+    }
+
+
+def _header(digest):
+    text = f"{FORMAT}\nformat_version {FORMAT_VERSION}\nsha256 {digest}\n"
+    return text.encode("ascii").ljust(_HEADER_SIZE, b"\0")
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def _write_atomic(path, data):
+    directory, base = os.path.split(os.path.abspath(path))
+    _remove_stale_temps(directory, base)
+    # The pid lets a later save tell a killed save's leftover from a live one.
+    tmp = os.path.join(
+        directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    )
+    # Mode 0o666 filtered by the umask, as open() does (mkstemp forces 0o600).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
+    try:
+        with open(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
-    except OSError as exc:
-        raise ValueError(
-            f"{path!r} is not a readable HDF5 file ({exc}); it may be damaged "
-            "or not written by deepzoo.io.save."
-        ) from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise ValueError(
-                f"{path!r} is an HDF5 file but not a deepzoo estimator file "
-                "(no 'format' attribute equal to 'deepzoo-estimator')."
-            )
-        version = int(f.attrs.get("format_version", -1))
-        if version > FORMAT_VERSION:
-            raise ValueError(
-                f"{path!r} uses format version {version}, written by deepzoo "
-                f"{f.attrs.get('deepzoo_version')}; this deepzoo reads up to "
-                f"version {FORMAT_VERSION}. Upgrade deepzoo to load it."
-            )
+    if os.name == "posix":
+        # The rename is durable only once the folder's entry is on disk.
+        dir_fd = os.open(directory, os.O_RDONLY)
         try:
-            return _read_estimator(f)
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path!r} is damaged: {exc!r}.") from None
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _remove_stale_temps(directory, base):
+    if os.name != "posix":
+        # Liveness is probed with kill(pid, 0), which on Windows would
+        # terminate the process instead.
+        return
+    pattern = re.compile(
+        rf"\.{re.escape(base)}\.(\d+)\.[0-9a-f]+{re.escape(_TMP_SUFFIX)}\Z"
+    )
+    for entry in os.scandir(directory):
+        match = pattern.match(entry.name)
+        if match and not _pid_alive(int(match[1])):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _class_path(cls):
@@ -138,37 +275,63 @@ def _public_class_path(cls):
     return _class_path(cls)
 
 
-def _resolve_class(path):
-    if not path.startswith(_TRUSTED_PREFIXES):
-        raise ValueError(
-            f"refusing to rebuild class {path!r}: only deepzoo and scikit-learn "
-            "classes are loaded."
-        )
-    module_name, _, name = path.rpartition(".")
-    obj = importlib.import_module(module_name)
-    return getattr(obj, name)
-
-
 def _learned_attributes(estimator):
     for name, value in vars(estimator).items():
         if name.endswith("_") and not name.startswith("_"):
             yield name, value
 
 
+def _rebuilt_attributes(estimator):
+    # A search's scorer_ holds the functions that fit derives from its
+    # `scoring` parameter, which the file stores as data: load rebuilds it.
+    if hasattr(estimator, "_get_scorers") and hasattr(estimator, "scorer_"):
+        return ["scorer_"]
+    return []
+
+
+def _rebuild_scorer(search):
+    scorers, _ = search._get_scorers()
+    search.scorer_ = scorers._scorers if search.multimetric_ else scorers
+
+
+_REBUILDERS = {"scorer_": _rebuild_scorer}
+
+
+def _is_deepzoo(cls):
+    return cls.__module__.split(".")[0] == "deepzoo"
+
+
 def _write_estimator(group, estimator):
-    group.attrs["class"] = _public_class_path(type(estimator))
-    params = estimator.get_params(deep=False)
+    cls = type(estimator)
+    group.attrs["class"] = _public_class_path(cls)
     plain = {}
     nested = group.create_group("params")
-    for name, value in params.items():
+    for name, value in estimator.get_params(deep=False).items():
         if isinstance(value, BaseEstimator) or _holds_estimator(value):
             _write_value(nested, name, value)
         else:
-            plain[name] = _jsonable(type(estimator).__name__, name, value)
+            plain[name] = _jsonable(cls.__name__, name, value)
     group.attrs["params"] = json.dumps(plain)
-    learned = group.create_group("attributes")
-    for name, value in _learned_attributes(estimator):
-        _write_value(learned, name, value)
+    rebuilt = _rebuilt_attributes(estimator)
+    learned = {
+        name: value
+        for name, value in _learned_attributes(estimator)
+        if name not in rebuilt
+    }
+    if _is_deepzoo(cls):
+        bad = _nonfinite_attribute(learned)
+        if bad is not None:
+            raise ValueError(
+                f"cannot save {cls.__name__}: its learned attribute {bad} holds NaN "
+                "or infinite values (training diverged), and such a file would "
+                "be refused on load. Refit it, e.g. with a smaller learning_rate."
+            )
+    group.attrs["learned"] = json.dumps(list(learned))
+    if rebuilt:
+        group.attrs["rebuilt"] = json.dumps(rebuilt)
+    attributes = group.create_group("attributes")
+    for name, value in learned.items():
+        _write_value(attributes, name, value)
 
 
 def _holds_estimator(value):
@@ -188,10 +351,24 @@ def _jsonable(owner, name, value):
         return {str(k): _jsonable(owner, name, v) for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, np.random.RandomState):
+        raise TypeError(
+            f"{owner} parameter {name}={value!r} cannot be saved to HDF5: pass an "
+            "integer random_state instead of a RandomState."
+        )
+    if callable(value):
+        raise TypeError(
+            f"{owner} parameter {name}={value!r} is a function, which cannot be "
+            "saved: a deepzoo file holds data only, so that loading it never runs "
+            "code. Apply the function to the data before the model (e.g. "
+            "X = np.log1p(X) instead of FunctionTransformer(np.log1p)), or use a "
+            "scikit-learn estimator that does the same step (e.g. StandardScaler, "
+            "PowerTransformer), or a string where the parameter accepts one."
+        )
     raise TypeError(
         f"{owner} parameter {name}={value!r} cannot be saved to HDF5; only "
-        "numbers, strings, None, lists and estimators can. Pass an integer "
-        "random_state instead of a RandomState, a name instead of a callable."
+        "numbers, strings, None, lists, dicts and estimators can (e.g. an "
+        "integer cv instead of a splitter object)."
     )
 
 
@@ -210,15 +387,21 @@ def _write_value(parent, name, value):
         g = parent.create_group(name)
         g.attrs["kind"] = "estimator"
         _write_estimator(g, value)
-    elif isinstance(value, np.ndarray) and value.dtype != object:
+    elif isinstance(value, np.ma.MaskedArray):
+        # The mask says which grid points of a search had this parameter.
+        g = parent.create_group(name)
+        g.attrs["kind"] = "masked_array"
+        _write_value(g, "data", value.filled())
+        g.create_dataset("mask", data=np.ma.getmaskarray(value))
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         parent.create_dataset(name, data=value)
-    elif isinstance(value, np.ndarray):
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
         if not all(isinstance(v, str) for v in value.ravel()):
             raise TypeError(f"cannot save object array {name!r} to HDF5.")
         ds = parent.create_dataset(
             name, data=value.astype(str).astype(object), dtype=h5py.string_dtype()
         )
-        ds.attrs["kind"] = "str_array"
+        ds.attrs["kind"] = "str_array" if value.dtype.kind == "O" else "unicode_array"
     elif isinstance(value, (list, tuple, dict)):
         g = parent.create_group(name)
         g.attrs["kind"] = type(value).__name__
@@ -228,6 +411,11 @@ def _write_value(parent, name, value):
             keys.append(str(key))
             _write_value(g, str(i), item)
         g.attrs["keys"] = json.dumps(keys)
+    elif isinstance(value, slice):
+        g = parent.create_group(name)
+        g.attrs["kind"] = "slice"
+        for part in ("start", "stop", "step"):
+            _write_value(g, part, getattr(value, part))
     elif value is None:
         parent.attrs[name] = _NONE
     elif isinstance(value, (numbers.Number, np.generic, str, bool)):
@@ -239,43 +427,362 @@ def _write_value(parent, name, value):
         )
 
 
-def _read_value(parent, name):
-    if name in parent.attrs:
-        value = parent.attrs[name]
-        if isinstance(value, str) and value == _NONE:
-            return None
-        if isinstance(value, np.generic):
-            # Keep Python scalars as Python scalars (n_iter_ stays an int).
-            return value.item() if value.dtype.kind in "biuf" and _is_pyscalar(value) else value
-        return value
-    node = parent[name]
-    if isinstance(node, h5py.Dataset):
-        if node.attrs.get("kind") == "str_array":
-            return node.asstr()[()].astype(object)
-        return node[()]
-    kind = node.attrs["kind"]
-    if kind == "estimator":
-        return _read_estimator(node)
-    keys = json.loads(node.attrs["keys"])
-    items = [_read_value(node, str(i)) for i in range(len(keys))]
-    if kind == "dict":
-        return dict(zip(keys, items))
-    return tuple(items) if kind == "tuple" else items
+def _nonfinite_attribute(attributes):
+    """Name of the first learned parameter holding NaN or inf, else None."""
+    for name, value in attributes.items():
+        if name.endswith(_RECORD_SUFFIXES):
+            continue
+        for array in _float_arrays(value):
+            if not np.isfinite(array).all():
+                return name
+    return None
 
 
-def _is_pyscalar(value):
-    # h5py returns numpy scalars for Python ints/floats/bools; numpy scalars
-    # saved on purpose (e.g. np.float32) keep a non-default width.
-    return value.dtype in (np.int64, np.float64, np.bool_)
+def _float_arrays(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _float_arrays(item)
 
 
-def _read_estimator(group):
-    cls = _resolve_class(group.attrs["class"])
-    params = _unjson(json.loads(group.attrs["params"]))
-    for name in group["params"]:
-        params[name] = _read_value(group["params"], name)
-    estimator = cls(**params)
-    learned = group["attributes"]
-    for name in list(learned.attrs) + list(learned):
-        setattr(estimator, name, _read_value(learned, name))
-    return estimator
+# -- reading: check everything, build nothing ----------------------------------
+
+
+class _Estimator:
+    """A checked estimator read from a file, not yet built."""
+
+    def __init__(self, cls, params, attributes, rebuilt):
+        self.cls, self.params = cls, params
+        self.attributes, self.rebuilt = attributes, rebuilt
+
+
+def _parse(data, trusted):
+    """Check ``data`` whole and return it as plain values and ``_Estimator``."""
+    version = _check_header(data)
+    try:
+        with h5py.File(io.BytesIO(data), "r") as f:
+            _check_root(f, version)
+            return _Reader(trusted, version).estimator(f)
+    except ValueError:
+        raise
+    except Exception as exc:
+        # Only a headerless (version 1) file reaches libhdf5 unverified; its
+        # errors (OSError, KeyError, RuntimeError...) all mean damage.
+        raise ValueError(f"damaged: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_header(data):
+    """Return the format version, after checking the checksum if any."""
+    if data.startswith(_HEADER_START):
+        version = re.match(rb"\d+", data[len(_HEADER_START) :])
+        if version is not None and int(version[0]) > FORMAT_VERSION:
+            raise ValueError(
+                f"format version {int(version[0])} is newer than this deepzoo "
+                f"reads (up to {FORMAT_VERSION}). Upgrade deepzoo to load it."
+            )
+        match = _HEADER.match(data[:_HEADER_SIZE])
+        if match is None or int(match[1]) < 2 or len(data) < _HEADER_SIZE + 8:
+            raise ValueError(
+                "damaged: its deepzoo header (the first 512 bytes) is malformed "
+                "or the file is truncated."
+            )
+        if hashlib.sha256(data[_HEADER_SIZE:]).hexdigest() != match[2].decode():
+            raise ValueError(
+                "damaged: checksum mismatch (its content is not what was saved: "
+                "truncated, altered or corrupted). Restore it from a copy or save "
+                "the model again."
+            )
+        if not data[_HEADER_SIZE:].startswith(_HDF5_SIGNATURE):
+            raise ValueError("damaged: no HDF5 data after the deepzoo header.")
+        return int(match[1])
+    if data.startswith(_HDF5_SIGNATURE):
+        return 1
+    if data[_HEADER_SIZE:].startswith(_HDF5_SIGNATURE):
+        raise ValueError(
+            "HDF5 data without a deepzoo header in its first 512 bytes: the "
+            "header is damaged, or this is an HDF5 file not written by "
+            "deepzoo.io.save."
+        )
+    raise ValueError(
+        "not a readable HDF5 file: neither a deepzoo header nor HDF5 data; it "
+        "may be damaged or not written by deepzoo.io.save."
+    )
+
+
+def _check_root(f, version):
+    if "format" not in f.attrs or _read_attr(f, "format") != FORMAT:
+        raise ValueError(
+            "an HDF5 file but not a deepzoo estimator file (no 'format' "
+            "attribute equal to 'deepzoo-estimator')."
+        )
+    stored = _read_attr(f, "format_version") if "format_version" in f.attrs else None
+    if not isinstance(stored, int):
+        raise ValueError(f"damaged: format_version is {stored!r}, not an integer.")
+    if stored > FORMAT_VERSION:
+        raise ValueError(
+            f"format version {stored}, written by deepzoo "
+            f"{f.attrs.get('deepzoo_version')}; this deepzoo reads up to version "
+            f"{FORMAT_VERSION}. Upgrade deepzoo to load it."
+        )
+    if stored != version:
+        raise ValueError(
+            f"damaged: format_version {stored} does not match its layout "
+            f"(version {version})."
+        )
+
+
+def _read_attr(group, name):
+    """A scalar number, string or None stored as an HDF5 attribute."""
+    attr = group.attrs.get_id(name)
+    is_string = h5py.check_string_dtype(attr.dtype) is not None
+    if attr.shape != () or not (is_string or attr.dtype.kind in "biufc"):
+        raise ValueError(
+            f"{_join(group.name, name)}: attribute of type {attr.dtype} and shape "
+            f"{attr.shape} refused; only scalar numbers and strings are read."
+        )
+    value = group.attrs[name]
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        return None if value == _NONE else value
+    # Keep Python scalars as Python scalars (n_iter_ stays an int); numpy
+    # scalars saved on purpose (e.g. np.float32) keep a non-default width.
+    return value.item() if value.dtype in (np.int64, np.float64, np.bool_) else value
+
+
+def _join(group_name, name):
+    return f"{group_name.rstrip('/')}/{name}"
+
+
+def _json_attr(group, name, expected):
+    if name not in group.attrs:
+        raise ValueError(f"damaged: {group.name} has no {name!r} attribute.")
+    text = _read_attr(group, name)
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except (json.JSONDecodeError, RecursionError):
+        value = None
+    if not isinstance(value, expected):
+        raise ValueError(f"damaged: {_join(group.name, name)} is not valid JSON.")
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _allowlist():
+    """Every loadable class by each path it can be imported from."""
+    from sklearn.utils.discovery import all_estimators as sklearn_estimators
+
+    from deepzoo.utils.discovery import all_estimators
+
+    table = {}
+    for _, cls in sklearn_estimators() + all_estimators():
+        # The defining module (sklearn.pipeline.Pipeline) and the public
+        # packages that re-export the class (deepzoo.BernoulliRBM).
+        parts = cls.__module__.split(".")
+        for i in range(1, len(parts) + 1):
+            module = sys.modules.get(".".join(parts[:i]))
+            if getattr(module, cls.__qualname__, None) is cls:
+                table[f"{module.__name__}.{cls.__qualname__}"] = cls
+    return table
+
+
+def _estimator_class(path, node, trusted):
+    cls = _allowlist().get(path)
+    if cls is not None:
+        return cls
+    if not trusted:
+        raise ValueError(
+            f"{node}: class {path!r} is not a loadable estimator: only deepzoo "
+            "and scikit-learn estimators are rebuilt, and nothing was built. If "
+            "you saved this file yourself from your own estimator class, "
+            "load(path, trusted=True) imports it, which runs its code: never "
+            "do that with a file from someone else."
+        )
+    module_name, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except Exception as exc:
+        raise ValueError(f"{node}: class {path!r} cannot be imported ({exc}).") from exc
+    if not (inspect.isclass(cls) and issubclass(cls, BaseEstimator)):
+        raise ValueError(f"{node}: {path!r} is not an estimator class.")
+    return cls
+
+
+def _parameter_names(cls):
+    return {
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+class _Reader:
+    """Reads one file into plain values, refusing anything but data."""
+
+    def __init__(self, trusted, version):
+        self.trusted, self.version = trusted, version
+        self.seen = set()
+
+    def estimator(self, group):
+        node = group.name
+        path = _read_attr(group, "class") if "class" in group.attrs else None
+        if not isinstance(path, str):
+            raise ValueError(f"damaged: {node} has no 'class' attribute.")
+        cls = _estimator_class(path, node, self.trusted)
+        params = _unjson(_json_attr(group, "params", dict))
+        nested = self.members(self.child(group, "params", h5py.Group))
+        params.update(nested)
+        unknown = set(params) - _parameter_names(cls)
+        if unknown:
+            raise ValueError(
+                f"{node}/params: {sorted(unknown)} are not parameters of {path}."
+            )
+        attributes = self.members(self.child(group, "attributes", h5py.Group))
+        for name in attributes:
+            static = inspect.getattr_static(cls, name, None)
+            if (
+                not name.isidentifier()
+                or not name.endswith("_")
+                or name.startswith("_")
+                or hasattr(static, "__get__")
+            ):
+                raise ValueError(
+                    f"{_join(node, 'attributes/' + name)}: not a learned attribute "
+                    f"name of {path}."
+                )
+        rebuilt = []
+        if self.version >= 2:
+            listed = _json_attr(group, "learned", list)
+            if set(attributes) != set(listed):
+                missing = sorted(set(map(str, listed)) - set(attributes))
+                raise ValueError(
+                    f"damaged: {node}/attributes: learned attribute(s) "
+                    f"{missing or sorted(set(attributes) - set(listed))} "
+                    f"{'missing' if missing else 'not listed by the writer'}."
+                )
+            if "rebuilt" in group.attrs:
+                rebuilt = _json_attr(group, "rebuilt", list)
+                if not set(rebuilt) <= set(_REBUILDERS) or not hasattr(cls, "_get_scorers"):
+                    raise ValueError(f"{node}: cannot rebuild {rebuilt} for {path}.")
+        if _is_deepzoo(cls):
+            bad = _nonfinite_attribute(attributes)
+            if bad is not None:
+                raise ValueError(
+                    f"{_join(node, 'attributes/' + bad)}: learned parameters hold "
+                    "NaN or infinite values; the file is damaged or was crafted."
+                )
+        return _Estimator(cls, params, attributes, rebuilt)
+
+    def child(self, group, name, kind):
+        """``group[name]``, refusing links and objects reached twice."""
+        where = _join(group.name, name)
+        link = group.get(name, getlink=True)
+        if link is None:
+            raise ValueError(f"damaged: {where} is missing.")
+        if not isinstance(link, h5py.HardLink):
+            raise ValueError(
+                f"{where}: {type(link).__name__} refused; a deepzoo file holds no "
+                "links (they can point into other files)."
+            )
+        node = group[name]
+        if not isinstance(node, kind):
+            raise ValueError(f"damaged: {where} is not an HDF5 {kind.__name__}.")
+        if node.id in self.seen:
+            raise ValueError(f"{where}: the same HDF5 object is linked twice.")
+        self.seen.add(node.id)
+        return node
+
+    def members(self, group, metadata=()):
+        """Every value stored in ``group``, as attributes and children."""
+        names = [n for n in group.attrs if n not in metadata]
+        children = list(group)
+        if set(names) & set(children):
+            raise ValueError(f"damaged: {group.name} stores a name twice.")
+        values = {name: _read_attr(group, name) for name in names}
+        for name in children:
+            values[name] = self.value(self.child(group, name, (h5py.Group, h5py.Dataset)))
+        return values
+
+    def value(self, node):
+        if isinstance(node, h5py.Dataset):
+            return self.dataset(node)
+        kind = _read_attr(node, "kind") if "kind" in node.attrs else None
+        if kind not in _GROUP_KINDS:
+            raise ValueError(f"{node.name}: unknown kind {kind!r}.")
+        if kind == "estimator":
+            return self.estimator(node)
+        if kind == "masked_array":
+            parts = self.members(node, metadata=("kind",))
+            data, mask = parts.get("data"), parts.get("mask")
+            if (
+                set(parts) != {"data", "mask"}
+                or not isinstance(data, np.ndarray)
+                or not isinstance(mask, np.ndarray)
+                or mask.dtype != bool
+                or mask.shape != data.shape
+            ):
+                raise ValueError(f"damaged: {node.name} is not a masked array.")
+            return np.ma.MaskedArray(data, mask=mask)
+        if kind == "slice":
+            parts = self.members(node, metadata=("kind",))
+            if set(parts) != {"start", "stop", "step"} or not all(
+                v is None or isinstance(v, int) for v in parts.values()
+            ):
+                raise ValueError(f"damaged: {node.name} is not a slice.")
+            return slice(parts["start"], parts["stop"], parts["step"])
+        keys = _json_attr(node, "keys", list)
+        items = self.members(node, metadata=("kind", "keys"))
+        if set(items) != {str(i) for i in range(len(keys))} or not all(
+            isinstance(k, str) for k in keys
+        ):
+            raise ValueError(f"damaged: {node.name} does not match its keys.")
+        items = [items[str(i)] for i in range(len(keys))]
+        if kind == "dict":
+            return dict(zip(keys, items))
+        return tuple(items) if kind == "tuple" else items
+
+    def dataset(self, ds):
+        where = ds.name
+        plist = ds.id.get_create_plist()
+        if ds.is_virtual or ds.external or plist.get_nfilters():
+            raise ValueError(
+                f"{where}: virtual, external or filtered storage refused; a "
+                "deepzoo file stores its arrays plainly."
+            )
+        kind = _read_attr(ds, "kind") if "kind" in ds.attrs else None
+        if set(ds.attrs) - {"kind"} or kind not in (None, "str_array", "unicode_array"):
+            raise ValueError(f"{where}: unexpected attributes {sorted(ds.attrs)}.")
+        is_string = h5py.check_string_dtype(ds.dtype) is not None
+        if ds.shape is None or (is_string != (kind is not None)) or not (
+            is_string or ds.dtype.kind in "biufc"
+        ):
+            raise ValueError(
+                f"{where}: dataset of type {ds.dtype} refused; only numeric, "
+                "boolean and string arrays are read."
+            )
+        if not is_string and ds.id.get_storage_size() < ds.nbytes:
+            raise ValueError(f"damaged: {where} declares more data than it stores.")
+        if kind == "str_array":
+            return ds.asstr()[()].astype(object)
+        if kind == "unicode_array":
+            return ds.asstr()[()].astype(str)
+        return ds[()]
+
+
+# -- building: only checked data reaches here ----------------------------------
+
+
+def _build(value):
+    if isinstance(value, _Estimator):
+        estimator = value.cls(**{k: _build(v) for k, v in value.params.items()})
+        for name, item in value.attributes.items():
+            setattr(estimator, name, _build(item))
+        for name in value.rebuilt:
+            _REBUILDERS[name](estimator)
+        return estimator
+    if isinstance(value, dict):
+        return {k: _build(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_build(v) for v in value)
+    return value
