@@ -13,7 +13,8 @@ Where files are looked for, in order (each file may be ``.gz`` or raw):
    package ``dataset-fashion-mnist``).
 
 Inside 1-3 the files sit in the sub-folders ``mnist/`` and
-``fashion-mnist/``. Downloads go to ``data_home`` when it is given, else to
+``fashion-mnist/``. A place that exists but cannot be read (no permission,
+a file instead of a folder) is skipped with a warning. Downloads go to ``data_home`` when it is given, else to
 the user cache (see :func:`get_data_home`); ``DEEPZOO_DATA`` is only read,
 because it often names a shared, read-only copy.
 
@@ -29,11 +30,13 @@ import hashlib
 import http.client
 import math
 import os
+import stat
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 import zlib
 from functools import lru_cache
 from numbers import Integral
@@ -355,12 +358,60 @@ def _load_csv_5k(path):
     return table[:, :784].astype(np.uint8), table[:, 784]
 
 
+def _unusable(path, what):
+    """Why the existing ``path`` (a folder or a file, ``what``) cannot be read,
+    or None when it is readable or simply absent."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return "lies under a file, not a folder"
+    except OSError as exc:
+        return f"cannot be looked up ({exc.strerror or exc})"
+    if what == "folder" and not stat.S_ISDIR(mode):
+        return "is not a folder"
+    if what == "file" and not stat.S_ISREG(mode):
+        return None
+    if not os.access(path, os.R_OK | (os.X_OK if what == "folder" else 0)):
+        return "cannot be read (permission denied)"
+    return None
+
+
 def _find(folder, name, data_home):
-    """First existing ``name`` or ``name.gz`` in the search folders, or None."""
-    for directory, _ in _search_dirs(folder, data_home):
-        for candidate in (directory / name, directory / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
+    """First readable ``name`` or ``name.gz`` in the search folders, or None.
+
+    A place that exists but cannot be read (a file where a folder should
+    be, missing permissions) is skipped with a warning, so that a broken
+    shared copy does not hide the user's own.
+    """
+    for directory, label in _search_dirs(folder, data_home):
+        found = _find_in(directory, name)
+        if isinstance(found, tuple):
+            path, problem = found
+            warnings.warn(
+                f"deepzoo: skipping {path} ({label}): it {problem}; looking in the "
+                "next place.",
+                UserWarning,
+                stacklevel=2,
+            )
+        elif found is not None:
+            return found
+    return None
+
+
+def _find_in(directory, name):
+    """``name`` or ``name.gz`` in ``directory``, None if absent, or
+    ``(path, problem)`` for the first path that cannot be read."""
+    problem = _unusable(directory, "folder")
+    if problem:
+        return directory, problem
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        problem = _unusable(candidate, "file")
+        if problem:
+            return candidate, problem
+        if candidate.is_file():
+            return candidate
     return None
 
 
@@ -781,7 +832,20 @@ def extract_natural_patches(
     >>> bool(abs(patches.mean(axis=1)).max() < 1e-12)
     True
     """
-    dtype = np.dtype(dtype)
+    # bool is an Integral, so validate_params takes True for 1 (patch_size
+    # starts at 2 and rejects both bools itself).
+    if isinstance(n_patches, bool):
+        raise TypeError(
+            f"extract_natural_patches: n_patches must be an int, not a bool; got "
+            f"{n_patches!r}."
+        )
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"extract_natural_patches: dtype must be float32 or float64; got "
+            f"{dtype!r}, which is not a dtype."
+        ) from None
     if dtype not in (np.float32, np.float64):
         raise ValueError(
             f"extract_natural_patches: dtype must be float32 or float64; got {dtype}."

@@ -1,6 +1,7 @@
 import gzip
 import hashlib
 import http.server
+import re
 import runpy
 import threading
 from collections import Counter
@@ -135,6 +136,52 @@ def test_search_order(place, tmp_path, monkeypatch):
     for i, name in enumerate(order[order.index(place):]):
         _write_split(homes[name] / "mnist", 3 + i)
     X, _ = datasets.fetch_mnist("test", data_home=homes["data_home"], return_X_y=True)
+    assert len(X) == 3
+
+
+@pytest.mark.parametrize("damage", ["env_is_file", "mnist_is_file", "mode_000",
+                                    "lookup_denied", "file_unreadable"])
+def test_unusable_env_folder_falls_back(damage, tmp_path, monkeypatch):
+    # $DEEPZOO_DATA that cannot be searched is skipped, with a warning naming
+    # it, and the next place (the user cache) is used. The tests run as root,
+    # where mode 000 does not stop reading: the permission checks are patched
+    # as well, to what an ordinary user would get.
+    env = tmp_path / "env"
+    _write_split(tmp_path / "cache" / "deepzoo" / "mnist", 3)
+    monkeypatch.setenv("DEEPZOO_DATA", str(env))
+    if damage == "env_is_file":
+        env.write_bytes(b"not a folder")
+        bad = env
+    elif damage == "mnist_is_file":
+        env.mkdir()
+        (env / "mnist").write_bytes(b"not a folder")
+        bad = env / "mnist"
+    else:
+        _write_split(env / "mnist", 5)
+        bad = env / "mnist"
+        if damage == "file_unreadable":
+            bad = bad / "t10k-"  # both files of the split
+        real_access, real_stat = datasets.os.access, Path.stat
+
+        def access(path, mode, **kwargs):
+            return not str(path).startswith(str(bad)) and real_access(path, mode, **kwargs)
+
+        def stat(path, **kwargs):
+            if str(path).startswith(str(bad) + "/"):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_stat(path, **kwargs)
+
+        monkeypatch.setattr(datasets.os, "access", access)
+        if damage == "lookup_denied":
+            monkeypatch.setattr(Path, "stat", stat)
+        if damage == "mode_000":
+            bad.chmod(0)
+    try:
+        with pytest.warns(UserWarning, match=f"skipping {re.escape(str(bad))}.*DEEPZOO_DATA"):
+            X, _ = datasets.fetch_mnist("test", download=False, return_X_y=True)
+    finally:
+        if damage == "mode_000":
+            bad.chmod(0o755)  # so that pytest can delete tmp_path
     assert len(X) == 3
 
 
