@@ -39,6 +39,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 
 import deepzoo
@@ -1155,11 +1156,60 @@ def fuzz_extract_natural_patches(tmp_path):
     return fz
 
 
+def fuzz_io_load(tmp_path):
+    """Damaged files: truncated, bytes flipped, a block zeroed, not HDF5.
+
+    Every damaged file must be refused with a ``ValueError`` naming the
+    file, or (a change that touches nothing the model is made of) load as
+    a model identical to the saved one; never load changed weights.
+    """
+    seed = zlib.crc32(b"deepzoo.io.load")
+    rng = np.random.default_rng(seed)
+    fz = Fuzzer("deepzoo.io.load", seed, _source(load))
+    X = rng.random((13, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 2 epochs, on purpose
+        models = {"BernoulliRBM": _make("BernoulliRBM").fit(X), "Stack": _make("Stack").fit(X)}
+    for name, model in models.items():
+        path = tmp_path / f"{name}.h5"
+        save(model, path)
+        data = path.read_bytes()
+        reference = model.transform(X)
+        params = [str(tmp_path / f"{name}-damaged.h5")]
+
+        def identical(loaded, model=model, reference=reference):
+            if type(loaded) is not type(model):
+                return f"a damaged file loaded as a {type(loaded).__name__}"
+            if not _same(_learned(loaded), _learned(model)):
+                return "a damaged file loaded with changed learned attributes"
+            if not _same(loaded.transform(X), reference):
+                return "a damaged file loaded with changed outputs"
+            return None
+
+        damages = [(b"", "empty file"), (b"not an HDF5 file\n" * 40, "a text file")]
+        for cut in sorted(rng.choice(len(data), 6, replace=False)):
+            damages.append((data[:cut], f"truncated to {cut} of {len(data)} bytes"))
+        for pos in sorted(rng.choice(len(data), 12, replace=False)):
+            flipped = bytearray(data)
+            flipped[pos] ^= 1 << int(rng.integers(8))
+            damages.append((bytes(flipped), f"one bit flipped at byte {pos}"))
+        start = int(rng.integers(len(data) - 512))
+        damages.append((data[:start] + bytes(512) + data[start + 512:],
+                        f"512 bytes zeroed at {start}"))
+        for damaged, what in damages:
+            target = tmp_path / f"{name}-damaged.h5"
+            target.write_bytes(damaged)
+            fz.call(f"load({name} file, {what})", load, target, params=params,
+                    mention=(target.name,), check=identical)
+    return fz
+
+
 _FUNCTIONS = {
     "sparse_encode": fuzz_sparse_encode,
     "update_dictionary": fuzz_update_dictionary,
     "corrupt": fuzz_corrupt,
     "extract_natural_patches": fuzz_extract_natural_patches,
+    "deepzoo.io.load": fuzz_io_load,
 }
 
 # ------------------------------------------------------------------ tests
