@@ -694,6 +694,26 @@ def fuzz_estimator(name, tmp_path):
     _use(fz, name, est, Data(X, "valid"), rng, y, supervised, classifier, bad_for, params,
          full=True)
 
+    # --- targets of score and partial_fit on the fitted model
+    if supervised:
+        y_nan = np.where(np.arange(n) == 2, np.nan, y)
+        for yy, what, bad in [(y[:-3], "y 3 shorter", "y length"),
+                              (y_nan, "y with a NaN", "nan y"),
+                              (np.c_[y, y], "y with 2 columns", "2-D y" if classifier else None)]:
+            fz.call(f"{name}.score(X float64 {X.shape}, {what})", est.score, X, yy, owner=est,
+                    params=params, bad=bad, check=_output_check(est, "score", Data(X, "v"), None))
+    if classifier and hasattr(est, "partial_fit"):
+        for classes, what, bad in [(None, "without classes", None),
+                                   ([0], "classes=[0] missing a label of y", "classes")]:
+            fresh = clone(base)
+            fz.call(f"{_repr(fresh)}.partial_fit(X, y, {what}) as first call", fresh.partial_fit,
+                    X, y, classes=classes, owner=fresh, params=params + ["classes"], bad=bad,
+                    training=True, check=lambda r, fresh=fresh: _state_problem(fresh))
+        copied = copy.deepcopy(est)
+        fz.call(f"{name}.partial_fit(X, y with a label never seen) after fit", copied.partial_fit,
+                X, np.where(np.arange(n) == 0, 7, y), owner=copied, params=params + ["classes"],
+                bad="unseen label", training=True)
+
     # --- call orders on the fitted model
     if hasattr(est, "partial_fit"):
         for data in [Data(X.astype(np.float32), "float32 after float64 fit"),
