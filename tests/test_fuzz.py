@@ -223,8 +223,10 @@ def _same(a, b):
         return a is b
 
 
-def _learned(est):
-    return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+def _learned(state):
+    """The learned attributes of an estimator (or of a copy of its vars())."""
+    state = state if isinstance(state, dict) else vars(state)
+    return {k: v for k, v in state.items() if k.endswith("_") and not k.startswith("_")}
 
 
 def _floats(obj):
@@ -412,11 +414,18 @@ class Fuzzer:
         if bad is not None:
             self.record("garbage", desc, f"accepted ({bad}) input it must refuse")
             return None
-        if owner is not None and not training and not _same(
-                _learned(_Fake(before)), _learned(owner)):
+        if owner is not None and not training and not _same(_learned(before), _learned(owner)):
             self.record("garbage", desc, "a non-training call changed the learned attributes")
             return None
-        problem = check(result) if check is not None else None
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                problem = check(result) if check is not None else None
+        except Exception as exc:
+            # the call was accepted, but using its result fails
+            self.record("crash", desc, f"accepted, then {type(exc).__name__}: "
+                                       f"{str(exc)[:300]}{_where(exc)}")
+            return None
         if problem:
             self.record("garbage", desc, problem)
             return None
@@ -430,11 +439,6 @@ class Fuzzer:
             lines.append(f"  {kind.upper()} [{self.source}] seed={self.seed} {self.target}: "
                          f"{desc} -> {detail}")
         return "\n".join(lines)
-
-
-class _Fake:
-    def __init__(self, d):
-        self.__dict__.update(d)
 
 
 def _where(exc):
@@ -471,9 +475,10 @@ _DETERMINISTIC = {"transform", "inverse_transform", "predict", "predict_proba",
                   "reconstruct", "decision_function"}
 
 
-def _output_check(est, method, data, width):
+def _output_check(est, method, data, width, rest=()):
     """Documented output of ``method`` on ``data`` (``width``: number of
-    columns of 2-D outputs that are not features, from the valid call)."""
+    columns of 2-D outputs that are not features, from the valid call;
+    ``rest``: the call's other arguments, e.g. ``y`` of ``score``)."""
     n, finite = data.n, data.finite
 
     def check(out):
@@ -507,12 +512,10 @@ def _output_check(est, method, data, width):
         if method == "predict_log_proba" and n and finite and out.max() > 0:
             return "predict_log_proba above 0"
         if data.sparse and method in _DETERMINISTIC:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                try:
-                    ref = getattr(est, method)(data.dense)
-                except Exception as exc:
-                    return f"sparse accepted but dense refused ({type(exc).__name__})"
+            try:
+                ref = getattr(est, method)(data.dense, *rest)
+            except Exception as exc:
+                return f"sparse accepted but dense refused ({type(exc).__name__})"
             ref = np.asarray(ref)
             if ref.dtype.kind in "fc":
                 same = out.shape == ref.shape and np.allclose(out, ref, rtol=1e-5, atol=1e-6,
@@ -828,7 +831,7 @@ def _use(fz, name, est, train, rng, y, supervised, classifier, bad_for, params, 
                 bad = None  # codes of any real value may be decoded
             desc = f"{name}.{method}(X {inp.desc} {_desc(inp.X)}){tag}"
             out = fz.call(desc, fn, *args, owner=est, params=params, bad=bad,
-                          check=_output_check(est, method, inp, widths.get(method)))
+                          check=_output_check(est, method, inp, widths.get(method), args[1:]))
             if out is not None and data.desc == "valid" and method != "score":
                 widths[method] = np.shape(out)[1:]
     _rbm_functions(fz, name, est, X, rng, params, full, tag)
@@ -937,13 +940,11 @@ def _round_trip(fz, est, X, path, params):
             return f"loaded a {type(loaded).__name__}"
         for method in _DETERMINISTIC - {"score"}:
             if hasattr(est, method) and method != "inverse_transform":
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
-                    try:
-                        a = getattr(est, method)(X)
-                    except Exception:
-                        continue
-                    b = getattr(loaded, method)(X)
+                try:
+                    a = getattr(est, method)(X)
+                except Exception:
+                    continue  # not available on this model (e.g. predict without labels)
+                b = getattr(loaded, method)(X)
                 if not _same(np.asarray(a), np.asarray(b)):
                     return f"{method} differs after the round trip"
         return None
