@@ -48,6 +48,7 @@ from deepzoo.io import load, save
 from deepzoo.layers import BernoulliRBM, Autoencoder, sparse_encode
 from deepzoo.layers._autoencoder import corrupt
 from deepzoo.layers._sparse_coding import update_dictionary
+from deepzoo.networks import dropout, init_weights, max_norm
 from deepzoo.utils import all_estimators
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -1177,6 +1178,99 @@ def fuzz_extract_natural_patches(tmp_path):
     return fz
 
 
+def fuzz_backprop_core(tmp_path):
+    """The public helpers of deepzoo.networks: init_weights, dropout,
+    max_norm."""
+    seed = zlib.crc32(b"backprop core")
+    rng = np.random.default_rng(seed)
+    fz = Fuzzer("init_weights/dropout/max_norm", seed,
+                f"{_source(init_weights)}, {_source(dropout)}")
+    params = ["method", "fan_in", "fan_out", "rng", "dtype", "scale", "rate", "max_value",
+              "axis", "X", "W"]
+
+    def weights(shape, dtype=np.float64):
+        def check(W):
+            problem = _array_problem(W, shape, True)
+            if problem:
+                return problem
+            return None if W.dtype == dtype else f"dtype {W.dtype}, expected {dtype}"
+        return check
+
+    state = np.random.RandomState(0)
+    for method in ("small", "glorot", "xavier", "he", "sparse"):
+        fz.call(f"init_weights({method!r}, 5, 3)", init_weights, method, 5, 3, state,
+                params=params, check=weights((3, 5)))
+    for args, kwargs, what, bad in [
+        (("nope", 5, 3), {}, "method='nope'", "method"),
+        (("he", 0, 3), {}, "fan_in=0", "fan_in"),
+        (("glorot", -1, 3), {}, "fan_in=-1", "fan_in"),
+        (("glorot", 5, 0), {}, "fan_out=0", "fan_out"),
+        (("glorot", 2.5, 3), {}, "fan_in=2.5", "fan_in"),
+        (("glorot", 5, 3), dict(dtype=np.int64), "dtype=int64", "dtype"),
+        (("glorot", 5, 3), dict(scale=np.nan), "scale=nan", "scale"),
+        (("glorot", 5, 3), dict(scale=np.inf), "scale=inf", "scale"),
+    ]:
+        # the argument's name or the refused value itself names the problem
+        fz.call(f"init_weights{args!r} {kwargs}", init_weights, *args, state, params=params,
+                bad=bad, mention=(bad, "'nope'"), check=weights((3, 5)), **kwargs)
+    fz.call("init_weights('glorot', 5, 3, dtype=float32)", init_weights, "glorot", 5, 3, state,
+            dtype=np.float32, params=params, check=weights((3, 5), np.float32))
+
+    X = rng.random((6, 4))
+
+    def dropped(X, rate):
+        def check(result):
+            Y, mask = result
+            Xf = np.asarray(X, dtype=float)
+            if np.shape(Y) != Xf.shape or np.shape(mask) != Xf.shape:
+                return f"shapes {np.shape(Y)}, {np.shape(mask)} for X of shape {Xf.shape}"
+            kept = 1 / (1 - rate)
+            if not np.all((mask == 0) | np.isclose(mask, kept)):
+                return "mask values other than 0 and 1 / (1 - rate)"
+            return None if np.allclose(Y, Xf * mask) else "Y is not X * mask"
+        return check
+
+    for Xin, what in [(X, "valid"), (X.astype(np.float32), "float32"), (X[0], "1-D"),
+                      (X[None], "3-D"), (X[:0], "0 rows"), (X.tolist(), "list")]:
+        fz.call(f"dropout(X {what}, 0.5)", dropout, Xin, 0.5, state, params=params,
+                check=dropped(Xin, 0.5))
+    for rate, bad in [(0.0, None), (1.0, "rate"), (-0.1, "rate"), (np.nan, "rate"),
+                      (1.5, "rate")]:
+        fz.call(f"dropout(X, rate={rate})", dropout, X, rate, state, params=params, bad=bad,
+                mention=(bad,) if bad else (), check=dropped(X, rate))
+
+    W = rng.standard_normal((3, 4)) * 5
+
+    def limited(W0, max_value, axis=1):
+        def check(out):
+            out = np.asarray(out, dtype=float)
+            if out.shape != np.shape(W0):
+                return f"shape {out.shape}"
+            if not np.all(np.isfinite(out)):
+                return "non-finite weights"
+            norms = np.linalg.norm(out, axis=axis)
+            if np.any(norms > max_value * (1 + 1e-6) + 1e-12):
+                return "a weight vector still exceeds max_value"
+            return None
+        return check
+
+    for W0, max_value, kwargs, what, bad in [
+        (W, 1.0, {}, "valid", None),
+        (W, 1.0, dict(axis=0), "axis=0", None),
+        (np.zeros((3, 4)), 1.0, {}, "all-zero W", None),
+        (W, 0.0, {}, "max_value=0", None),
+        (W, -1.0, {}, "max_value=-1", "max_value"),
+        (W, np.nan, {}, "max_value=nan", "max_value"),
+        (W, 1.0, dict(axis=2), "axis=2", "axis"),
+        ((W * 3).astype(np.int64), 1.0, {}, "int W", None),
+        (W.astype(np.float32), 1.0, {}, "float32 W", None),
+    ]:
+        fz.call(f"max_norm(W {what}, {max_value})", max_norm, W0.copy(), max_value, **kwargs,
+                params=params, bad=bad, mention=(bad,) if bad else (),
+                check=limited(W0, max_value, kwargs.get("axis", 1)))
+    return fz
+
+
 def fuzz_io_load(tmp_path):
     """Damaged files: truncated, bytes flipped, a block zeroed, not HDF5.
 
@@ -1231,6 +1325,7 @@ _FUNCTIONS = {
     "corrupt": fuzz_corrupt,
     "extract_natural_patches": fuzz_extract_natural_patches,
     "deepzoo.io.load": fuzz_io_load,
+    "backprop_core": fuzz_backprop_core,
 }
 
 # ------------------------------------------------------------------ tests
