@@ -290,7 +290,13 @@ def _rebuilt_attributes(estimator):
 
 
 def _rebuild_scorer(search):
-    scorers, _ = search._get_scorers()
+    try:
+        scorers, _ = search._get_scorers()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"scorer_ of {type(search).__name__} cannot be rebuilt from "
+            f"scoring={search.scoring!r}: {exc}"
+        ) from exc
     search.scorer_ = scorers._scorers if search.multimetric_ else scorers
 
 
@@ -557,14 +563,14 @@ def _join(group_name, name):
 
 def _json_attr(group, name, expected):
     if name not in group.attrs:
-        raise ValueError(f"damaged: {group.name} has no {name!r} attribute.")
+        raise ValueError(f"{group.name}: no {name!r} attribute (the file is damaged).")
     text = _read_attr(group, name)
     try:
         value = json.loads(text) if isinstance(text, str) else None
     except (json.JSONDecodeError, RecursionError):
         value = None
     if not isinstance(value, expected):
-        raise ValueError(f"damaged: {_join(group.name, name)} is not valid JSON.")
+        raise ValueError(f"{_join(group.name, name)}: not valid JSON (the file is damaged).")
     return value
 
 
@@ -609,12 +615,53 @@ def _estimator_class(path, node, trusted):
     return cls
 
 
-def _parameter_names(cls):
-    return {
-        p.name
+def _check_parameters(cls, params, where):
+    """Refuse parameters the constructor would reject (unknown or missing)."""
+    signature = [
+        p
         for p in inspect.signature(cls.__init__).parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    }
+    ]
+    unknown = set(params) - {p.name for p in signature}
+    missing = {p.name for p in signature if p.default is p.empty} - set(params)
+    if unknown or missing:
+        raise ValueError(
+            f"{where}: {sorted(unknown or missing)} "
+            f"{'are not parameters' if unknown else 'are required parameters'} of "
+            f"{_class_path(cls)}."
+        )
+
+
+def _check_attribute_names(cls, attributes, where):
+    """Refuse names that are not learned attributes (methods, properties...)."""
+    for name in attributes:
+        if (
+            not name.isidentifier()
+            or not name.endswith("_")
+            or name.startswith("_")
+            or hasattr(inspect.getattr_static(cls, name, None), "__get__")
+        ):
+            raise ValueError(
+                f"{_join(where, name)}: not a learned attribute name of "
+                f"{_class_path(cls)}."
+            )
+
+
+def _check_rebuilt(cls, params, attributes, rebuilt, where):
+    """Only a search's scorer_, from a scoring given by name(s), is rebuilt."""
+    scoring = params.get("scoring")
+    names = list(scoring.values()) if isinstance(scoring, dict) else scoring
+    if not (
+        set(rebuilt) <= set(_REBUILDERS)
+        and hasattr(cls, "_get_scorers")
+        and isinstance(attributes.get("multimetric_"), bool)
+        and (
+            scoring is None
+            or isinstance(scoring, str)
+            or (isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names))
+        )
+    ):
+        raise ValueError(f"{where}: cannot rebuild {rebuilt} for {_class_path(cls)}.")
 
 
 class _Reader:
@@ -628,43 +675,27 @@ class _Reader:
         node = group.name
         path = _read_attr(group, "class") if "class" in group.attrs else None
         if not isinstance(path, str):
-            raise ValueError(f"damaged: {node} has no 'class' attribute.")
+            raise ValueError(f"{node}: no 'class' attribute (the file is damaged).")
         cls = _estimator_class(path, node, self.trusted)
         params = _unjson(_json_attr(group, "params", dict))
-        nested = self.members(self.child(group, "params", h5py.Group))
-        params.update(nested)
-        unknown = set(params) - _parameter_names(cls)
-        if unknown:
-            raise ValueError(
-                f"{node}/params: {sorted(unknown)} are not parameters of {path}."
-            )
+        params.update(self.members(self.child(group, "params", h5py.Group)))
+        _check_parameters(cls, params, _join(node, "params"))
         attributes = self.members(self.child(group, "attributes", h5py.Group))
-        for name in attributes:
-            static = inspect.getattr_static(cls, name, None)
-            if (
-                not name.isidentifier()
-                or not name.endswith("_")
-                or name.startswith("_")
-                or hasattr(static, "__get__")
-            ):
-                raise ValueError(
-                    f"{_join(node, 'attributes/' + name)}: not a learned attribute "
-                    f"name of {path}."
-                )
+        _check_attribute_names(cls, attributes, _join(node, "attributes"))
         rebuilt = []
         if self.version >= 2:
             listed = _json_attr(group, "learned", list)
             if set(attributes) != set(listed):
                 missing = sorted(set(map(str, listed)) - set(attributes))
                 raise ValueError(
-                    f"damaged: {node}/attributes: learned attribute(s) "
+                    f"{_join(node, 'attributes')}: learned attribute(s) "
                     f"{missing or sorted(set(attributes) - set(listed))} "
-                    f"{'missing' if missing else 'not listed by the writer'}."
+                    f"{'missing' if missing else 'not listed by the writer'} "
+                    "(the file is damaged)."
                 )
             if "rebuilt" in group.attrs:
                 rebuilt = _json_attr(group, "rebuilt", list)
-                if not set(rebuilt) <= set(_REBUILDERS) or not hasattr(cls, "_get_scorers"):
-                    raise ValueError(f"{node}: cannot rebuild {rebuilt} for {path}.")
+                _check_rebuilt(cls, params, attributes, rebuilt, node)
         if _is_deepzoo(cls):
             bad = _nonfinite_attribute(attributes)
             if bad is not None:
@@ -679,7 +710,7 @@ class _Reader:
         where = _join(group.name, name)
         link = group.get(name, getlink=True)
         if link is None:
-            raise ValueError(f"damaged: {where} is missing.")
+            raise ValueError(f"{where}: missing (the file is damaged).")
         if not isinstance(link, h5py.HardLink):
             raise ValueError(
                 f"{where}: {type(link).__name__} refused; a deepzoo file holds no "
@@ -687,7 +718,7 @@ class _Reader:
             )
         node = group[name]
         if not isinstance(node, kind):
-            raise ValueError(f"damaged: {where} is not an HDF5 {kind.__name__}.")
+            raise ValueError(f"{where}: not an HDF5 {kind.__name__} (the file is damaged).")
         if node.id in self.seen:
             raise ValueError(f"{where}: the same HDF5 object is linked twice.")
         self.seen.add(node.id)
@@ -698,7 +729,7 @@ class _Reader:
         names = [n for n in group.attrs if n not in metadata]
         children = list(group)
         if set(names) & set(children):
-            raise ValueError(f"damaged: {group.name} stores a name twice.")
+            raise ValueError(f"{group.name}: stores a name twice (the file is damaged).")
         values = {name: _read_attr(group, name) for name in names}
         for name in children:
             values[name] = self.value(self.child(group, name, (h5py.Group, h5py.Dataset)))
@@ -722,21 +753,21 @@ class _Reader:
                 or mask.dtype != bool
                 or mask.shape != data.shape
             ):
-                raise ValueError(f"damaged: {node.name} is not a masked array.")
+                raise ValueError(f"{node.name}: not a masked array (the file is damaged).")
             return np.ma.MaskedArray(data, mask=mask)
         if kind == "slice":
             parts = self.members(node, metadata=("kind",))
             if set(parts) != {"start", "stop", "step"} or not all(
                 v is None or isinstance(v, int) for v in parts.values()
             ):
-                raise ValueError(f"damaged: {node.name} is not a slice.")
+                raise ValueError(f"{node.name}: not a slice (the file is damaged).")
             return slice(parts["start"], parts["stop"], parts["step"])
         keys = _json_attr(node, "keys", list)
         items = self.members(node, metadata=("kind", "keys"))
         if set(items) != {str(i) for i in range(len(keys))} or not all(
             isinstance(k, str) for k in keys
         ):
-            raise ValueError(f"damaged: {node.name} does not match its keys.")
+            raise ValueError(f"{node.name}: does not match its keys (the file is damaged).")
         items = [items[str(i)] for i in range(len(keys))]
         if kind == "dict":
             return dict(zip(keys, items))
@@ -762,7 +793,7 @@ class _Reader:
                 "boolean and string arrays are read."
             )
         if not is_string and ds.id.get_storage_size() < ds.nbytes:
-            raise ValueError(f"damaged: {where} declares more data than it stores.")
+            raise ValueError(f"{where}: declares more data than it stores (the file is damaged).")
         if kind == "str_array":
             return ds.asstr()[()].astype(object)
         if kind == "unicode_array":
