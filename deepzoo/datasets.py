@@ -46,6 +46,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from .utils._compat import Interval, StrOptions, validate_params
+from .utils.validation import check_not_bool
 
 __all__ = [
     "MIRRORS",
@@ -832,13 +833,7 @@ def extract_natural_patches(
     >>> bool(abs(patches.mean(axis=1)).max() < 1e-12)
     True
     """
-    # bool is an Integral, so validate_params takes True for 1 (patch_size
-    # starts at 2 and rejects both bools itself).
-    if isinstance(n_patches, bool):
-        raise TypeError(
-            f"extract_natural_patches: n_patches must be an int, not a bool; got "
-            f"{n_patches!r}."
-        )
+    check_not_bool("extract_natural_patches", n_patches=n_patches)
     try:
         dtype = np.dtype(dtype)
     except TypeError:

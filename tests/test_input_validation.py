@@ -426,3 +426,54 @@ def test_extract_natural_patches_numpy_ints():
     np.testing.assert_array_equal(
         extract_natural_patches(np.int64(3), np.int32(4), random_state=0),
         extract_natural_patches(3, 4, random_state=0))
+
+
+# ------------------------------------------ review and fuzz findings (item 4)
+@pytest.mark.parametrize("kwargs, name", [({"n_samples": True}, "n_samples"),
+                                          ({"n_samples": 2, "n_steps": True}, "n_steps")])
+def test_dbn_sample_rejects_bools(labelled, kwargs, name):
+    with pytest.raises(TypeError, match=f"DBN.sample: {name} must be an int, not a bool"):
+        labelled.sample(**kwargs)
+
+
+@pytest.mark.parametrize("sizes", [(True, 3), (np.False_, 3), (3.0,), ((3,),), ()])
+@pytest.mark.parametrize("estimator", [DBN, StackedAutoencoder])
+def test_stacks_reject_bad_layer_sizes(data, estimator, sizes):
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be a non-empty sequence"):
+        estimator(sizes).fit(data[0])
+
+
+@pytest.mark.parametrize("level", [[[0.1]], ["a", "b"], [0.1, np.nan], [0.1, 0.2, 0.3], -0.5])
+def test_stacked_autoencoder_rejects_bad_corruption_levels(data, level):
+    with pytest.raises(ValueError, match="corruption_level"):
+        StackedAutoencoder((4, 3), corruption_level=level, max_iter=1).fit(data[0])
+
+
+def test_stacked_autoencoder_checks_solver_by_name(data):
+    with pytest.raises(InvalidParameterError, match="'solver' parameter of StackedAutoencoder"):
+        StackedAutoencoder((4, 3), solver="newton", max_iter=1).fit(data[0])
+
+
+def test_sparse_coding_partial_fit_on_read_only_state(coding):
+    X, _ = coding
+    sc = SparseCoding(5, alpha=0.1, random_state=0).partial_fit(X[:10])
+    frozen = copy.deepcopy(sc)
+    for name in ("components_", "code_gram_", "code_data_"):
+        getattr(frozen, name).setflags(write=False)
+    sc.partial_fit(X[10:])
+    frozen.partial_fit(X[10:])
+    assert_same_state(vars(frozen), vars(sc))
+
+
+def test_sparse_encode_names_bad_init(coding):
+    X, D = coding
+    init = np.zeros((20, 5))
+    init[3, 1] = np.nan
+    with pytest.raises(ValueError, match="Input init contains NaN"):
+        sparse_encode(X, D, 0.1, init=init)
+
+
+@pytest.mark.parametrize("method", ["bcd", "lagrange_dual"])
+def test_update_dictionary_zero_atoms(method):
+    with pytest.raises(ValueError, match="dictionary has 0 atoms"):
+        update_dictionary(np.zeros((0, 6)), np.zeros((0, 0)), np.zeros((0, 6)), method=method)

@@ -180,19 +180,11 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
     X = check_array(X, dtype=[np.float64, np.float32], order="C")
     dtype = X.dtype
     check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
-    # An empty dictionary gets its own message (check_array would speak of
-    # "0 sample(s)").
-    D = check_array(dictionary, dtype=dtype, order="C", ensure_min_samples=0,
-                    input_name="dictionary")
-    if D.shape[0] == 0:
-        raise ValueError(
-            f"dictionary has 0 atoms (shape {D.shape}); sparse codes need at "
-            "least one atom (row)."
-        )
+    D = _check_dictionary(dictionary, dtype)
     _check_dictionary_width(D, X)
     n, K = X.shape[0], D.shape[0]
     if init is not None:
-        A = check_array(init, dtype=dtype, order="C", copy=True)
+        A = check_array(init, dtype=dtype, order="C", copy=True, input_name="init")
         if A.shape != (n, K):
             raise ValueError(
                 f"init has shape {A.shape}; warm-start codes must have shape "
@@ -233,6 +225,20 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
             ConvergenceWarning,
         )
     return A
+
+
+def _check_dictionary(dictionary, dtype):
+    """A finite C-contiguous 2-D dictionary of ``dtype`` with at least one atom."""
+    # An empty dictionary gets its own message (check_array would speak of
+    # "0 sample(s)").
+    D = check_array(dictionary, dtype=dtype, order="C", ensure_min_samples=0,
+                    input_name="dictionary")
+    if D.shape[0] == 0:
+        raise ValueError(
+            f"dictionary has 0 atoms (shape {D.shape}); it needs at least one "
+            "atom (row)."
+        )
+    return D
 
 
 def _check_dictionary_width(D, X):
@@ -356,9 +362,10 @@ def update_dictionary(dictionary, A, B, *, method="bcd", max_iter=100, tol=1e-10
            [0., 1.]])
     """
     check_2d(B, "B", "(n_components, n_features)", row="atom")
-    B = check_array(B, dtype=[np.float64, np.float32], input_name="B")
+    # Zero rows pass here so that an empty dictionary is named as such below.
+    B = check_array(B, dtype=[np.float64, np.float32], ensure_min_samples=0, input_name="B")
     check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
-    dictionary = check_array(dictionary, dtype=B.dtype, input_name="dictionary")
+    dictionary = _check_dictionary(dictionary, B.dtype)
     A = check_array(A, dtype=B.dtype, ensure_2d=False, input_name="A")
     K = dictionary.shape[0]
     if B.shape != dictionary.shape:
@@ -666,9 +673,11 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         step = self.n_steps_
         theta = (step + 1) * nb if step < nb - 1 else nb * nb + step + 1 - nb
         beta = (theta + 1 - nb) / (theta + 1)
-        self.code_gram_ *= beta
+        # New arrays rather than in-place updates: learned arrays may be
+        # read-only (loaded from a file, or shared), and the result is the same.
+        self.code_gram_ = self.code_gram_ * beta
         self.code_gram_ += codes.T @ codes / nb
-        self.code_data_ *= beta
+        self.code_data_ = self.code_data_ * beta
         self.code_data_ += codes.T @ X / nb
         diag = np.diag(self.code_gram_)
         dead = diag <= 1e-6 * max(float(diag.max()), np.finfo(X.dtype).tiny)

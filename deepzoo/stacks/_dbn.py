@@ -35,7 +35,12 @@ from ..utils._compat import (
 )
 from ..utils._progress import report_progress
 from ..utils._transaction import transactional
-from ..utils.validation import check_codes, check_finite_state, check_unit_interval
+from ..utils.validation import (
+    check_codes,
+    check_finite_state,
+    check_not_bool,
+    check_unit_interval,
+)
 from ._stack import EncoderLayer, Stack, check_layer_sizes, decode
 
 __all__ = ["DBN"]
@@ -591,6 +596,7 @@ class DBN(TransformerMixin, BaseEstimator):
             Visible probabilities of the deterministic down-pass.
         """
         check_is_fitted(self, "top_components_")
+        check_not_bool("DBN.sample", n_samples=n_samples, n_steps=n_steps)
         rs = check_random_state(random_state)
         rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
         top = self._top()

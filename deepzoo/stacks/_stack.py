@@ -32,8 +32,11 @@ _CONTRACT = ("components_", "intercept_hidden_", "intercept_visible_",
 def check_layer_sizes(sizes):
     """``hidden_layer_sizes`` as a list of positive ints, or a clear error."""
     arr = np.atleast_1d(np.asarray(sizes))
+    # numpy turns (True, 3) into integers: look at the elements for bools.
+    has_bool = any(isinstance(s, (bool, np.bool_))
+                   for s in np.asarray(sizes, dtype=object).ravel())
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) \
-            or np.any(arr < 1):
+            or np.any(arr < 1) or has_bool:
         raise ValueError(
             "hidden_layer_sizes must be a non-empty sequence of positive "
             f"integers; got {sizes!r}."

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 
+from .._nn.optimizers import OPTIMIZERS
 from ..layers import Autoencoder, DenoisingAutoencoder
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
 from ..utils._transaction import transactional
@@ -82,7 +83,7 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
         "hidden_activation": [StrOptions({"sigmoid", "tanh", "relu", "linear"})],
         "loss": [StrOptions({"cross_entropy", "squared_error"})],
         "tied_weights": ["boolean"],
-        "solver": [str],
+        "solver": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -109,11 +110,15 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
 
     def _layers(self, rng):
         sizes = np.asarray(check_layer_sizes(self.hidden_layer_sizes))
-        levels = np.atleast_1d(np.asarray(self.corruption_level, dtype=float))
-        if levels.size not in (1, sizes.size) or np.any(levels < 0):
+        try:
+            levels = np.atleast_1d(np.asarray(self.corruption_level, dtype=float))
+        except (TypeError, ValueError):
+            levels = np.array([np.nan])  # not numbers: refused below
+        if levels.ndim != 1 or levels.size not in (1, sizes.size) \
+                or not np.all((levels >= 0) & np.isfinite(levels)):
             raise ValueError(
-                f"corruption_level must be one value >= 0 or one per layer "
-                f"({sizes.size}); got {self.corruption_level!r}."
+                f"corruption_level must be one finite value >= 0 or a flat sequence "
+                f"of one per layer ({sizes.size}); got {self.corruption_level!r}."
             )
         levels = np.broadcast_to(levels, sizes.shape)
         seeds = rng.randint(np.iinfo(np.int32).max, size=sizes.size)

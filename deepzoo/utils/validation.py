@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 __all__ = ["check_unit_interval", "check_finite_state", "check_float_dtype", "check_codes",
-           "check_2d"]
+           "check_2d", "check_not_bool"]
 
 
 def check_unit_interval(X, estimator_name, alternative=None):
@@ -54,6 +54,24 @@ def check_finite_state(estimator, *arrays):
 def check_float_dtype(X):
     """The dtype learned arrays take: float32 stays float32, else float64."""
     return np.float32 if X.dtype == np.float32 else np.float64
+
+
+def check_not_bool(caller, **counts):
+    """Raise ``TypeError`` if a count was given as a bool.
+
+    ``bool`` is an ``Integral``, so scikit-learn's parameter validation takes
+    ``True`` for 1 and the error surfaces later as a bare numpy message.
+
+    Parameters
+    ----------
+    caller : str
+        Function or method named in the message.
+    **counts
+        The values to check, by parameter name.
+    """
+    for name, value in counts.items():
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{caller}: {name} must be an int, not a bool; got {value!r}.")
 
 
 def check_2d(X, name, shape_hint, row="sample"):
