@@ -87,7 +87,9 @@ _HEADER = re.compile(
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _TMP_SUFFIX = ".deepzoo-tmp"
 _NONE = "__none__"
-_GROUP_KINDS = ("estimator", "list", "tuple", "dict", "slice", "masked_array")
+_GROUP_KINDS = (
+    "estimator", "list", "tuple", "dict", "object_array", "slice", "masked_array"
+)
 # Training records (loss curves, reconstruction errors) may hold inf: an
 # epoch is recorded before divergence is refused. Learned parameters may not.
 _RECORD_SUFFIXES = ("_curve_", "_error_", "_scores_")
@@ -341,6 +343,8 @@ def _write_estimator(group, estimator):
 
 
 def _holds_estimator(value):
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, (list, tuple)):
         return any(isinstance(v, BaseEstimator) or _holds_estimator(v) for v in value)
     return False
@@ -401,9 +405,15 @@ def _write_value(parent, name, value):
         g.create_dataset("mask", data=np.ma.getmaskarray(value))
     elif isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         parent.create_dataset(name, data=value)
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "O" and not all(
+        isinstance(v, str) for v in value.flat
+    ):
+        # Mixed items (None among numbers, estimators in a search's grid):
+        # one entry each, as a list.
+        _write_value(parent, name, list(value.flat))
+        parent[name].attrs["kind"] = "object_array"
+        parent[name].attrs["shape"] = json.dumps(value.shape)
     elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
-        if not all(isinstance(v, str) for v in value.ravel()):
-            raise TypeError(f"cannot save object array {name!r} to HDF5.")
         ds = parent.create_dataset(
             name, data=value.astype(str).astype(object), dtype=h5py.string_dtype()
         )
@@ -428,8 +438,9 @@ def _write_value(parent, name, value):
         parent.attrs[name] = value
     else:
         raise TypeError(
-            f"learned attribute {name!r} of type {type(value).__name__} cannot be "
-            "saved to HDF5."
+            f"{_join(parent.name, name)}: a value of type {type(value).__name__} "
+            "cannot be saved to HDF5; only numbers, strings, None, arrays, lists, "
+            "tuples, dicts, slices and estimators can."
         )
 
 
@@ -461,6 +472,13 @@ class _Estimator:
     def __init__(self, cls, params, attributes, rebuilt):
         self.cls, self.params = cls, params
         self.attributes, self.rebuilt = attributes, rebuilt
+
+
+class _ObjectArray:
+    """A checked object array read from a file; its items may be estimators."""
+
+    def __init__(self, items, shape):
+        self.items, self.shape, self.mask = items, shape, None
 
 
 def _parse(data, trusted):
@@ -748,12 +766,15 @@ class _Reader:
             data, mask = parts.get("data"), parts.get("mask")
             if (
                 set(parts) != {"data", "mask"}
-                or not isinstance(data, np.ndarray)
+                or not isinstance(data, (np.ndarray, _ObjectArray))
                 or not isinstance(mask, np.ndarray)
                 or mask.dtype != bool
                 or mask.shape != data.shape
             ):
                 raise ValueError(f"{node.name}: not a masked array (the file is damaged).")
+            if isinstance(data, _ObjectArray):
+                data.mask = mask
+                return data
             return np.ma.MaskedArray(data, mask=mask)
         if kind == "slice":
             parts = self.members(node, metadata=("kind",))
@@ -763,12 +784,20 @@ class _Reader:
                 raise ValueError(f"{node.name}: not a slice (the file is damaged).")
             return slice(parts["start"], parts["stop"], parts["step"])
         keys = _json_attr(node, "keys", list)
-        items = self.members(node, metadata=("kind", "keys"))
+        metadata = ("kind", "keys", "shape") if kind == "object_array" else ("kind", "keys")
+        items = self.members(node, metadata=metadata)
         if set(items) != {str(i) for i in range(len(keys))} or not all(
             isinstance(k, str) for k in keys
         ):
             raise ValueError(f"{node.name}: does not match its keys (the file is damaged).")
         items = [items[str(i)] for i in range(len(keys))]
+        if kind == "object_array":
+            shape = _json_attr(node, "shape", list)
+            if not all(isinstance(n, int) and n >= 0 for n in shape) or np.prod(
+                shape, dtype=object
+            ) != len(items):
+                raise ValueError(f"{node.name}: wrong shape (the file is damaged).")
+            return _ObjectArray(items, tuple(shape))
         if kind == "dict":
             return dict(zip(keys, items))
         return tuple(items) if kind == "tuple" else items
@@ -812,6 +841,12 @@ def _build(value):
         for name in value.rebuilt:
             _REBUILDERS[name](estimator)
         return estimator
+    if isinstance(value, _ObjectArray):
+        array = np.empty(len(value.items), dtype=object)
+        for i, item in enumerate(value.items):
+            array[i] = _build(item)  # element-wise: a tuple item must not broadcast
+        array = array.reshape(value.shape)
+        return array if value.mask is None else np.ma.MaskedArray(array, mask=value.mask)
     if isinstance(value, dict):
         return {k: _build(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

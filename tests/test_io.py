@@ -428,3 +428,25 @@ def test_column_transformer_and_string_labels_round_trip(tmp_path):
     loaded = io.load(tmp_path / "l.h5")
     assert loaded.classes_.dtype == labels.classes_.dtype
     np.testing.assert_array_equal(loaded.transform(["dog"]), [1])
+
+
+def test_grid_search_over_none_and_estimators_round_trips(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    grid = [
+        {"clf": [LogisticRegression()], "scale": [StandardScaler(), "passthrough"]},
+        {"clf": [LogisticRegression(C=0.5)], "clf__class_weight": [None, "balanced"]},
+    ]
+    search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    io.save(search, tmp_path / "g.h5")
+    loaded = io.load(tmp_path / "g.h5")
+    np.testing.assert_array_equal(loaded.predict(X), search.predict(X))
+    weight = loaded.cv_results_["param_clf__class_weight"]
+    assert list(weight.mask) == [True, True, False, False]
+    assert list(weight.data[2:]) == [None, "balanced"]
+    assert loaded.cv_results_["param_clf"][3].C == 0.5
+    assert loaded.cv_results_["param_scale"][1] == "passthrough"
