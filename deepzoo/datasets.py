@@ -197,6 +197,7 @@ _BORDER = 4
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
+@validate_params({"data_home": [str, os.PathLike, None]}, prefer_skip_nested_validation=True)
 def get_data_home(data_home=None):
     """Return the folder that downloads are written to.
 

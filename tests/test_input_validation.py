@@ -14,7 +14,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from deepzoo import DBN, BernoulliRBM, SparseCoding, Stack, StackedAutoencoder, sparse_encode
-from deepzoo.datasets import extract_natural_patches
+from deepzoo.datasets import extract_natural_patches, get_data_home
 from deepzoo.layers import _sparse_coding
 from deepzoo.layers._sparse_coding import sparse_coding_objective, update_dictionary
 from deepzoo.stacks import _dbn
@@ -477,3 +477,15 @@ def test_sparse_encode_names_bad_init(coding):
 def test_update_dictionary_zero_atoms(method):
     with pytest.raises(ValueError, match="dictionary has 0 atoms"):
         update_dictionary(np.zeros((0, 6)), np.zeros((0, 0)), np.zeros((0, 6)), method=method)
+
+
+@pytest.mark.parametrize("alpha", [np.nan, -0.1, np.inf])
+def test_sparse_coding_objective_checks_alpha(coding, alpha):
+    X, D = coding
+    with pytest.raises(InvalidParameterError, match="'alpha' parameter of sparse_coding_objective"):
+        sparse_coding_objective(X, np.zeros((20, 5)), D, alpha)
+
+
+def test_get_data_home_checks_its_argument():
+    with pytest.raises(InvalidParameterError, match="'data_home' parameter of get_data_home"):
+        get_data_home(5)

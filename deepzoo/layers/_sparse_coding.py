@@ -44,6 +44,15 @@ def _default_tol(dtype):
     return 1e-8 if dtype == np.float64 else 1e-5
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "codes": ["array-like"],
+        "dictionary": ["array-like"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def sparse_coding_objective(X, codes, dictionary, alpha):
     """Mean over samples of ``0.5 * |x - a @ D|^2 + alpha * |a|_1``.
 
