@@ -11,18 +11,21 @@ A file holds data only, and loading one never runs code named by the file:
   ``deepzoo.utils.all_estimators`` and ``sklearn.utils.discovery.
   all_estimators``, looked up by the path the file records; no module is
   imported by a name read from the file); parameters and learned attributes
-  must be numbers, strings, None, lists, tuples, dicts, slices and numeric,
-  boolean or string arrays, or nested allow-listed estimators; HDF5 links,
-  external or virtual storage, filters and other data types, which can make
-  libhdf5 read other files or load plugins, are refused; every learned
-  attribute the writer listed must be present, and the learned parameters
-  of deepzoo estimators must be finite. Anything else raises ``ValueError``
-  naming the place inside the file;
+  must be numbers, strings, None, lists, tuples, dicts, slices, numeric,
+  boolean, string and object arrays (and masked ones) of these, or nested
+  allow-listed estimators; HDF5 links, external or virtual storage, filters
+  and other data types, which can make libhdf5 read other files or load
+  plugins, are refused; every learned attribute the writer listed must be
+  present, and the learned float arrays of deepzoo estimators must be
+  finite (training records, names ending ``_curve_``, ``_error_`` or
+  ``_scores_``, may hold inf). Anything else raises ``ValueError`` naming
+  the place inside the file;
 - only then is each estimator built, by calling its class with the stored
   parameters and setting the stored learned attributes.
 
 The checksum detects damage, not forgery: anyone can write a file with a
-valid checksum, which is why the allowlist exists. ``load(path,
+valid checksum, which is why the allowlist exists (such a file is still
+parsed by libhdf5, which is trusted to parse it safely). ``load(path,
 trusted=True)`` also imports estimator classes that are not on the
 allowlist (your own subclasses) by the module path the file records. That
 runs the code of the module and of the class, so it is unsafe with a file
@@ -50,9 +53,17 @@ Layout of a file (``FORMAT_VERSION`` 2)::
                            (nested estimators, recursively the same layout)
     <estimator>/attributes/<name>
                            one entry per learned attribute (name ends with "_"):
-                           dataset for an array, attribute for a scalar, string
-                           or None, ordered group for a list/tuple/dict, group
-                           with the estimator layout for a fitted estimator
+                           dataset for a numeric, boolean or string array,
+                           attribute for a scalar, string or None, ordered group
+                           (attrs kind, keys; entries 0, 1, ...) for a list,
+                           tuple, dict or object array (attr shape), group for
+                           a slice (start, stop, step) or masked array (data,
+                           mask), group with the estimator layout for a fitted
+                           estimator
+
+Learned attributes are the instance attributes whose names end with "_" and
+do not start with "_"; private state is not saved, so an estimator that
+keeps fitted state only in private attributes does not round trip.
 
 Files of format version 1 (no header, no ``learned`` list) are still read,
 with the same checks but no checksum; saving them again adds one.
@@ -579,16 +590,20 @@ def _join(group_name, name):
     return f"{group_name.rstrip('/')}/{name}"
 
 
+def _damaged(where, what):
+    return ValueError(f"{where}: {what} (the file is damaged).")
+
+
 def _json_attr(group, name, expected):
     if name not in group.attrs:
-        raise ValueError(f"{group.name}: no {name!r} attribute (the file is damaged).")
+        raise _damaged(group.name, f"no {name!r} attribute")
     text = _read_attr(group, name)
     try:
         value = json.loads(text) if isinstance(text, str) else None
     except (json.JSONDecodeError, RecursionError):
         value = None
     if not isinstance(value, expected):
-        raise ValueError(f"{_join(group.name, name)}: not valid JSON (the file is damaged).")
+        raise _damaged(_join(group.name, name), "not valid JSON")
     return value
 
 
@@ -669,15 +684,13 @@ def _check_rebuilt(cls, params, attributes, rebuilt, where):
     """Only a search's scorer_, from a scoring given by name(s), is rebuilt."""
     scoring = params.get("scoring")
     names = list(scoring.values()) if isinstance(scoring, dict) else scoring
+    names = [names] if names is None or isinstance(names, str) else names
     if not (
         set(rebuilt) <= set(_REBUILDERS)
         and hasattr(cls, "_get_scorers")
         and isinstance(attributes.get("multimetric_"), bool)
-        and (
-            scoring is None
-            or isinstance(scoring, str)
-            or (isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names))
-        )
+        and isinstance(names, (list, tuple))
+        and all(n is None or isinstance(n, str) for n in names)
     ):
         raise ValueError(f"{where}: cannot rebuild {rebuilt} for {_class_path(cls)}.")
 
@@ -693,7 +706,7 @@ class _Reader:
         node = group.name
         path = _read_attr(group, "class") if "class" in group.attrs else None
         if not isinstance(path, str):
-            raise ValueError(f"{node}: no 'class' attribute (the file is damaged).")
+            raise _damaged(node, "no 'class' attribute")
         cls = _estimator_class(path, node, self.trusted)
         params = _unjson(_json_attr(group, "params", dict))
         params.update(self.members(self.child(group, "params", h5py.Group)))
@@ -705,11 +718,12 @@ class _Reader:
             listed = _json_attr(group, "learned", list)
             if set(attributes) != set(listed):
                 missing = sorted(set(map(str, listed)) - set(attributes))
-                raise ValueError(
-                    f"{_join(node, 'attributes')}: learned attribute(s) "
-                    f"{missing or sorted(set(attributes) - set(listed))} "
-                    f"{'missing' if missing else 'not listed by the writer'} "
-                    "(the file is damaged)."
+                extra = sorted(set(attributes) - set(listed))
+                raise _damaged(
+                    _join(node, "attributes"),
+                    f"learned attribute(s) {missing} missing"
+                    if missing
+                    else f"learned attribute(s) {extra} not listed by the writer",
                 )
             if "rebuilt" in group.attrs:
                 rebuilt = _json_attr(group, "rebuilt", list)
@@ -728,7 +742,7 @@ class _Reader:
         where = _join(group.name, name)
         link = group.get(name, getlink=True)
         if link is None:
-            raise ValueError(f"{where}: missing (the file is damaged).")
+            raise _damaged(where, "missing")
         if not isinstance(link, h5py.HardLink):
             raise ValueError(
                 f"{where}: {type(link).__name__} refused; a deepzoo file holds no "
@@ -736,7 +750,7 @@ class _Reader:
             )
         node = group[name]
         if not isinstance(node, kind):
-            raise ValueError(f"{where}: not an HDF5 {kind.__name__} (the file is damaged).")
+            raise _damaged(where, f"not an HDF5 {kind.__name__}")
         if node.id in self.seen:
             raise ValueError(f"{where}: the same HDF5 object is linked twice.")
         self.seen.add(node.id)
@@ -747,10 +761,11 @@ class _Reader:
         names = [n for n in group.attrs if n not in metadata]
         children = list(group)
         if set(names) & set(children):
-            raise ValueError(f"{group.name}: stores a name twice (the file is damaged).")
+            raise _damaged(group.name, "stores a name twice")
         values = {name: _read_attr(group, name) for name in names}
         for name in children:
-            values[name] = self.value(self.child(group, name, (h5py.Group, h5py.Dataset)))
+            node = self.child(group, name, (h5py.Group, h5py.Dataset))
+            values[name] = self.value(node)
         return values
 
     def value(self, node):
@@ -771,7 +786,7 @@ class _Reader:
                 or mask.dtype != bool
                 or mask.shape != data.shape
             ):
-                raise ValueError(f"{node.name}: not a masked array (the file is damaged).")
+                raise _damaged(node.name, "not a masked array")
             if isinstance(data, _ObjectArray):
                 data.mask = mask
                 return data
@@ -781,22 +796,22 @@ class _Reader:
             if set(parts) != {"start", "stop", "step"} or not all(
                 v is None or isinstance(v, int) for v in parts.values()
             ):
-                raise ValueError(f"{node.name}: not a slice (the file is damaged).")
+                raise _damaged(node.name, "not a slice")
             return slice(parts["start"], parts["stop"], parts["step"])
         keys = _json_attr(node, "keys", list)
-        metadata = ("kind", "keys", "shape") if kind == "object_array" else ("kind", "keys")
+        metadata = ("kind", "keys") + (("shape",) if kind == "object_array" else ())
         items = self.members(node, metadata=metadata)
         if set(items) != {str(i) for i in range(len(keys))} or not all(
             isinstance(k, str) for k in keys
         ):
-            raise ValueError(f"{node.name}: does not match its keys (the file is damaged).")
+            raise _damaged(node.name, "does not match its keys")
         items = [items[str(i)] for i in range(len(keys))]
         if kind == "object_array":
             shape = _json_attr(node, "shape", list)
             if not all(isinstance(n, int) and n >= 0 for n in shape) or np.prod(
                 shape, dtype=object
             ) != len(items):
-                raise ValueError(f"{node.name}: wrong shape (the file is damaged).")
+                raise _damaged(node.name, "wrong shape")
             return _ObjectArray(items, tuple(shape))
         if kind == "dict":
             return dict(zip(keys, items))
@@ -822,7 +837,7 @@ class _Reader:
                 "boolean and string arrays are read."
             )
         if not is_string and ds.id.get_storage_size() < ds.nbytes:
-            raise ValueError(f"{where}: declares more data than it stores (the file is damaged).")
+            raise _damaged(where, "declares more data than it stores")
         if kind == "str_array":
             return ds.asstr()[()].astype(object)
         if kind == "unicode_array":
@@ -846,7 +861,9 @@ def _build(value):
         for i, item in enumerate(value.items):
             array[i] = _build(item)  # element-wise: a tuple item must not broadcast
         array = array.reshape(value.shape)
-        return array if value.mask is None else np.ma.MaskedArray(array, mask=value.mask)
+        if value.mask is not None:
+            array = np.ma.MaskedArray(array, mask=value.mask)
+        return array
     if isinstance(value, dict):
         return {k: _build(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
