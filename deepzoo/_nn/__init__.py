@@ -17,7 +17,12 @@ activations  ``ACTIVATIONS`` (name -> forward, derivative through the
              ``backprop_activation(name, D, A)`` (``D *= f'(z)`` in place).
 losses       ``LOSSES``, ``loss_value(loss, Y, A)``, ``loss_samples``,
              ``output_delta(loss, activation, Y, A, scale)`` (``dl/dz`` at the
-             output pre-activation), ``check_loss_activation``.
+             output pre-activation), ``check_loss_activation``; exact
+             log-space scores from logits: ``binary_cross_entropy_logits``,
+             ``log_softmax``.
+divergence   ``check_divergence(estimator, parameters, losses, bound)`` (run
+             after every epoch), ``parameter_bound``, ``PARAMETER_BOUND``,
+             ``LOSS_GROWTH``.
 init         ``init_weights(method, fan_in, fan_out, rng, dtype, scale)``,
              methods ``small``, ``glorot``/``xavier``, ``he``, ``sparse``.
 optimizers   ``SGD``, ``Momentum``, ``Nesterov``, ``AdaGrad``, ``RMSprop``,
@@ -36,7 +41,15 @@ gradcheck    ``check_gradient(loss_and_grad, params, eps)`` (max relative
 from .activations import ACTIVATIONS, activate, backprop_activation, derivative_from_output, encode
 from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .init import INITIALIZERS, init_weights
-from .losses import LOSSES, check_loss_activation, loss_samples, loss_value, output_delta
+from .losses import (
+    LOSSES,
+    binary_cross_entropy_logits,
+    check_loss_activation,
+    log_softmax,
+    loss_samples,
+    loss_value,
+    output_delta,
+)
 from .optimizers import (
     OPTIMIZERS,
     SGD,
@@ -64,6 +77,7 @@ __all__ = [
     "check_gradient", "numerical_gradient", "relative_error",
     "INITIALIZERS", "init_weights",
     "LOSSES", "check_loss_activation", "loss_samples", "loss_value", "output_delta",
+    "binary_cross_entropy_logits", "log_softmax",
     "OPTIMIZERS", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
     "ConstantSchedule", "StepDecay", "ExponentialDecay", "InverseTimeDecay",
     "l2_penalty", "add_l2_gradient", "l1_penalty", "add_l1_gradient", "max_norm", "dropout",

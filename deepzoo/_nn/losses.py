@@ -16,7 +16,8 @@ import numpy as np
 
 from .activations import derivative_from_output
 
-__all__ = ["LOSSES", "check_loss_activation", "loss_samples", "loss_value", "output_delta"]
+__all__ = ["LOSSES", "binary_cross_entropy_logits", "check_loss_activation", "log_softmax",
+           "loss_samples", "loss_value", "output_delta"]
 
 #: loss name -> the output activation it requires (None: any element-wise one)
 LOSSES = {
@@ -69,6 +70,51 @@ def loss_samples(loss, Y, A):
     if loss == "softmax_cross_entropy":
         return -np.einsum("ij,ij->i", Y, np.log(P))
     raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSSES)}.")
+
+
+def binary_cross_entropy_logits(Y, Z):
+    """Per-sample binary cross-entropy of ``sigmoid(Z)``, from the logits ``Z``.
+
+    ``sum_j y_j softplus(-z_j) + (1 - y_j) softplus(z_j)``, which is
+    ``-sum_j y_j log sigmoid(z_j) + (1 - y_j) log(1 - sigmoid(z_j))``
+    computed in log space: exact for any ``z``, where :func:`loss_samples`
+    has to clip probabilities that round to 0 or 1 (a confident mistake at
+    ``z = -1000`` costs 1000, not ``-log(eps)``). Both terms are
+    non-negative, so nothing cancels.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets in [0, 1].
+    Z : ndarray of shape (n_samples, n_outputs)
+        Output pre-activations.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> binary_cross_entropy_logits(np.ones((1, 1)), np.full((1, 1), -1000.0))
+    array([1000.])
+    """
+    return (np.einsum("ij,ij->i", Y, np.logaddexp(0, -Z))
+            + np.einsum("ij,ij->i", 1 - Y, np.logaddexp(0, Z)))
+
+
+def log_softmax(Z):
+    """``log softmax(Z)`` row by row, computed in log space (never ``-inf``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log_softmax(np.array([[0.0, 1000.0]]))
+    array([[-1000.,     0.]])
+    """
+    Z = Z - Z.max(axis=1, keepdims=True)
+    Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return Z
 
 
 def loss_value(loss, Y, A):

@@ -24,6 +24,7 @@ import numpy as np
 from .._kernels import nn as _k
 
 __all__ = [
+    "updatable",
     "SGD",
     "Momentum",
     "Nesterov",
@@ -125,6 +126,26 @@ class InverseTimeDecay:
 # --------------------------------------------------------------- optimizers
 
 
+def updatable(array):
+    """``array`` if it can be updated in place (C-contiguous, writeable), else a copy.
+
+    Fitted parameters may be read-only (a model loaded from a read-only
+    memory map, ``setflags(write=False)``) or views set by hand; training
+    copies them instead of failing or writing through a view.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros(3)
+    >>> updatable(a) is a
+    True
+    >>> a.setflags(write=False)
+    >>> updatable(a).flags.writeable
+    True
+    """
+    return np.require(array, requirements="CW")
+
+
 class Optimizer:
     """Base class: keeps the parameters, the schedule and the update count.
 
@@ -147,6 +168,16 @@ class Optimizer:
     _state_names = ()
 
     def __init__(self, params, learning_rate=0.01, schedule=None):
+        params = self._check_params(params)
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0; got {learning_rate}.")
+        self.params = params
+        self.learning_rate = float(learning_rate)
+        self.schedule = schedule if schedule is not None else ConstantSchedule()
+        self.t = 0
+        self.state = {name: [np.zeros_like(p) for p in params] for name in self._state_names}
+
+    def _check_params(self, params):
         params = list(params)
         for i, p in enumerate(params):
             if not (isinstance(p, np.ndarray) and p.dtype.kind == "f" and p.flags.c_contiguous):
@@ -156,13 +187,31 @@ class Optimizer:
                 )
             if not p.flags.writeable:
                 raise ValueError(f"{type(self).__name__}: parameter {i} is read-only.")
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0; got {learning_rate}.")
+        return params
+
+    def rebind(self, params):
+        """Update ``params`` from now on, keeping the optimizer's state.
+
+        For an estimator that replaced its parameter arrays by copies of the
+        same shapes and dtypes (e.g. writeable copies of read-only arrays).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> opt = SGD([np.ones(2)], learning_rate=0.5)
+        >>> w = np.ones(2)
+        >>> opt.rebind([w])
+        >>> opt.step([np.ones(2)])
+        >>> w
+        array([0.5, 0.5])
+        """
+        params = self._check_params(params)
+        if [(p.shape, p.dtype) for p in params] != [(p.shape, p.dtype) for p in self.params]:
+            raise ValueError(
+                f"{type(self).__name__}.rebind needs parameters of the same shapes and "
+                "dtypes as before."
+            )
         self.params = params
-        self.learning_rate = float(learning_rate)
-        self.schedule = schedule if schedule is not None else ConstantSchedule()
-        self.t = 0
-        self.state = {name: [np.zeros_like(p) for p in params] for name in self._state_names}
 
     def current_learning_rate(self):
         """The rate the next :meth:`step` will use."""

@@ -1,0 +1,108 @@
+"""The divergence check every training loop runs after each epoch.
+
+A learning rate far too large does not always end in NaN: parameters can
+grow to 1e180 and stay finite, and a model returned in that state produces
+garbage features without any warning. After every epoch the RBMs, the
+autoencoders and the fine-tuned networks therefore call
+:func:`check_divergence`, which raises ``FloatingPointError`` when
+
+- a parameter or the epoch's loss is NaN or infinite;
+- a parameter's magnitude exceeds ``bound``: :data:`PARAMETER_BOUND` times
+  the largest absolute value of the training data (inputs and targets),
+  and never less than :data:`PARAMETER_BOUND` (see :func:`parameter_bound`);
+- the epoch's loss exceeds :data:`LOSS_GROWTH` times the first epoch's.
+
+The training methods are transactional
+(:func:`deepzoo.utils._transaction.transactional`), so the error leaves the
+model as it was before the failing call.
+"""
+
+import numpy as np
+
+__all__ = ["PARAMETER_BOUND", "LOSS_GROWTH", "parameter_bound", "check_divergence"]
+
+#: Largest parameter magnitude, per unit of data scale, a trained model may
+#: have. Healthy models stay far below it: across every fit in the test
+#: suite (MNIST RBMs, DBNs and networks included, data in [0, 1] or
+#: standardised) the largest parameter is about 7; 1e6 leaves five orders of
+#: magnitude of headroom while catching runaway growth long before
+#: float32's range ends (3e38).
+PARAMETER_BOUND = 1e6
+
+#: A loss (or RBM reconstruction error) this many times the first epoch's is
+#: divergence: training lowers the loss, and noise in a healthy run moves it
+#: by a few percent (at most 1.3% above the first epoch's across the test
+#: suite), not four orders of magnitude.
+LOSS_GROWTH = 1e4
+
+
+def parameter_bound(*data):
+    """The magnitude bound for a model trained on ``data`` (inputs, targets).
+
+    ``PARAMETER_BOUND * max(1, max |data|)``: output biases of a regressor
+    or a Gaussian RBM must reach the scale of unscaled data, which is no
+    divergence.
+
+    Parameters
+    ----------
+    *data : ndarray
+        The validated training arrays.
+
+    Returns
+    -------
+    bound : float
+    """
+    scale = max([1.0] + [float(np.max(np.abs(a))) for a in data if a.size])
+    return PARAMETER_BOUND * scale
+
+
+def check_divergence(estimator, parameters, losses, bound):
+    """Raise ``FloatingPointError`` if the epoch just run diverged.
+
+    One pass over each parameter array: call it once per epoch, not per
+    mini-batch.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Named in the message, with its ``learning_rate``.
+    parameters : iterable of ndarray
+        Every learned array.
+    losses : sequence of float
+        The loss (or reconstruction error) of every epoch so far, the
+        current one last; the first is the reference for growth.
+    bound : float
+        Largest allowed parameter magnitude, from :func:`parameter_bound`.
+
+    Raises
+    ------
+    FloatingPointError
+        Naming the estimator, the epoch, the learning rate, what went wrong
+        and the fix.
+    """
+    loss, first = float(losses[-1]), float(losses[0])
+    reason = None
+    if not np.isfinite(loss):
+        reason = f"its loss is {loss}, so its parameters contain NaN or inf"
+    else:
+        for p in parameters:
+            peak = float(np.max(np.abs(p))) if p.size else 0.0
+            if not np.isfinite(peak):
+                reason = "its parameters contain NaN or inf"
+                break
+            if peak > bound:
+                reason = (f"a parameter reached {peak:.3g}, beyond the bound {bound:.3g} "
+                          f"({PARAMETER_BOUND:g} times the largest absolute value of the "
+                          "data, at least 1)")
+                break
+    if reason is None and first > 0 and loss > LOSS_GROWTH * first:
+        reason = (f"the loss grew from {first:.4g} at epoch 1 to {loss:.4g}, more than "
+                  f"{LOSS_GROWTH:g} times")
+    if reason is not None:
+        lr = estimator.learning_rate
+        raise FloatingPointError(
+            f"{type(estimator).__name__} diverged at epoch {len(losses)} "
+            f"(learning_rate={lr:g}): {reason}. Lower learning_rate (e.g. to {lr / 10:g}) "
+            "and check the input scale (standardise it); the model is left as it was "
+            "before this call."
+        )
