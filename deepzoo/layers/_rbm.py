@@ -21,10 +21,12 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_scalar
 
 from .._kernels import rbm as _k
 from .._nn.activations import encode
+from .._nn.divergence import check_divergence, parameter_bound
+from .._nn.optimizers import updatable
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -34,7 +36,8 @@ from ..utils._compat import (
 )
 from ..utils._progress import report_progress
 from ..utils._threads import blas_single_thread
-from ..utils.validation import check_finite_state, check_unit_interval
+from ..utils._transaction import transactional
+from ..utils.validation import check_unit_interval
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]
 
@@ -153,7 +156,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # -------------------------------------------------------------- helpers
     def _check_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32), order="C")
+        # The first fit fixes the model's dtype; later input (partial_fit,
+        # inference) is converted to it, as scikit-learn's estimators do.
+        # Mixed dtypes would make the kernels compile slow mixed-type
+        # variants (or fail to type at all).
+        dtype = (np.float64, np.float32) if reset else self.components_.dtype
+        X = validate_data(self, X, reset=reset, dtype=dtype, order="C")
         if self._visible == "bernoulli":
             check_unit_interval(X, type(self).__name__, alternative="GaussianBernoulliRBM")
         return X
@@ -293,27 +301,34 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             np.empty((m, d) if fpcd else (0, d), dtype), np.empty(bs, dtype))
         return total / n
 
+    def _learned_names(self):
+        return _PARAMETER_ATTRIBUTES + (("sigma_",) if self._visible == "gaussian" else ())
+
     def _run(self, X, n_epochs, first_epoch, schedule):
-        for attr in _PARAMETER_ATTRIBUTES:
-            # the kernel updates them in place as flat arrays (e.g. a
-            # transposed array set by hand is not)
-            setattr(self, attr, np.ascontiguousarray(getattr(self, attr)))
+        for attr in self._learned_names():
+            # The kernel updates them in place as flat arrays: a transposed
+            # array set by hand, or a read-only one (np.load with
+            # mmap_mode="r", setflags(write=False)), is copied first.
+            setattr(self, attr, updatable(getattr(self, attr)))
         with _blas_threads(min(self.batch_size, X.shape[0]), *self.components_.shape):
             self._run_epochs(X, n_epochs, first_epoch, schedule)
         if self._visible == "gaussian":
             self.decoder_components_ = self.components_ * (self.sigma_ ** 2)[None, :]
 
     def _run_epochs(self, X, n_epochs, first_epoch, schedule):
+        bound = parameter_bound(X)
         for epoch in range(first_epoch, first_epoch + n_epochs):
             t0 = time.perf_counter()
             err = self._epoch(X, epoch, schedule)
-            check_finite_state(self, *self._params().values())
             self.reconstruction_error_ = np.append(self.reconstruction_error_, err)
             self.n_iter_ += 1
+            check_divergence(self, [getattr(self, name) for name in self._learned_names()],
+                             self.reconstruction_error_, bound)
             if self.verbose:
                 report_progress(self, self.n_iter_, "reconstruction error", err,
                                 time.perf_counter() - t0)
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train on ``X`` for ``n_iter`` epochs of mini-batch updates.
@@ -326,19 +341,32 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         self
+
+        Raises
+        ------
+        FloatingPointError
+            If training diverges (see :mod:`deepzoo._nn.divergence`): a
+            parameter or the reconstruction error is NaN or inf, a
+            parameter exceeds 1e6 times the data's largest magnitude, or the
+            reconstruction error grows 1e4-fold. Like any failed call, it
+            leaves the estimator as it was before the call.
         """
         X = self._check_X(X, reset=True)
         self._initialize(X, check_random_state(self.random_state))
         self._run(X, self.n_iter, 0, schedule=True)
         return self
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One epoch over ``X`` in mini-batches of ``batch_size``.
 
         The momentum schedule follows the number of calls (``n_iter_``); the
         learning rate stays constant (``learning_rate_schedule`` needs the
-        run's length, which only ``fit`` knows).
+        run's length, which only ``fit`` knows). The first call fixes the
+        model's dtype (float32 or float64); later input is converted to it.
+        Read-only fitted arrays (a read-only memory map, ``setflags(
+        write=False)``) are copied, never written.
 
         Parameters
         ----------
@@ -348,6 +376,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         self
+
+        Raises
+        ------
+        FloatingPointError
+            If the epoch diverges, as in :meth:`fit`; the estimator is left
+            as it was before the call.
         """
         first = not hasattr(self, "components_")
         X = self._check_X(X, reset=first)
@@ -417,8 +451,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        n_samples : int, default=1
-        n_steps : int, default=1000
+        n_samples : int >= 1, default=1
+        n_steps : int >= 1, default=1000
         mean : bool, default=False
             Return the means of ``p(v | h)`` of the last step instead of the
             sampled states (smoother images).
@@ -427,8 +461,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         V : ndarray of shape (n_samples, n_features)
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``n_samples`` or ``n_steps`` is not an integer >= 1.
         """
         check_is_fitted(self)
+        check_scalar(n_samples, "n_samples", Integral, min_val=1)
+        check_scalar(n_steps, "n_steps", Integral, min_val=1)
         rng = check_random_state(random_state)
         b = self.intercept_visible_
         if self._visible == "bernoulli":
@@ -499,7 +540,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             truth for small models. ``"ais"``: annealed importance sampling
             (Salakhutdinov & Murray 2008) from a base-rate model (``W = 0``,
             ``c = 0``) to the RBM, Bernoulli hidden units only.
-        n_runs : int, default=100
+        n_runs : int >= 1, default=100
             AIS runs (independent chains).
         betas : array-like, default=None
             Increasing inverse temperatures from 0 to 1; None:
@@ -520,12 +561,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             ``log(mean(w) -+ 3 standard errors)`` over the runs, the
             spread reported by Salakhutdinov & Murray (``low`` is ``-inf``
             when the interval reaches zero).
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``n_runs`` is not an integer >= 1 (AIS), or ``method`` is
+            neither ``"exact"`` nor ``"ais"``.
         """
         check_is_fitted(self)
         self._check_energy("log_partition")
         if method == "exact":
             return self._exact_log_partition()
         if method == "ais":
+            check_scalar(n_runs, "n_runs", Integral, min_val=1)
             with _blas_threads(n_runs, *self.components_.shape, limit=_SMALL_AIS_GEMM):
                 return self._ais(n_runs, betas, base_rate, random_state)
         raise ValueError(f"method must be 'exact' or 'ais'; got {method!r}.")
