@@ -34,18 +34,21 @@ from .._nn.activations import (
     derivative_from_output,
     encode,
 )
+from .._nn.divergence import check_divergence, parameter_bound
 from .._nn.init import INITIALIZERS, init_weights
-from .._nn.losses import loss_samples, output_delta
+from .._nn.losses import binary_cross_entropy_logits, loss_samples, output_delta
 from .._nn.optimizers import (
     OPTIMIZERS,
     ExponentialDecay,
     InverseTimeDecay,
     StepDecay,
+    updatable,
 )
 from .._nn.regularization import add_l2_gradient, l2_penalty
 from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted, validate_data
 from ..utils._progress import report_progress
-from ..utils.validation import check_finite_state, check_unit_interval
+from ..utils._transaction import transactional
+from ..utils.validation import check_unit_interval
 
 __all__ = [
     "Autoencoder",
@@ -421,11 +424,32 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 "reconstructions."
             )
 
-    def _params(self):
-        params = [self.components_, self.intercept_hidden_, self.intercept_visible_]
+    def _parameter_names(self):
+        names = ["components_", "intercept_hidden_", "intercept_visible_"]
         if not self.tied_weights:
-            params.append(self.decoder_components_)
-        return params
+            names.append("decoder_components_")
+        return names
+
+    def _params(self):
+        return [getattr(self, name) for name in self._parameter_names()]
+
+    def _updatable_params(self):
+        """Copy read-only or non-contiguous parameters before training."""
+        copied = False
+        for name in self._parameter_names():
+            array = getattr(self, name)
+            setattr(self, name, updatable(array))
+            copied |= getattr(self, name) is not array
+        if copied and self._optimizer is not None:
+            self._optimizer.rebind(self._params())
+
+    def _decoder_weights(self):
+        return self.components_ if self.tied_weights else self.decoder_components_
+
+    def _check_input(self, X):
+        """Inference input, converted to the model's dtype."""
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=self.components_.dtype, reset=False)
 
     def _initialize(self, X, rng):
         n_features = X.shape[1]
@@ -470,6 +494,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         batch_size = min(self.batch_size, n)
         if self._optimizer is None:
             self._optimizer = self._make_optimizer(-(-n // batch_size))
+        # set_params(learning_rate=...) between partial_fit calls takes effect
+        self._optimizer.learning_rate = float(self.learning_rate)
         params = self._params()
         grads = [np.empty_like(p) for p in params]
         order = rng.permutation(n) if self.shuffle else None
@@ -485,6 +511,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _run(self, X, rng, max_epochs, incremental):
         spec = self._spec()
+        self._updatable_params()
+        bound = parameter_bound(X)
         X_val = None
         if self.early_stopping and not incremental:
             n_val = int(round(self.validation_fraction * X.shape[0]))
@@ -500,10 +528,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         for _ in range(max_epochs):
             loss = self._epoch(X, rng, spec)
             self.n_iter_ += 1
-            check_finite_state(self, *self._params())
-            if not np.isfinite(loss):
-                check_finite_state(self, np.array([loss]))
             self.loss_curve_.append(loss)
+            check_divergence(self, self._params(), self.loss_curve_, bound)
             if self.verbose:
                 report_progress(self, self.n_iter_, "loss", loss, time.perf_counter() - start)
             if incremental:
@@ -536,6 +562,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     # -- public API
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train on ``X`` from a fresh initialisation.
@@ -548,6 +575,15 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Returns
         -------
         self
+
+        Raises
+        ------
+        FloatingPointError
+            If training diverges (see :mod:`deepzoo._nn.divergence`): a
+            parameter or the loss is NaN or inf, a parameter exceeds 1e6
+            times the data's largest magnitude, or the loss grows 1e4-fold.
+            Like any failed call, it leaves the estimator as it was before
+            the call.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         self._check_params()
@@ -557,12 +593,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self._rng = rng
         return self._run(X, rng, self.max_iter, incremental=False)
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One epoch over ``X``, starting from the current parameters.
 
-        The first call initialises the model; the optimizer state (moments,
-        update count) carries over between calls.
+        The first call initialises the model and fixes its dtype (float32 or
+        float64); later input is converted to it. The optimizer state
+        (moments, update count) carries over between calls; the current
+        ``learning_rate`` is used (``set_params`` lowers it). Read-only
+        fitted arrays are copied, never written.
 
         Parameters
         ----------
@@ -572,6 +612,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Returns
         -------
         self
+
+        Raises
+        ------
+        FloatingPointError
+            If the epoch diverges, as in :meth:`fit`; the estimator is left
+            as it was before the call.
         """
         first = not hasattr(self, "components_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=first)
@@ -597,8 +643,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         H : ndarray of shape (n_samples, n_components)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._check_input(X)
         return encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
 
     def inverse_transform(self, X):
@@ -615,13 +660,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """
         check_is_fitted(self)
         H = self._check_codes(X)
-        W_dec = self.decoder_components_ if not self.tied_weights else self.components_
-        Z = H @ W_dec
+        return activate(self.visible_activation_, self._decoder_input(H))
+
+    def _decoder_input(self, H):
+        """The reconstruction's pre-activation ``H @ W_dec + intercept_visible_``."""
+        Z = H @ self._decoder_weights()
         Z += self.intercept_visible_
-        return activate(self.visible_activation_, Z)
+        return Z
 
     def _check_codes(self, H):
-        H = check_array(H, dtype=[np.float64, np.float32])
+        H = check_array(H, dtype=self.components_.dtype)
         if H.shape[1] != self.components_.shape[0]:
             raise ValueError(
                 f"inverse_transform expects codes with {self.components_.shape[0]} "
@@ -634,6 +682,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         The input is not corrupted and no penalty is included: this is
         ``-l(x, inverse_transform(transform(x)))`` with the model's loss.
+        The cross-entropy is computed in log space from the reconstruction's
+        logits (:func:`deepzoo._nn.losses.binary_cross_entropy_logits`):
+        exact however confident the model, with no clipped probabilities.
 
         Parameters
         ----------
@@ -643,9 +694,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         scores : ndarray of shape (n_samples,)
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        R = self.inverse_transform(self.transform(X))
-        return -loss_samples(_LOSSES[self.loss], X, R)
+        X = self._check_input(X)
+        H = encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
+        Z = self._decoder_input(H)
+        if self.loss == "cross_entropy":
+            return -binary_cross_entropy_logits(X, Z)
+        return -loss_samples(_LOSSES[self.loss], X, activate(self.visible_activation_, Z))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: minus the mean reconstruction loss.
