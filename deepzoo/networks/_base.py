@@ -19,14 +19,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from .._nn.activations import backprop_activation, encode
+from .._nn.divergence import check_divergence, parameter_bound
 from .._nn.init import INITIALIZERS, init_weights
 from .._nn.losses import loss_value, output_delta
-from .._nn.optimizers import OPTIMIZERS
+from .._nn.optimizers import OPTIMIZERS, updatable
 from .._nn.regularization import add_l2_gradient, dropout, l2_penalty, max_norm
 from ..stacks._stack import encoder_layer
 from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
 from ..utils._progress import report_progress
-from ..utils.validation import check_finite_state
 
 __all__ = ["BaseNetwork", "unroll"]
 
@@ -190,10 +190,22 @@ class BaseNetwork(BaseEstimator):
         return out
 
     # ------------------------------------------------------------ training
+    def _updatable_params(self):
+        """Copy read-only or non-contiguous parameters before training."""
+        old = self._params()
+        self.coefs_ = [updatable(W) for W in self.coefs_]
+        self.intercepts_ = [updatable(b) for b in self.intercepts_]
+        if any(p is not q for p, q in zip(old, self._params())):
+            for key, optimizer in self._optimizers.items():
+                if optimizer is not None:
+                    optimizer.rebind(self._params(1 if key == "top" else None))
+
     def _fit(self, X, Y, incremental=False):
         """The training loop shared by ``fit`` and ``partial_fit``."""
         rng = self._rng
         dtype = X.dtype
+        self._updatable_params()
+        bound = parameter_bound(X, Y)
         X_val = Y_val = None
         if self.early_stopping and not incremental:
             X, X_val, Y, Y_val = self._split_validation(X, Y, rng)
@@ -209,8 +221,8 @@ class BaseNetwork(BaseEstimator):
             optimizer = self._optimizer_for(n_trainable, dtype)
             loss = self._run_epoch(X, Y, rng, optimizer, n_trainable)
             self.n_iter_ += 1
-            check_finite_state(self, *self.coefs_, *self.intercepts_)
             self.loss_curve_.append(loss)
+            check_divergence(self, self._params(), self.loss_curve_, bound)
             if X_val is not None:
                 score = self._validation_score(X_val, Y_val)
                 self.validation_scores_.append(score)
@@ -276,6 +288,9 @@ class BaseNetwork(BaseEstimator):
                 if self.solver in ("momentum", "nesterov"):
                     kwargs["momentum"] = self.momentum
                 optimizers[key] = cls(self._params(n_trainable), **kwargs)
+        if optimizers[key] is not None:
+            # set_params(learning_rate=...) between partial_fit calls takes effect
+            optimizers[key].learning_rate = float(self.learning_rate)
         return optimizers[key]
 
     def _run_epoch(self, X, Y, rng, optimizer, n_trainable):
@@ -361,6 +376,10 @@ class BaseNetwork(BaseEstimator):
     def _output(self, X):
         acts, _ = self._forward(X)
         return acts[-1]
+
+    def _output_logits(self, X):
+        """Pre-activation of the output layer, for exact log-space scores."""
+        return encode(self._hidden(X), self.coefs_[-1], self.intercepts_[-1], "linear")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

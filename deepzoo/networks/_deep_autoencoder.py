@@ -3,9 +3,10 @@
 import numpy as np
 from sklearn.base import TransformerMixin
 
-from .._nn.losses import loss_samples
+from .._nn.losses import binary_cross_entropy_logits, loss_samples
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._transaction import transactional
 from ..utils.validation import check_unit_interval
 from ._base import BaseNetwork
 from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
@@ -150,6 +151,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         if self._loss == "binary_cross_entropy":
             check_unit_interval(X, "DeepAutoencoder with cross-entropy loss")
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Unroll the stack (fitting it first if needed) and fine-tune.
@@ -162,6 +164,15 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         Returns
         -------
         self : DeepAutoencoder
+
+        Raises
+        ------
+        FloatingPointError
+            If training diverges (see :mod:`deepzoo._nn.divergence`): a
+            parameter or the loss is NaN or inf, a parameter exceeds 1e6
+            times the largest magnitude of ``X`` and ``y``, or the loss grows
+            1e4-fold. Like any failed call, it leaves the estimator as it
+            was before the call.
         """
         X = self._prepare(X, reset=True)
         self._start(X, X.shape[1], reset=True)
@@ -169,12 +180,16 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         self._fit(X, X)
         return self
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y=None):
         """One epoch over ``X``; the first call builds the network.
 
         An unfitted ``pretrained`` stack is fitted on the first call's data.
         No validation split is made (``early_stopping`` applies to ``fit``).
+        The first call fixes the network's dtype; later input is converted to
+        it, the current ``learning_rate`` is used (``set_params`` lowers it)
+        and read-only fitted arrays are copied, never written.
 
         Parameters
         ----------
@@ -184,6 +199,12 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         Returns
         -------
         self : DeepAutoencoder
+
+        Raises
+        ------
+        FloatingPointError
+            If the epoch diverges, as in :meth:`fit`; the estimator is left
+            as it was before the call.
         """
         first = not hasattr(self, "coefs_")
         X = self._prepare(X, reset=first)
@@ -240,6 +261,10 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
     def score_samples(self, X):
         """Negative reconstruction loss of each sample.
 
+        The cross-entropy is computed in log space from the output logits
+        (:func:`deepzoo._nn.losses.binary_cross_entropy_logits`): exact
+        however confident the network, with no clipped probabilities.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -249,6 +274,8 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         ndarray of shape (n_samples,)
         """
         X = self._input(X)
+        if self._loss == "binary_cross_entropy":
+            return -binary_cross_entropy_logits(X, self._output_logits(X))
         return -loss_samples(self._loss, X, self._output(X))
 
     def score(self, X, y=None):

@@ -7,8 +7,10 @@ from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._nn.losses import log_softmax
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
+from ..utils._transaction import transactional
 from ._base import BaseNetwork
 
 __all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC"]
@@ -223,6 +225,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         check_classification_targets(y)
         return X, y
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Unroll the stack (fitting it first if needed) and fine-tune.
@@ -235,6 +238,15 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         Returns
         -------
         self : FineTunedClassifier
+
+        Raises
+        ------
+        FloatingPointError
+            If training diverges (see :mod:`deepzoo._nn.divergence`): a
+            parameter or the loss is NaN or inf, a parameter exceeds 1e6
+            times the largest magnitude of ``X`` and ``y``, or the loss grows
+            1e4-fold. Like any failed call, it leaves the estimator as it
+            was before the call.
         """
         X, y = self._prepare(X, y, reset=True)
         self.classes_ = np.unique(y)
@@ -242,12 +254,16 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         self._fit(X, self._targets(y, X.dtype))
         return self
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, classes=None):
         """One epoch over ``(X, y)``; the first call builds the network.
 
         An unfitted ``pretrained`` stack is fitted on the first call's data.
         No validation split is made (``early_stopping`` applies to ``fit``).
+        The first call fixes the network's dtype; later input is converted to
+        it, the current ``learning_rate`` is used (``set_params`` lowers it)
+        and read-only fitted arrays are copied, never written.
 
         Parameters
         ----------
@@ -259,6 +275,12 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         Returns
         -------
         self : FineTunedClassifier
+
+        Raises
+        ------
+        FloatingPointError
+            If the epoch diverges, as in :meth:`fit`; the estimator is left
+            as it was before the call.
         """
         first = not hasattr(self, "coefs_")
         X, y = self._prepare(X, y, reset=first)
@@ -295,9 +317,21 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         return self._output(self._input(X))
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """Logarithm of :meth:`predict_proba`, computed in log space.
+
+        ``log_softmax`` of the output layer's logits: exact and finite
+        however confident the network (``log`` of a probability that
+        rounds to 0 would be ``-inf``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return log_softmax(self._output_logits(self._input(X)))
 
     def predict(self, X):
         """Most probable class.
@@ -357,12 +391,17 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
                              multi_output=True, y_numeric=True)
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        else:
+            # the network's dtype, before the targets take it: float64
+            # targets must not pass through a float32 batch's dtype
+            X = self._check_dtype(X)
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         return X, Y
 
     def _validation_score(self, X, Y):
         return float(r2_score(Y, self._output(X)))
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Unroll the stack (fitting it first if needed) and fine-tune.
@@ -375,18 +414,31 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         Returns
         -------
         self : FineTunedRegressor
+
+        Raises
+        ------
+        FloatingPointError
+            If training diverges (see :mod:`deepzoo._nn.divergence`): a
+            parameter or the loss is NaN or inf, a parameter exceeds 1e6
+            times the largest magnitude of ``X`` and ``y``, or the loss grows
+            1e4-fold. Like any failed call, it leaves the estimator as it
+            was before the call.
         """
         X, Y = self._prepare(X, y, reset=True)
         self._start(X, Y.shape[1], reset=True)
         self._fit(X, Y)
         return self
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y):
         """One epoch over ``(X, y)``; the first call builds the network.
 
         An unfitted ``pretrained`` stack is fitted on the first call's data.
         No validation split is made (``early_stopping`` applies to ``fit``).
+        The first call fixes the network's dtype; later input is converted to
+        it, the current ``learning_rate`` is used (``set_params`` lowers it)
+        and read-only fitted arrays are copied, never written.
 
         Parameters
         ----------
@@ -396,12 +448,15 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         Returns
         -------
         self : FineTunedRegressor
+
+        Raises
+        ------
+        FloatingPointError
+            If the epoch diverges, as in :meth:`fit`; the estimator is left
+            as it was before the call.
         """
         first = not hasattr(self, "coefs_")
         X, Y = self._prepare(X, y, reset=first)
-        if not first:
-            X = self._check_dtype(X)
-            Y = Y.astype(X.dtype)
         self._start(X, Y.shape[1], reset=first)
         self._fit(X, Y, incremental=True)
         return self
