@@ -347,11 +347,26 @@ def test_dbn_failed_fit_leaves_model(labelled, data, monkeypatch):
     def interrupt(*args):
         raise KeyboardInterrupt
 
-    # Interrupted after the first epoch of the top RBM, and during up-down.
-    monkeypatch.setattr(_dbn, "check_finite_state", interrupt)
+    # Interrupted after the first epoch of the top RBM, and of up-down.
+    monkeypatch.setattr(_dbn, "check_divergence", interrupt)
     assert_untouched(dbn, lambda m: m.fit(X, y), KeyboardInterrupt)
-    dbn.set_params(n_iter=0, n_updown_iter=2)
+    monkeypatch.undo()
+    monkeypatch.setattr(DBN, "_check_updown", interrupt)
+    dbn.set_params(n_iter=1, n_updown_iter=2)
     assert_untouched(dbn, lambda m: m.fit(X, y), KeyboardInterrupt)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"hidden_layer_sizes": (6,), "learning_rate": 1e30}, r"DBN diverged .*learning_rate=1e\+30"),
+    ({"updown_learning_rate": 1e30}, r"up-down .*updown_learning_rate=1e\+30"),
+])
+def test_dbn_divergence_is_an_error(labelled, data, params, match):
+    # Parameters at 1e30 used to be returned without a word.
+    X, y = data
+    dbn = copy.deepcopy(labelled).set_params(**params)
+    assert_untouched(dbn, lambda m: m.fit(X, y), FloatingPointError)
+    with pytest.raises(FloatingPointError, match=match):
+        dbn.fit(X, y)
 
 
 def test_stack_failed_fit_leaves_model(data):

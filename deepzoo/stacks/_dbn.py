@@ -24,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._nn.activations import activate, encode
+from .._nn.divergence import LOSS_GROWTH, check_divergence, parameter_bound
 from ..layers import BernoulliRBM
 from ..utils._compat import (
     Interval,
@@ -35,12 +36,7 @@ from ..utils._compat import (
 )
 from ..utils._progress import report_progress
 from ..utils._transaction import transactional
-from ..utils.validation import (
-    check_codes,
-    check_finite_state,
-    check_not_bool,
-    check_unit_interval,
-)
+from ..utils.validation import check_codes, check_not_bool, check_unit_interval
 from ._stack import EncoderLayer, Stack, check_layer_sizes, decode
 
 __all__ = ["DBN"]
@@ -352,6 +348,7 @@ class DBN(TransformerMixin, BaseEstimator):
         params = top.params()
         velocity = [np.zeros_like(p) for p in params]
         errors = []
+        bound = parameter_bound(V)
         bs = min(self.batch_size, n)
         for epoch in range(self.n_iter):
             t0 = time.perf_counter()
@@ -370,8 +367,8 @@ class DBN(TransformerMixin, BaseEstimator):
                     if i in (0, 3):  # weights (not biases) carry the weight cost
                         v -= dtype.type(self.learning_rate * self.weight_decay) * p
                     p += v
-            check_finite_state(self, *params)
             errors.append(err / n)
+            check_divergence(self, params, errors, bound)
             if self.verbose:
                 report_progress(self, epoch + 1, "top RBM reconstruction error", errors[-1],
                                 time.perf_counter() - t0)
@@ -386,6 +383,7 @@ class DBN(TransformerMixin, BaseEstimator):
         G, g = self.generative_weights_, self.generative_intercepts_
         top = self._top()
         top_params = top.params()
+        bound = parameter_bound(X)
         n = X.shape[0]
         bs = min(self.batch_size, n)
         for _ in range(self.n_updown_iter):
@@ -425,12 +423,34 @@ class DBN(TransformerMixin, BaseEstimator):
                     diff = sleep[l + 1] - pred
                     R[l] += lr * (diff.T @ sleep[l])
                     r[l] += lr * diff.sum(axis=0)
-            check_finite_state(self, *R, *r, *G, *g, *top_params)
             self.n_iter_ += 1
             self.updown_error_ = np.append(self.updown_error_, err / n)
+            self._check_updown([*R, *r, *G, *g, *top_params], bound)
             if self.verbose:
                 report_progress(self, self.n_iter_, "up-down data prediction error",
                                 err / n, time.perf_counter() - t0)
+
+    def _check_updown(self, params, bound):
+        """Raise ``FloatingPointError`` if the up-down epoch just run diverged.
+
+        The criteria of :func:`deepzoo._nn.divergence.check_divergence`
+        (parameters beyond ``bound``, NaN or inf, the data prediction error
+        grown ``LOSS_GROWTH`` times), with a message naming the up-down
+        learning rate, which is not the ``learning_rate`` that function names.
+        """
+        errors = self.updown_error_
+        peak = float(np.max([np.max(np.abs(p)) for p in params]))
+        grew = errors[0] > 0 and errors[-1] > LOSS_GROWTH * errors[0]
+        if np.isfinite(peak) and peak <= bound and not grew:
+            return
+        lr = self.updown_learning_rate
+        raise FloatingPointError(
+            f"DBN up-down fine-tuning diverged at epoch {len(errors)} "
+            f"(updown_learning_rate={lr:g}): largest parameter {peak:.3g} (bound "
+            f"{bound:.3g}), data prediction error {errors[0]:.4g} at epoch 1 and "
+            f"{errors[-1]:.4g} now. Lower updown_learning_rate (e.g. to {lr / 10:g}); "
+            "the DBN is left as it was before this call."
+        )
 
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
