@@ -39,15 +39,17 @@ def check_unit_interval(X, estimator_name, alternative=None):
 def check_finite_state(estimator, *arrays):
     """Raise ``FloatingPointError`` if training produced NaN or inf.
 
-    Called after each epoch so that a diverged model is reported at once,
-    with the usual fix, instead of producing NaN features downstream.
+    Called after each iteration by estimators without a learning rate
+    (those with one use :func:`deepzoo._nn.divergence.check_divergence`),
+    so that a diverged model is reported at once instead of producing NaN
+    features downstream.
     """
     for a in arrays:
         if not np.all(np.isfinite(a)):
             raise FloatingPointError(
                 f"{type(estimator).__name__} diverged: its parameters contain "
-                "NaN or inf. Lower learning_rate (or use momentum/weight decay), "
-                "and check the input scale."
+                "NaN or inf. Check the input scale (standardise it) and the "
+                "hyperparameters; the model is left as it was before this call."
             )
 
 
