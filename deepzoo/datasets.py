@@ -14,9 +14,10 @@ Where files are looked for, in order (each file may be ``.gz`` or raw):
 
 Inside 1-3 the files sit in the sub-folders ``mnist/`` and
 ``fashion-mnist/``. A place that exists but cannot be read (no permission,
-a file instead of a folder) is skipped with a warning. Downloads go to ``data_home`` when it is given, else to
-the user cache (see :func:`get_data_home`); ``DEEPZOO_DATA`` is only read,
-because it often names a shared, read-only copy.
+a file instead of a folder) is skipped with a warning. Downloads go to
+``data_home`` when it is given, else to the user cache (see
+:func:`get_data_home`); ``DEEPZOO_DATA`` is only read, because it often
+names a shared, read-only copy.
 
 A download tries every mirror in :data:`MIRRORS` in order, retries transient
 failures with exponential backoff, streams into a temporary file next to the

@@ -497,7 +497,8 @@ def test_update_dictionary_zero_atoms(method):
 @pytest.mark.parametrize("alpha", [np.nan, -0.1, np.inf])
 def test_sparse_coding_objective_checks_alpha(coding, alpha):
     X, D = coding
-    with pytest.raises(InvalidParameterError, match="'alpha' parameter of sparse_coding_objective"):
+    with pytest.raises(InvalidParameterError,
+                       match="'alpha' parameter of sparse_coding_objective"):
         sparse_coding_objective(X, np.zeros((20, 5)), D, alpha)
 
 
