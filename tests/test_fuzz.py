@@ -694,6 +694,8 @@ def fuzz_estimator(name, tmp_path):
     # --- the main fitted model: every method on hostile inputs
     est = clone(base)
     if fit(est, Data(X, "valid"), y, tag=" [main]") is None:
+        fz.record("crash", f"{_repr(est)}.fit(valid X)",
+                  "valid data refused: the methods of a fitted model could not be fuzzed")
         return fz
     _use(fz, name, est, Data(X, "valid"), rng, y, supervised, classifier, bad_for, params,
          full=True)
