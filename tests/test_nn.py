@@ -19,10 +19,12 @@ from deepzoo._nn import (
     StepDecay,
     activate,
     backprop_activation,
+    binary_cross_entropy_logits,
     check_gradient,
     derivative_from_output,
     dropout,
     init_weights,
+    log_softmax,
     loss_samples,
     loss_value,
     max_norm,
@@ -156,6 +158,51 @@ def test_output_delta_is_gradient_of_loss(loss, activation):
         return loss_value(loss, Y, A), [output_delta(loss, activation, Y, A, scale=1 / 5)]
 
     assert check_gradient(loss_and_grad, [Z]) < 1e-7
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_rebind_keeps_its_state(name):
+    grads = [np.array([1.0, -2.0]), np.array([0.5])]
+    a = OPTIMIZERS[name]([np.ones(2), np.zeros(1)], learning_rate=0.1)
+    b = OPTIMIZERS[name]([np.ones(2), np.zeros(1)], learning_rate=0.1)
+    for opt in (a, b):
+        opt.step(grads)
+    copies = [p.copy() for p in b.params]
+    b.rebind(copies)
+    for opt in (a, b):
+        opt.step(grads)
+    for p, q in zip(a.params, copies):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="same shapes"):
+        b.rebind([np.ones(3), np.zeros(1)])
+    read_only = np.ones(2)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        b.rebind([read_only, np.zeros(1)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_space_losses_match_exact_values(dtype):
+    Z = np.array([[-800.0, 0.0, 3.0, 800.0], [40.0, -40.0, 1e-3, -2.0]], dtype=dtype)
+    Y = np.array([[1.0, 0.5, 0.0, 0.0], [0.0, 1.0, 1.0, 0.25]], dtype=dtype)
+    z, y = Z.astype(np.float64), Y.astype(np.float64)
+    # softplus(t) = max(t, 0) + log1p(exp(-|t|)), written out element by element
+    softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    softplus_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))
+    want = (y * softplus_neg + (1 - y) * softplus).sum(axis=1)
+    got = binary_cross_entropy_logits(Y, Z)
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-15)
+    assert got[0] == pytest.approx(800 + np.log(2) + 3 + np.log1p(np.exp(-3)) + 800, rel=1e-6)
+    # where probabilities do not round to 0 or 1, it is the clipped loss
+    zm, ym = z[1:, 2:], y[1:, 2:]
+    np.testing.assert_allclose(binary_cross_entropy_logits(ym, zm),
+                               loss_samples("binary_cross_entropy", ym, expit(zm)), rtol=1e-12)
+    L = log_softmax(Z)
+    want = z - z.max(axis=1, keepdims=True)
+    want -= np.log(np.exp(want).sum(axis=1, keepdims=True))
+    assert L.dtype == dtype and np.all(np.isfinite(L))
+    np.testing.assert_allclose(L, want, rtol=1e-6 if dtype == np.float32 else 1e-15)
+    assert L[0, 0] == pytest.approx(-1600.0)
 
 
 def test_loss_values():
