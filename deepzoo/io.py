@@ -24,12 +24,15 @@ A file holds data only, and loading one never runs code named by the file:
   parameters and setting the stored learned attributes.
 
 The checksum detects damage, not forgery: anyone can write a file with a
-valid checksum, which is why the allowlist exists (such a file is still
-parsed by libhdf5, which is trusted to parse it safely). ``load(path,
-trusted=True)`` also imports estimator classes that are not on the
-allowlist (your own subclasses) by the module path the file records. That
-runs the code of the module and of the class, so it is unsafe with a file
-you did not write yourself.
+valid checksum, which is why the allowlist exists. Such a file still
+reaches libhdf5's parser, whose own defects the checks cannot stop: a
+forged file can make libhdf5 loop forever on open, though not run code
+through deepzoo.
+
+``load(path, trusted=True)`` also imports estimator classes that are not
+on the allowlist (your own subclasses) by the module path the file
+records. That runs the code of the module and of the class, so it is
+unsafe with a file you did not write yourself.
 
 Layout of a file (``FORMAT_VERSION`` 2)::
 

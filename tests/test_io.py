@@ -143,7 +143,9 @@ def hdf5_opens(monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["rbm", "pipeline"])
-def test_every_byte_flip_is_refused_before_hdf5_parses(name, saved_models, tmp_path, hdf5_opens):
+def test_every_byte_flip_is_refused_before_hdf5_parses(
+    name, saved_models, tmp_path, hdf5_opens
+):
     data = saved_models[name]
     rng = np.random.default_rng(1)
     # The whole header, then offsets spread over the HDF5 content.
@@ -159,7 +161,9 @@ def test_every_byte_flip_is_refused_before_hdf5_parses(name, saved_models, tmp_p
 
 
 @pytest.mark.parametrize("name", ["rbm", "pipeline"])
-def test_every_truncation_is_refused_before_hdf5_parses(name, saved_models, tmp_path, hdf5_opens):
+def test_every_truncation_is_refused_before_hdf5_parses(
+    name, saved_models, tmp_path, hdf5_opens
+):
     data = saved_models[name]
     rng = np.random.default_rng(2)
     lengths = [0, 1, 100, 511, 512, 513, 520, len(data) - 1]
@@ -304,7 +308,8 @@ def test_save_syncs_the_file_then_renames_then_syncs_the_folder(tmp_path, monkey
     real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd):
-        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        is_folder = stat.S_ISDIR(os.fstat(fd).st_mode)
+        events.append("fsync folder" if is_folder else "fsync file")
         real_fsync(fd)
 
     def replace(src, dst):
@@ -369,7 +374,9 @@ def test_save_killed_mid_write_leaves_no_orphans(tmp_path):
     before = path.read_bytes()
     for _ in range(3):
         proc = subprocess.Popen(
-            [sys.executable, "-c", _KILLED_SAVE, str(path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _KILLED_SAVE, str(path)],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout.readline() == "writing\n"
         proc.send_signal(signal.SIGKILL)
@@ -390,7 +397,8 @@ def test_function_parameter_names_the_parameter_and_the_fix(tmp_path):
     from sklearn.preprocessing import FunctionTransformer
 
     pipe = Pipeline([("log", FunctionTransformer(np.log1p)), ("scale", StandardScaler())])
-    with pytest.raises(TypeError, match=r"func=<ufunc 'log1p'> is a function.*np\.log1p\(X\)"):
+    message = r"func=<ufunc 'log1p'> is a function.*np\.log1p\(X\)"
+    with pytest.raises(TypeError, match=message):
         io.save(pipe.fit(np.ones((3, 2))), tmp_path / "p.h5")
     assert list(tmp_path.iterdir()) == []
 
