@@ -40,7 +40,11 @@ def transactional(method):
     def wrapper(self, *args, **kwargs):
         if self.__dict__.get("_in_transaction", False):
             return method(self, *args, **kwargs)
-        saved = copy.deepcopy(self.__dict__)
+        # Constructor parameters are not copied: scikit-learn's rules keep
+        # them untouched by fit, and a restored estimator must hold the very
+        # objects the user passed (``clf.pretrained is stack``).
+        params = self.get_params(deep=False).values() if hasattr(self, "get_params") else ()
+        saved = copy.deepcopy(self.__dict__, memo={id(v): v for v in params})
         self.__dict__["_in_transaction"] = True
         try:
             result = method(self, *args, **kwargs)
