@@ -689,6 +689,17 @@ def fuzz_estimator(name, tmp_path):
             _use(fz, name, est, data, rng, yy, supervised, classifier, bad_for, params,
                  full=False, tag=f" [fitted on {data.desc}]")
 
+    # --- labels are optional (DBN): a model fitted without them
+    if supervised and inspect.signature(base.fit).parameters["y"].default is None:
+        est = clone(base)
+        if fit(est, Data(X, "valid"), None, tag=", no labels") is not None:
+            _use(fz, name, est, Data(X, "valid"), rng, y, supervised, classifier, bad_for,
+                 params, full=False, tag=" [fitted without labels]")
+            if hasattr(est, "sample"):
+                fz.call(f"{name}.sample(2, labels=[0, 1]) fitted without labels", est.sample, 2,
+                        n_steps=2, labels=[0, 1], random_state=0, owner=est,
+                        params=params + ["labels"], bad="labels", mention=("label",))
+
     # --- bad targets
     if supervised:
         for yy, what, bad in [
