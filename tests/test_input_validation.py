@@ -351,7 +351,14 @@ def test_dbn_failed_fit_leaves_model(labelled, data, monkeypatch):
     monkeypatch.setattr(_dbn, "check_divergence", interrupt)
     assert_untouched(dbn, lambda m: m.fit(X, y), KeyboardInterrupt)
     monkeypatch.undo()
-    monkeypatch.setattr(DBN, "_check_updown", interrupt)
+    check = _dbn.check_divergence
+
+    def interrupt_updown(*args, **kwargs):
+        if kwargs.get("rate_name") == "updown_learning_rate":
+            raise KeyboardInterrupt
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(_dbn, "check_divergence", interrupt_updown)
     dbn.set_params(n_iter=1, n_updown_iter=2)
     assert_untouched(dbn, lambda m: m.fit(X, y), KeyboardInterrupt)
 

@@ -28,6 +28,7 @@ from deepzoo import (
     FineTunedRegressor,
     GaussianBernoulliRBM,
     SparseAutoencoder,
+    SparseCoding,
 )
 from deepzoo._kernels import rbm as rbm_kernels
 from deepzoo._nn.divergence import (
@@ -36,7 +37,7 @@ from deepzoo._nn.divergence import (
     check_divergence,
     parameter_bound,
 )
-from deepzoo.layers import _autoencoder
+from deepzoo.layers import _autoencoder, _sparse_coding
 from deepzoo.networks._base import BaseNetwork
 
 AUTOENCODERS = [Autoencoder, DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder]
@@ -358,6 +359,41 @@ def test_check_divergence_rules():
     # the bound follows the data's scale (unscaled regression targets)
     check_divergence(_Named(), [np.array([0.0, -2e6])], [1.0],
                      parameter_bound(np.ones((2, 2)), np.array([-10.0])))
+
+
+class _TwoRates:
+    learning_rate = 0.5
+    updown_learning_rate = 2.0
+
+
+def test_check_divergence_names_the_rate_it_is_given():
+    bad = [np.array([np.nan])]
+    with pytest.raises(FloatingPointError, match=r"_TwoRates up-down fine-tuning diverged at "
+                                                 r"epoch 1 \(updown_learning_rate=2\).*Lower "
+                                                 r"updown_learning_rate \(e.g. to 0.2\)"):
+        check_divergence(_TwoRates(), bad, [1.0], 1e6, rate_name="updown_learning_rate",
+                         stage="up-down fine-tuning")
+    # an estimator without a learning rate gets no advice to lower one
+    with pytest.raises(FloatingPointError) as error:
+        check_divergence(object(), bad, [1.0, 2.0], 1e6, rate_name=None)
+    message = str(error.value)
+    assert message.startswith("object diverged at epoch 2: its parameters contain NaN or inf")
+    assert "learning_rate" not in message and "Lower" not in message
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sparse_coding_divergence_gives_no_learning_rate_advice(method, monkeypatch):
+    X, _, _ = _data()
+    sc = SparseCoding(4, alpha=0.1, max_iter=3, random_state=0).fit(X)
+    before = copy.deepcopy(vars(sc))
+    # a dictionary step that returns NaN, as from overflowing statistics
+    monkeypatch.setattr(_sparse_coding.SparseCoding, "_dictionary_step",
+                        lambda self, D, A, B, online: np.full_like(D, np.nan))
+    with pytest.raises(FloatingPointError, match="SparseCoding diverged at epoch") as error:
+        getattr(sc, method)(X)
+    assert "learning_rate" not in str(error.value)
+    assert_same_state(before, vars(sc))
 
 
 # ------------------------------------------------------------ log-space scores

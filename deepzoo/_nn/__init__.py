@@ -20,8 +20,9 @@ losses       ``LOSSES``, ``loss_value(loss, Y, A)``, ``loss_samples``,
              output pre-activation), ``check_loss_activation``; exact
              log-space scores from logits: ``binary_cross_entropy_logits``,
              ``log_softmax``.
-divergence   ``check_divergence(estimator, parameters, losses, bound)`` (run
-             after every epoch), ``parameter_bound``, ``PARAMETER_BOUND``,
+divergence   ``check_divergence(estimator, parameters, losses, bound,
+             rate_name="learning_rate", stage=None)`` (run after every
+             epoch), ``parameter_bound``, ``PARAMETER_BOUND``,
              ``LOSS_GROWTH``.
 init         ``init_weights(method, fan_in, fan_out, rng, dtype, scale)``,
              methods ``small``, ``glorot``/``xavier``, ``he``, ``sparse``.

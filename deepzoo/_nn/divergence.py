@@ -3,8 +3,10 @@
 A learning rate far too large does not always end in NaN: parameters can
 grow to 1e180 and stay finite, and a model returned in that state produces
 garbage features without any warning. After every epoch the RBMs, the
-autoencoders and the fine-tuned networks therefore call
-:func:`check_divergence`, which raises ``FloatingPointError`` when
+autoencoders, the fine-tuned networks, the DBN's up-down stage (naming
+``updown_learning_rate``) and sparse coding (which has no learning rate)
+therefore call :func:`check_divergence`, which raises ``FloatingPointError``
+when
 
 - a parameter or the epoch's loss is NaN or infinite;
 - a parameter's magnitude exceeds ``bound``: :data:`PARAMETER_BOUND` times
@@ -56,7 +58,8 @@ def parameter_bound(*data):
     return PARAMETER_BOUND * scale
 
 
-def check_divergence(estimator, parameters, losses, bound):
+def check_divergence(estimator, parameters, losses, bound, *, rate_name="learning_rate",
+                     stage=None):
     """Raise ``FloatingPointError`` if the epoch just run diverged.
 
     One pass over each parameter array: call it once per epoch, not per
@@ -65,7 +68,7 @@ def check_divergence(estimator, parameters, losses, bound):
     Parameters
     ----------
     estimator : estimator
-        Named in the message, with its ``learning_rate``.
+        Named in the message, with its learning rate.
     parameters : iterable of ndarray
         Every learned array.
     losses : sequence of float
@@ -73,6 +76,15 @@ def check_divergence(estimator, parameters, losses, bound):
         current one last; the first is the reference for growth.
     bound : float
         Largest allowed parameter magnitude, from :func:`parameter_bound`.
+    rate_name : str or None, default="learning_rate"
+        The estimator's parameter that sets the step size, named in the
+        message with its value and the advice to lower it (e.g.
+        ``"updown_learning_rate"`` for a DBN's up-down stage); None for an
+        estimator without one (sparse coding), whose message then advises
+        only on the input scale and the hyperparameters.
+    stage : str, optional
+        The training stage that diverged, named after the estimator (e.g.
+        ``"up-down fine-tuning"``).
 
     Raises
     ------
@@ -98,11 +110,18 @@ def check_divergence(estimator, parameters, losses, bound):
     if reason is None and first > 0 and loss > LOSS_GROWTH * first:
         reason = (f"the loss grew from {first:.4g} at epoch 1 to {loss:.4g}, more than "
                   f"{LOSS_GROWTH:g} times")
-    if reason is not None:
-        lr = estimator.learning_rate
+    if reason is None:
+        return
+    what = type(estimator).__name__ + (f" {stage}" if stage else "")
+    keep = "the model is left as it was before this call."
+    if rate_name is None:
         raise FloatingPointError(
-            f"{type(estimator).__name__} diverged at epoch {len(losses)} "
-            f"(learning_rate={lr:g}): {reason}. Lower learning_rate (e.g. to {lr / 10:g}) "
-            "and check the input scale (standardise it); the model is left as it was "
-            "before this call."
+            f"{what} diverged at epoch {len(losses)}: {reason}. Check the input scale "
+            f"(standardise it) and the hyperparameters; {keep}"
         )
+    lr = getattr(estimator, rate_name)
+    raise FloatingPointError(
+        f"{what} diverged at epoch {len(losses)} ({rate_name}={lr:g}): {reason}. Lower "
+        f"{rate_name} (e.g. to {lr / 10:g}) and check the input scale (standardise it); "
+        f"{keep}"
+    )

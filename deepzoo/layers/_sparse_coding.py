@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
 from .._kernels import lasso as _k
+from .._nn.divergence import PARAMETER_BOUND, check_divergence
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -30,7 +31,7 @@ from ..utils._compat import (
 from ..utils._progress import report_progress
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
-from ..utils.validation import check_2d, check_codes, check_finite_state
+from ..utils.validation import check_2d, check_codes
 
 __all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
            "update_dictionary"]
@@ -772,7 +773,9 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                     D, obj = self._online_step(batch, D)
                     total += obj * batch.shape[0]
                 objective = total / X.shape[0]
-            check_finite_state(self, D)
+            # atoms have unit norm, whatever the data's scale: the plain bound
+            check_divergence(self, [D], [*self.loss_curve_, objective], PARAMETER_BOUND,
+                             rate_name=None)
             self.components_ = D
             self._log(it, objective, start)
             self.n_iter_ = it
@@ -807,7 +810,8 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = X.astype(self.components_.dtype, copy=False)
         with blas_single_thread():
             D, objective = self._online_step(X, self.components_.copy())
-        check_finite_state(self, D)
+        check_divergence(self, [D], [*self.loss_curve_, objective], PARAMETER_BOUND,
+                         rate_name=None)
         self.components_ = D
         self.n_iter_ = self.n_steps_
         self._log(self.n_steps_, objective, start)

@@ -24,7 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._nn.activations import activate, encode
-from .._nn.divergence import LOSS_GROWTH, check_divergence, parameter_bound
+from .._nn.divergence import check_divergence, parameter_bound
 from ..layers import BernoulliRBM
 from ..utils._compat import (
     Interval,
@@ -425,32 +425,11 @@ class DBN(TransformerMixin, BaseEstimator):
                     r[l] += lr * diff.sum(axis=0)
             self.n_iter_ += 1
             self.updown_error_ = np.append(self.updown_error_, err / n)
-            self._check_updown([*R, *r, *G, *g, *top_params], bound)
+            check_divergence(self, [*R, *r, *G, *g, *top_params], self.updown_error_, bound,
+                             rate_name="updown_learning_rate", stage="up-down fine-tuning")
             if self.verbose:
                 report_progress(self, self.n_iter_, "up-down data prediction error",
                                 err / n, time.perf_counter() - t0)
-
-    def _check_updown(self, params, bound):
-        """Raise ``FloatingPointError`` if the up-down epoch just run diverged.
-
-        The criteria of :func:`deepzoo._nn.divergence.check_divergence`
-        (parameters beyond ``bound``, NaN or inf, the data prediction error
-        grown ``LOSS_GROWTH`` times), with a message naming the up-down
-        learning rate, which is not the ``learning_rate`` that function names.
-        """
-        errors = self.updown_error_
-        peak = float(np.max([np.max(np.abs(p)) for p in params]))
-        grew = errors[0] > 0 and errors[-1] > LOSS_GROWTH * errors[0]
-        if np.isfinite(peak) and peak <= bound and not grew:
-            return
-        lr = self.updown_learning_rate
-        raise FloatingPointError(
-            f"DBN up-down fine-tuning diverged at epoch {len(errors)} "
-            f"(updown_learning_rate={lr:g}): largest parameter {peak:.3g} (bound "
-            f"{bound:.3g}), data prediction error {errors[0]:.4g} at epoch 1 and "
-            f"{errors[-1]:.4g} now. Lower updown_learning_rate (e.g. to {lr / 10:g}); "
-            "the DBN is left as it was before this call."
-        )
 
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
