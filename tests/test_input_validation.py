@@ -13,10 +13,22 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from deepzoo import DBN, BernoulliRBM, SparseCoding, Stack, StackedAutoencoder, sparse_encode
+from deepzoo import (
+    DBN,
+    BernoulliRBM,
+    DeepAutoencoder,
+    FineTunedRegressor,
+    GaussianBernoulliRBM,
+    SparseCoding,
+    Stack,
+    StackedAutoencoder,
+    sparse_encode,
+)
 from deepzoo.datasets import extract_natural_patches, get_data_home
 from deepzoo.layers import _sparse_coding
+from deepzoo.layers._autoencoder import corrupt
 from deepzoo.layers._sparse_coding import sparse_coding_objective, update_dictionary
+from deepzoo.networks import dropout, init_weights, max_norm
 from deepzoo.stacks import _dbn
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -512,3 +524,193 @@ def test_sparse_coding_objective_checks_alpha(coding, alpha):
 def test_get_data_home_checks_its_argument():
     with pytest.raises(InvalidParameterError, match="'data_home' parameter of get_data_home"):
         get_data_home(5)
+
+
+# ------------------------------------------------- the fuzz suite's findings
+@pytest.fixture(scope="module")
+def small_rbms(data):
+    X, _ = data
+    return [BernoulliRBM(3, n_iter=1, random_state=0).fit(X),
+            GaussianBernoulliRBM(3, n_iter=1, random_state=0).fit(X)]
+
+
+@pytest.mark.parametrize("i", [0, 1])
+def test_log_partition_refuses_nan_betas(small_rbms, i):
+    betas = np.linspace(0, 1, 5)
+    betas[2] = np.nan
+    with pytest.raises(ValueError, match="betas must be a 1-D array increasing strictly"):
+        small_rbms[i].log_partition("ais", n_runs=2, betas=betas, random_state=0)
+
+
+@pytest.mark.parametrize("value", [1.5, -0.5, np.nan])
+def test_log_partition_refuses_a_base_rate_that_is_no_probability(small_rbms, value):
+    base_rate = np.full(12, 0.3)
+    base_rate[4] = value
+    with pytest.raises(ValueError, match=r"base_rate holds probabilities and must lie in \[0, 1\]"):
+        small_rbms[0].log_partition("ais", n_runs=2, betas=np.linspace(0, 1, 5),
+                                    base_rate=base_rate, random_state=0)
+
+
+@pytest.mark.parametrize("i", [0, 1])
+@pytest.mark.parametrize("kwargs, name", [
+    ({"n_samples": True, "n_steps": 3}, "n_samples"),
+    ({"n_samples": 2, "n_steps": True}, "n_steps"),
+])
+def test_rbm_sample_refuses_bool_counts(small_rbms, i, kwargs, name):
+    rbm = small_rbms[i]
+    with pytest.raises(TypeError, match=f"{type(rbm).__name__}.sample: {name} must be an int, "
+                                        "not a bool"):
+        rbm.sample(**kwargs)
+
+
+def test_log_partition_refuses_a_bool_n_runs(small_rbms):
+    with pytest.raises(TypeError, match="log_partition: n_runs must be an int, not a bool"):
+        small_rbms[0].log_partition("ais", n_runs=True)
+
+
+@pytest.fixture(scope="module")
+def deep_autoencoders(data):
+    X, _ = data
+    return {loss: DeepAutoencoder(hidden_layer_sizes=(5, 2), max_iter=2, loss=loss,
+                                  random_state=0).fit(X)
+            for loss in ("binary_cross_entropy", "squared_error")}
+
+
+@pytest.mark.parametrize("codes, exc, match", [
+    (np.zeros((4, 3)), ValueError, r"DeepAutoencoder.inverse_transform expects codes with 2 "
+                                   r"columns \(n_components\); got 3"),
+    (np.zeros(2), ValueError, "X must be 2-D"),
+    (np.array([[0.5, np.nan]]), ValueError, "the codes contain NaN or inf"),
+    (np.array([[0.5, -np.inf]]), ValueError, "the codes contain NaN or inf"),
+    (np.zeros((4, 2)) + 0j, ValueError, "Complex data not supported"),
+    (sparse.csr_matrix(np.ones((4, 2))), TypeError, "Sparse data was passed for X"),
+])
+def test_deep_autoencoder_inverse_transform_checks_codes(deep_autoencoders, codes, exc, match):
+    with pytest.raises(exc, match=match):
+        deep_autoencoders["squared_error"].inverse_transform(codes)
+
+
+@pytest.mark.parametrize("method", ["score", "score_samples"])
+@pytest.mark.parametrize("low, high", [(-1, 2), (-1, 0)])
+def test_deep_autoencoder_cross_entropy_scores_refuse_data_outside_the_unit_interval(
+        deep_autoencoders, data, method, low, high):
+    X = data[0] * (high - low) + low
+    with pytest.raises(ValueError, match=re.escape(
+            "DeepAutoencoder with cross-entropy loss expects values in [0, 1]")):
+        getattr(deep_autoencoders["binary_cross_entropy"], method)(X)
+    # the squared error is defined on any real data
+    assert np.isfinite(getattr(deep_autoencoders["squared_error"], method)(X)).all()
+
+
+def test_regressor_names_non_numeric_targets(data):
+    X, _ = data
+    y = np.array(["a", "b", "c"] * 20)
+    reg = FineTunedRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="FineTunedRegressor needs numeric targets y; got "
+                                         "dtype <U1"):
+        reg.fit(X, y)
+    assert_untouched(reg.fit(X, np.arange(60.0)), lambda m: m.partial_fit(X, y), ValueError)
+
+
+def test_regressor_early_stopping_needs_two_validation_samples(data):
+    # R^2 on one sample is NaN: every validation score was NaN
+    X, _ = data
+    y = X.sum(axis=1)
+    reg = FineTunedRegressor(hidden_layer_sizes=(3,), max_iter=2, early_stopping=True,
+                             random_state=0)
+    with pytest.raises(ValueError, match="validation_fraction=0.1 leaves 1 validation .*"
+                                         "FineTunedRegressor needs at least 2"):
+        reg.fit(X[:13], y[:13])
+    reg.fit(X[:20], y[:20])
+    assert np.all(np.isfinite(reg.validation_scores_))
+
+
+X_CORRUPT = np.random.default_rng(1).random((7, 5))
+
+
+@pytest.mark.parametrize("X, exc, match", [
+    (X_CORRUPT[0], ValueError, "X must be 2-D"),
+    (X_CORRUPT[None], ValueError, "X must be 2-D"),
+    (sparse.csr_matrix(X_CORRUPT), ValueError, "'X' parameter of corrupt must be an "
+                                               "array-like"),
+    (X_CORRUPT + 0j, ValueError, "corrupt: X must be real"),
+    (np.where(X_CORRUPT > 0.5, np.nan, X_CORRUPT), ValueError, "Input X contains NaN"),
+])
+def test_corrupt_refuses_bad_arrays(X, exc, match):
+    with pytest.raises(exc, match=match):
+        corrupt(X, "masking", 0.25, key=1)
+
+
+@pytest.mark.parametrize("kind", ["masking", "gaussian", "salt_and_pepper"])
+def test_corrupt_takes_any_float_array_like(kind):
+    want = corrupt(X_CORRUPT, kind, 0.25, key=1)
+    for X in (X_CORRUPT.tolist(), np.asfortranarray(X_CORRUPT)):
+        np.testing.assert_array_equal(corrupt(X, kind, 0.25, key=1), want)
+    assert corrupt(X_CORRUPT.astype(np.float32), kind, 0.25, key=1).dtype == np.float32
+
+
+@pytest.mark.parametrize("kind, level, match", [
+    ("masking", -0.1, "'level' parameter of corrupt"),
+    ("masking", np.nan, "'level' parameter of corrupt"),
+    ("gaussian", -0.1, "'level' parameter of corrupt"),
+    ("gaussian", np.inf, "'level' parameter of corrupt"),
+    ("masking", 1.5, r"level is a probability for kind='masking' and must lie in \[0, 1\]"),
+    ("salt_and_pepper", 1.5, "level is a probability for kind='salt_and_pepper'"),
+])
+def test_corrupt_checks_level(kind, level, match):
+    with pytest.raises(ValueError, match=match):
+        corrupt(X_CORRUPT, kind, level, key=1)
+
+
+@pytest.mark.parametrize("key", [-1, 2 ** 70, 1.5, "a"])
+def test_corrupt_checks_key(key):
+    with pytest.raises(InvalidParameterError, match="'key' parameter of corrupt"):
+        corrupt(X_CORRUPT, "gaussian", 0.25, key)
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    (("he", 0, 3), {}, "'fan_in' parameter of init_weights"),
+    (("glorot", -1, 3), {}, "'fan_in' parameter of init_weights"),
+    (("glorot", 5, 0), {}, "'fan_out' parameter of init_weights"),
+    (("glorot", 2.5, 3), {}, "'fan_in' parameter of init_weights"),
+    (("glorot", 5, 3), {"scale": np.nan}, "'scale' parameter of init_weights"),
+    (("glorot", 5, 3), {"scale": np.inf}, "'scale' parameter of init_weights"),
+    (("glorot", 5, 3), {"scale": 0.0}, "'scale' parameter of init_weights"),
+    (("glorot", 5, 3), {"dtype": np.int64}, "init_weights: dtype must be a float dtype"),
+])
+def test_init_weights_checks_its_arguments(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        init_weights(*args, np.random.RandomState(0), **kwargs)
+
+
+def test_init_weights_refuses_bool_fans():
+    with pytest.raises(TypeError, match="init_weights: fan_out must be an int, not a bool"):
+        init_weights("glorot", 5, True, np.random.RandomState(0))
+
+
+def test_dropout_takes_any_float_array_like():
+    X = np.random.default_rng(0).random((6, 4))
+    Y, mask = dropout(X.tolist(), 0.5, np.random.RandomState(0))
+    np.testing.assert_array_equal(Y, X * mask)
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        dropout(np.full((2, 2), np.inf), 0.5, np.random.RandomState(0))
+
+
+@pytest.mark.parametrize("W, kwargs, exc, match", [
+    (np.ones((3, 4)), {"axis": 2}, ValueError, "'axis' parameter of max_norm"),
+    (np.ones((3, 4)), {"max_value": np.nan}, ValueError, "'max_value' parameter of max_norm"),
+    (np.ones((3, 4), dtype=np.int64), {}, TypeError, "W must be a 2-D float array"),
+    (np.ones(4), {}, TypeError, "W must be a 2-D float array"),
+    (np.full((3, 4), np.nan), {}, ValueError, "max_norm: W contains NaN or inf"),
+    (np.ones((3, 4)).tolist(), {}, ValueError, "'W' parameter of max_norm"),
+])
+def test_max_norm_checks_its_arguments(W, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        max_norm(W, **{"max_value": 1.0, **kwargs})
+
+
+def test_max_norm_refuses_read_only_weights():
+    W = np.ones((3, 4))
+    W.setflags(write=False)
+    with pytest.raises(ValueError, match="W is read-only"):
+        max_norm(W, 1.0)

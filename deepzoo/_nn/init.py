@@ -5,7 +5,12 @@ incoming weights, the layout of ``components_``. Every initialiser takes an
 explicit ``numpy.random.RandomState`` or ``Generator`` and the dtype.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
+
+from ..utils._compat import Interval, StrOptions, validate_params
+from ..utils.validation import check_not_bool
 
 __all__ = ["INITIALIZERS", "init_weights"]
 
@@ -46,6 +51,17 @@ INITIALIZERS = {
 }
 
 
+@validate_params(
+    {
+        "method": [StrOptions(set(INITIALIZERS))],
+        "fan_in": [Interval(Integral, 1, None, closed="left")],
+        "fan_out": [Interval(Integral, 1, None, closed="left")],
+        "rng": [np.random.RandomState, np.random.Generator],
+        "dtype": "no_validation",  # checked below: any float dtype spelling
+        "scale": [Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def init_weights(method, fan_in, fan_out, rng, dtype=np.float64, scale=1.0):
     """Draw a ``(fan_out, fan_in)`` weight matrix.
 
@@ -56,17 +72,23 @@ def init_weights(method, fan_in, fan_out, rng, dtype=np.float64, scale=1.0):
         U(-b, b) with b = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio
         2010); ``"he"``: N(0, 2 / fan_in) (He et al. 2015); ``"sparse"``: 15
         N(0, 1) weights per unit, the rest zero (Martens 2010).
-    fan_in, fan_out : int
+    fan_in, fan_out : int >= 1
         Inputs and units of the layer.
     rng : numpy.random.RandomState or numpy.random.Generator
-    dtype : float dtype
-    scale : float
+    dtype : float dtype, default=numpy.float64
+    scale : float > 0, default=1.0
         Gain multiplying every weight (e.g. 4 for Glorot init of sigmoid
-        units, as Glorot & Bengio suggest).
+        units, as Glorot & Bengio suggest); finite.
 
     Returns
     -------
     W : ndarray of shape (fan_out, fan_in), C-contiguous, of ``dtype``
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument that is out of its range or of the wrong type
+        (a bool is not a fan).
 
     Examples
     --------
@@ -75,10 +97,13 @@ def init_weights(method, fan_in, fan_out, rng, dtype=np.float64, scale=1.0):
     >>> (W != 0).sum(axis=1)
     array([15, 15, 15])
     """
+    check_not_bool("init_weights", fan_in=fan_in, fan_out=fan_out)
     try:
-        draw = INITIALIZERS[method]
-    except KeyError:
-        raise ValueError(
-            f"Unknown initialisation {method!r}; expected one of {sorted(INITIALIZERS)}."
-        ) from None
-    return np.ascontiguousarray(draw(rng, fan_in, fan_out, scale), dtype=dtype)
+        float_dtype = np.dtype(dtype)
+    except TypeError:
+        float_dtype = None
+    if float_dtype is None or float_dtype.kind != "f":
+        raise ValueError(f"init_weights: dtype must be a float dtype (e.g. numpy.float32); "
+                         f"got {dtype!r}.")
+    return np.ascontiguousarray(INITIALIZERS[method](rng, fan_in, fan_out, scale),
+                                dtype=float_dtype)

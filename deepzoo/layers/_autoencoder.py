@@ -45,10 +45,17 @@ from .._nn.optimizers import (
     updatable,
 )
 from .._nn.regularization import add_l2_gradient, l2_penalty
-from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+    validate_params,
+)
 from ..utils._progress import report_progress
 from ..utils._transaction import transactional
-from ..utils.validation import check_unit_interval
+from ..utils.validation import check_float_array, check_unit_interval
 
 __all__ = [
     "Autoencoder",
@@ -195,25 +202,44 @@ def autoencoder_objective(params, grads, X_in, X_target, spec):
     return value
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "kind": [StrOptions({"masking", "gaussian", "salt_and_pepper"})],
+        "level": [Interval(Real, 0, None, closed="left")],
+        "key": [Interval(Integral, 0, np.iinfo(np.uint64).max, closed="both")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def corrupt(X, kind, level, key):
     """Corrupted copy of ``X`` for a denoising autoencoder.
 
     Parameters
     ----------
-    X : C-contiguous ndarray of shape (n_samples, n_features)
+    X : array-like of shape (n_samples, n_features)
+        Finite; float32 stays float32, anything else becomes float64.
     kind : {"masking", "gaussian", "salt_and_pepper"}
         ``"masking"``: each entry set to 0 with probability ``level``;
         ``"gaussian"``: N(0, level^2) added to each entry;
         ``"salt_and_pepper"``: each entry, with probability ``level``, set
         to 0 or 1 by a fair coin (Vincent et al. 2010, section 4.1).
-    level : float
-    key : int
+    level : float >= 0
+        A probability in [0, 1] for ``"masking"`` and
+        ``"salt_and_pepper"``, a standard deviation for ``"gaussian"``.
+    key : int in [0, 2**64 - 1]
         Seed of the counter-based generator: the same key gives the same
         noise, whatever the number of threads.
 
     Returns
     -------
-    ndarray like ``X``
+    ndarray of shape (n_samples, n_features)
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument: ``X`` not a finite real 2-D array (sparse
+        included), ``kind`` unknown, ``level`` negative, NaN or inf (or
+        above 1 for a probability), ``key`` not an int in range.
 
     Examples
     --------
@@ -222,6 +248,17 @@ def corrupt(X, kind, level, key):
     >>> bool(abs((Xc == 0).mean() - 0.25) < 0.02)
     True
     """
+    if kind != "gaussian" and level > 1:
+        raise ValueError(f"corrupt: level is a probability for kind={kind!r} and must lie "
+                         f"in [0, 1]; got {level}.")
+    return _corrupt_batch(check_float_array(X, "corrupt"), kind, level, key)
+
+
+def _corrupt_batch(X, kind, level, key):
+    """:func:`corrupt` without validation, for the training loop's mini-batches.
+
+    ``X`` is a C-contiguous float array and the other arguments are valid.
+    """
     out = np.empty_like(X)
     t = X.dtype.type
     key = np.uint64(key)
@@ -229,12 +266,8 @@ def corrupt(X, kind, level, key):
         _k.pick(_k.mask_noise, X.size)(X, key, t(level), t(0), out)
     elif kind == "gaussian":
         _k.pick(_k.gaussian_noise, X.size)(X, key, t(level), out)
-    elif kind == "salt_and_pepper":
-        _k.pick(_k.salt_and_pepper_noise, X.size)(X, key, t(level), t(0), t(1), out)
     else:
-        raise ValueError(
-            f"Unknown corruption {kind!r}; expected 'masking', 'gaussian' or 'salt_and_pepper'."
-        )
+        _k.pick(_k.salt_and_pepper_noise, X.size)(X, key, t(level), t(0), t(1), out)
     return out
 
 
@@ -863,7 +896,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         if self.corruption_level == 0:
             return X
         key = rng.randint(np.iinfo(np.int64).max, dtype=np.int64)
-        return corrupt(X, self.corruption, self.corruption_level, key)
+        return _corrupt_batch(X, self.corruption, self.corruption_level, key)
 
 
 @_doc

@@ -37,7 +37,7 @@ from ..utils._compat import (
 from ..utils._progress import report_progress
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
-from ..utils.validation import check_unit_interval
+from ..utils.validation import check_not_bool, check_unit_interval
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]
 
@@ -468,6 +468,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             If ``n_samples`` or ``n_steps`` is not an integer >= 1.
         """
         check_is_fitted(self)
+        # bool is an Integral: check_scalar would take True for 1
+        check_not_bool(f"{type(self).__name__}.sample", n_samples=n_samples, n_steps=n_steps)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
         check_scalar(n_steps, "n_steps", Integral, min_val=1)
         rng = check_random_state(random_state)
@@ -565,14 +567,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Raises
         ------
         TypeError, ValueError
-            If ``n_runs`` is not an integer >= 1 (AIS), or ``method`` is
-            neither ``"exact"`` nor ``"ais"``.
+            If ``n_runs`` is not an integer >= 1 (AIS), ``betas`` does not
+            increase strictly from 0 to 1, ``base_rate`` is not a vector of
+            probabilities, or ``method`` is neither ``"exact"`` nor ``"ais"``.
         """
         check_is_fitted(self)
         self._check_energy("log_partition")
         if method == "exact":
             return self._exact_log_partition()
         if method == "ais":
+            check_not_bool(f"{type(self).__name__}.log_partition", n_runs=n_runs)
             check_scalar(n_runs, "n_runs", Integral, min_val=1)
             with _blas_threads(n_runs, *self.components_.shape, limit=_SMALL_AIS_GEMM):
                 return self._ais(n_runs, betas, base_rate, random_state)
@@ -651,17 +655,29 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         b, c = self.intercept_visible_, self.intercept_hidden_
         m, d = W.shape
         betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
+        # `not all(diff > 0)` rather than `any(diff <= 0)`: NaN compares false
         if betas.ndim != 1 or betas.size < 2 or betas[0] != 0 or betas[-1] != 1 \
-                or np.any(np.diff(betas) <= 0):
-            raise ValueError("betas must increase strictly from 0 to 1.")
+                or not np.all(np.diff(betas) > 0):
+            raise ValueError(
+                "betas must be a 1-D array increasing strictly from 0 to 1 (no NaN); got "
+                f"shape {betas.shape}, first {betas.ravel()[:1]}, last {betas.ravel()[-1:]}."
+            )
         bernoulli = self._visible == "bernoulli"
         if bernoulli:
             if base_rate is None:
                 b_A = b.astype(np.float64)
             else:
-                p = np.clip(np.asarray(base_rate, dtype=np.float64), 1e-6, 1 - 1e-6)
+                p = np.asarray(base_rate, dtype=np.float64)
                 if p.shape != (d,):
                     raise ValueError(f"base_rate must have shape ({d},); got {p.shape}.")
+                # the base model's visible marginals: probabilities, no NaN
+                if not np.all((p >= 0) & (p <= 1)):
+                    raise ValueError(
+                        "base_rate holds probabilities and must lie in [0, 1] (no NaN); "
+                        f"got min={np.min(p):.4g}, max={np.max(p):.4g}. Use the training "
+                        "data's pixel means."
+                    )
+                p = np.clip(p, 1e-6, 1 - 1e-6)
                 b_A = np.log(p / (1 - p))
             log_z0 = m * np.log(2) + np.sum(np.logaddexp(0, b_A))
             V = (rng.random_sample((n_runs, d)) < expit(b_A)).astype(dtype)

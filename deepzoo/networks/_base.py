@@ -23,7 +23,7 @@ from .._nn.divergence import check_divergence, parameter_bound
 from .._nn.init import INITIALIZERS, init_weights
 from .._nn.losses import loss_value, output_delta
 from .._nn.optimizers import OPTIMIZERS, updatable
-from .._nn.regularization import add_l2_gradient, dropout, l2_penalty, max_norm
+from .._nn.regularization import _dropout, _max_norm, add_l2_gradient, l2_penalty
 from ..stacks._stack import encoder_layer
 from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
 from ..utils._progress import report_progress
@@ -92,6 +92,9 @@ class BaseNetwork(BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    #: Smallest validation set ``early_stopping`` can score.
+    _min_validation_samples = 1
+
     # ------------------------------------------------------------ building
     def _pretrained_layers(self, X):
         """Fit (a clone of) ``pretrained`` if needed; return its encoder layers."""
@@ -137,7 +140,7 @@ class BaseNetwork(BaseEstimator):
             A = encode(acts[-1], self.coefs_[i], self.intercepts_[i], self.activations_[i])
             is_hidden = i < len(self.coefs_) - 1
             if train_rng is not None and self.dropout > 0 and is_hidden:
-                dropped, mask = dropout(A, self.dropout, train_rng)
+                dropped, mask = _dropout(A, self.dropout, train_rng)
                 masks.append((A, mask))
                 A = dropped
             else:
@@ -260,11 +263,13 @@ class BaseNetwork(BaseEstimator):
 
     def _split_validation(self, X, Y, rng):
         n_val = int(round(self.validation_fraction * X.shape[0]))
-        if n_val < 1 or n_val >= X.shape[0]:
+        if n_val < self._min_validation_samples or n_val >= X.shape[0]:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves no "
-                f"validation or no training samples out of {X.shape[0]}; use more "
-                "data or set early_stopping=False."
+                f"validation_fraction={self.validation_fraction} leaves {n_val} validation "
+                f"and {X.shape[0] - n_val} training samples out of {X.shape[0]}; "
+                f"{type(self).__name__} needs at least {self._min_validation_samples} "
+                "validation sample(s) and 1 training sample. Raise validation_fraction, "
+                "use more data or set early_stopping=False."
             )
         stratify = self._stratify(Y)
         X, X_val, Y, Y_val = train_test_split(
@@ -309,7 +314,7 @@ class BaseNetwork(BaseEstimator):
                 optimizer.step(grads)
             if self.max_norm is not None:
                 for W in self.coefs_[:-1]:
-                    max_norm(W, self.max_norm)
+                    _max_norm(W, self.max_norm)
             total += loss * len(idx)
         return total / n
 

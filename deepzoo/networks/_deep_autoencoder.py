@@ -7,7 +7,7 @@ from .._nn.losses import binary_cross_entropy_logits, loss_samples
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
 from ..utils._transaction import transactional
-from ..utils.validation import check_unit_interval
+from ..utils.validation import check_codes, check_unit_interval
 from ._base import BaseNetwork
 from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 
@@ -239,9 +239,15 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         Returns
         -------
         ndarray of shape (n_samples, n_features)
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not a finite 2-D array with ``n_code`` columns.
         """
         check_is_fitted(self, "coefs_")
-        H = np.asarray(X, dtype=self.coefs_[0].dtype)
+        H = check_codes(X, self.coefs_[self.n_encoder_layers_].shape[1],
+                        "DeepAutoencoder.inverse_transform", dtype=self.coefs_[0].dtype)
         acts, _ = self._forward(H, start=self.n_encoder_layers_)
         return acts[-1]
 
@@ -272,8 +278,16 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         Returns
         -------
         ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            If the loss is the cross-entropy and ``X`` lies outside [0, 1],
+            which ``fit`` refuses too.
         """
         X = self._input(X)
+        # the cross-entropy of data outside [0, 1] is no likelihood: refused, as by fit
+        self._check_targets(X)
         if self._loss == "binary_cross_entropy":
             return -binary_cross_entropy_logits(X, self._output_logits(X))
         return -loss_samples(self._loss, X, self._output(X))

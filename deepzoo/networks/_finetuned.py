@@ -385,10 +385,18 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
 
     _output_activation = "linear"
     _loss = "squared_error"
+    # the validation score, R^2, is undefined on a single sample
+    _min_validation_samples = 2
 
     def _prepare(self, X, y, reset):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset,
                              multi_output=True, y_numeric=True)
+        # y_numeric converts object arrays only; strings would fail as a bare numpy cast
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"FineTunedRegressor needs numeric targets y; got dtype {y.dtype}. "
+                "For class labels use FineTunedClassifier."
+            )
         if reset:
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         else:

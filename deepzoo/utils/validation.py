@@ -6,8 +6,8 @@ Errors say what was received, what is required and what to use instead.
 import numpy as np
 from sklearn.utils import check_array
 
-__all__ = ["check_unit_interval", "check_finite_state", "check_float_dtype", "check_codes",
-           "check_2d", "check_not_bool"]
+__all__ = ["check_unit_interval", "check_float_dtype", "check_codes",
+           "check_2d", "check_not_bool", "check_float_array"]
 
 
 def check_unit_interval(X, estimator_name, alternative=None):
@@ -34,23 +34,6 @@ def check_unit_interval(X, estimator_name, alternative=None):
             f"{estimator_name} expects values in [0, 1]; got min={lo:.4g}, "
             f"max={hi:.4g}. {hint}."
         )
-
-
-def check_finite_state(estimator, *arrays):
-    """Raise ``FloatingPointError`` if training produced NaN or inf.
-
-    Called after each iteration by estimators without a learning rate
-    (those with one use :func:`deepzoo._nn.divergence.check_divergence`),
-    so that a diverged model is reported at once instead of producing NaN
-    features downstream.
-    """
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise FloatingPointError(
-                f"{type(estimator).__name__} diverged: its parameters contain "
-                "NaN or inf. Check the input scale (standardise it) and the "
-                "hyperparameters; the model is left as it was before this call."
-            )
 
 
 def check_float_dtype(X):
@@ -121,7 +104,7 @@ def check_codes(X, n_components, caller, dtype=None):
     """
     check_2d(X, "X", "(n_samples, n_components)", row="code")
     codes = check_array(X, dtype=[np.float64, np.float32] if dtype is None else dtype,
-                        ensure_all_finite=False)
+                        ensure_all_finite=False, input_name="X")
     if codes.shape[1] != n_components:
         raise ValueError(
             f"{caller} expects codes with {n_components} columns (n_components); "
@@ -133,3 +116,32 @@ def check_codes(X, n_components, caller, dtype=None):
             "output of transform."
         )
     return codes
+
+
+def check_float_array(X, caller, ensure_2d=True):
+    """Any array-like as a finite, C-contiguous float array (float32 kept, else float64).
+
+    For the public helpers that take raw arrays (``corrupt``, ``dropout``):
+    every refusal names ``X`` and ``caller``.
+
+    Parameters
+    ----------
+    X : array-like
+    caller : str
+        Function named in the messages.
+    ensure_2d : bool, default=True
+        Require shape ``(n_samples, n_features)``; else any number of
+        dimensions (for element-wise helpers).
+
+    Returns
+    -------
+    ndarray
+    """
+    if ensure_2d:
+        check_2d(X, "X", "(n_samples, n_features)")
+    # check_array's own message for complex input names neither X nor the fix
+    if np.iscomplexobj(X.data if hasattr(X, "tocsr") else X):
+        raise ValueError(f"{caller}: X must be real; got complex values. Pass X.real "
+                         "or abs(X) as intended.")
+    return check_array(X, dtype=[np.float64, np.float32], order="C", ensure_2d=ensure_2d,
+                       allow_nd=not ensure_2d, ensure_min_samples=0, input_name="X")
