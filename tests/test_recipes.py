@@ -235,8 +235,10 @@ def test_unfinished_run_resumes(tmp_path, capsys):
 def test_finetune_without_its_pretraining_run(tmp_path):
     path = tmp_path / "f.toml"
     path.write_text(FINETUNE)
-    with pytest.raises(RecipeError, match="deepzoo pretrain pretrain/tiny-e2e.toml"):
+    with pytest.raises(RecipeError, match="deepzoo pretrain tiny-e2e' first"):
         recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+    # Refused before anything is written or any data is loaded.
+    assert not (tmp_path / "runs").exists()
 
 
 def test_unknown_estimator_parameter_is_named(tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ._files import read_summary, write_text
 
-__all__ = ["write_report", "format_value", "results_table"]
+__all__ = ["write_report", "format_value", "finished_runs", "results_table"]
 
 _PERCENT = ("accuracy", "error")
 
@@ -75,6 +75,14 @@ def write_report(summary, path):
     write_text(path, "\n".join(lines) + "\n")
 
 
+def finished_runs(runs_dir):
+    """The summaries of every finished run under ``runs_dir`` (a readable
+    ``runs_dir/<name>/<kind>/metrics.json``), by name and kind; an empty list
+    when there is none or ``runs_dir`` does not exist."""
+    summaries = map(read_summary, sorted(Path(runs_dir).glob("*/*/metrics.json")))
+    return [summary for summary in summaries if summary is not None]
+
+
 def results_table(runs_dir):
     """A markdown table of every finished run under ``runs_dir``: for each
     variant, the paper's number, this run's, the data used and the wall time.
@@ -83,10 +91,7 @@ def results_table(runs_dir):
         "| experiment | variant | metric | paper | this run | data used | time |",
         "|---|---|---|---|---|---|---|",
     ]
-    for path in sorted(Path(runs_dir).glob("*/*/metrics.json")):
-        summary = read_summary(path)
-        if summary is None:
-            continue
+    for summary in finished_runs(runs_dir):
         metric = summary["paper"]["metric"]
         for name, metrics, paper_value, seconds in _variant_rows(summary):
             rows.append(

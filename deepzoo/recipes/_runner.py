@@ -10,15 +10,13 @@ import time
 import warnings
 from pathlib import Path
 
-from sklearn.base import is_classifier, is_regressor
-from sklearn.exceptions import ConvergenceWarning
-
 from ._data import load_data
 from ._files import inside, read_summary, write_text
+from ._lookup import find_recipe
 from ._report import write_report
-from ._schema import RecipeError, check_name, load_recipe
+from ._schema import RecipeError, load_recipe
 
-__all__ = ["run_recipe", "reproduce", "list_recipes", "run_folder", "validate_recipe"]
+__all__ = ["run_recipe", "reproduce", "run_folder", "validate_recipe"]
 
 _MAIN = {"name": "main", "params": {}, "fit": {"y": None}, "paper_value": None}
 
@@ -51,7 +49,7 @@ def _pretrained_path(recipe, runs_dir):
     if not path.is_file():
         raise RecipeError(
             f"{recipe.name} starts from the pretraining run {recipe.starts_from!r}, but "
-            f"{path} does not exist; run 'deepzoo pretrain pretrain/{name}.toml' first.")
+            f"{path} does not exist; run 'deepzoo pretrain {name}' first.")
     return path
 
 
@@ -186,6 +184,11 @@ def _fit_y(recipe, variant):
 
 
 def _fit(model, recipe, variant, split):
+    # scikit-learn takes seconds to import: 'deepzoo list' and 'deepzoo
+    # results' import this module and never train.
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.exceptions import ConvergenceWarning
+
     # By default labels go to classifiers and regressors only.
     supervised = _fit_y(recipe, variant)
     if supervised is None:
@@ -337,6 +340,10 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     if isinstance(recipe, (str, Path)):
         recipe = load_recipe(recipe)
     validate_recipe(recipe)
+    # Before anything is written or loaded: a fine-tuning's pretraining run
+    # must exist.
+    sections = {v["name"]: _recipe_section(recipe, v, runs_dir)
+                for v in recipe.variants or [_MAIN]}
     out, files, outputs = _outputs(recipe, runs_dir)
     if files["metrics"].exists():
         if overwrite:
@@ -362,7 +369,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     for variant in recipe.variants or [_MAIN]:
         name, paths = variant["name"], outputs[variant["name"]]
         label = f"[{recipe.name}] {name}"
-        section = _recipe_section(recipe, variant, runs_dir)
+        section = sections[name]
         hashes[name] = _digest(section)
         resumed = _resume(label, paths, section)
         if resumed:
@@ -405,24 +412,14 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     return summary
 
 
-def _recipe_files(recipes_dir, name):
-    root = Path(recipes_dir)
-    return [p for p in (root / "pretrain" / f"{name}.toml", root / "finetune" / f"{name}.toml")
-            if p.is_file()]
-
-
-def reproduce(name, recipes_dir=".", **kwargs):
-    """Run ``pretrain/<name>.toml`` and then ``finetune/<name>.toml``, those that exist.
+def reproduce(name, recipes_dir=None, **kwargs):
+    """Run ``pretrain/<name>.toml`` and then ``finetune/<name>.toml``, those
+    that exist, in ``recipes_dir`` or where :func:`locate_recipes` finds them.
 
     A finished run is reused, unless ``overwrite``; a finished run of a
     recipe that has changed since is an error.
     """
-    check_name(name, "the recipe name")
-    files = _recipe_files(recipes_dir, name)
-    if not files:
-        raise RecipeError(
-            f"no recipe named {name!r} under {Path(recipes_dir).resolve()}/pretrain or "
-            "/finetune; 'deepzoo list' shows the recipes (run it from the source tree).")
+    files = find_recipe(name, recipes_dir=recipes_dir)
     runs_dir = kwargs.get("runs_dir", "runs")
     for path in files:
         recipe = load_recipe(path)
@@ -440,14 +437,4 @@ def reproduce(name, recipes_dir=".", **kwargs):
                   "(--overwrite to run again)", flush=True)
             continue
         run_recipe(recipe, **kwargs)
-    return 0
-
-
-def list_recipes(recipes_dir="."):
-    """Print every recipe under ``pretrain/`` and ``finetune/``."""
-    root = Path(recipes_dir)
-    for kind in ("pretrain", "finetune"):
-        for path in sorted((root / kind).glob("*.toml")):
-            recipe = load_recipe(path)
-            print(f"{kind:<9} {recipe.name:<32} {recipe.title}")
     return 0
