@@ -12,14 +12,18 @@ A file holds data only, and loading one never runs code named by the file:
   all_estimators``, looked up by the path the file records; no module is
   imported by a name read from the file); parameters and learned attributes
   must be numbers, strings, None, lists, tuples, dicts, slices, numeric,
-  boolean, string and object arrays (and masked ones) of these, or nested
-  allow-listed estimators; HDF5 links, external or virtual storage, filters
+  boolean, string and object arrays (and masked ones) of these, numpy
+  ufuncs named by their numpy name (looked up only among the ``np.ufunc``
+  objects of the ``numpy`` namespace, never imported or reached through
+  attributes), or nested allow-listed estimators; HDF5 links, external or virtual storage, filters
   and other data types, which can make libhdf5 read other files or load
   plugins, are refused; every learned attribute the writer listed must be
   present, and the learned float arrays of deepzoo estimators must be
   finite (training records, names ending ``_curve_``, ``_error_`` or
   ``_scores_``, may hold inf). Anything else raises ``ValueError`` naming
   the place inside the file;
+- it warns (:class:`VersionWarning`) when the file was written with another
+  major.minor version of scikit-learn or numpy, or a newer deepzoo;
 - only then is each estimator built, by calling its class with the stored
   parameters and setting the stored learned attributes.
 
@@ -47,7 +51,9 @@ Layout of a file (``FORMAT_VERSION`` 2)::
                                   HDF5 that wrote it (<name>_version), and the
                                   root estimator's attrs below
     estimator group        attrs: class, params (JSON of the data parameters of
-                                  get_params(deep=False)), learned (JSON list of
+                                  get_params(deep=False); a tuple is
+                                  {"__tuple__": [...]}, a numpy ufunc
+                                  {"__numpy_ufunc__": "log1p"}), learned (JSON list of
                                   the learned attribute names), rebuilt (JSON
                                   list of learned attributes that load rebuilds
                                   from the parameters, if any)
@@ -61,8 +67,10 @@ Layout of a file (``FORMAT_VERSION`` 2)::
                            (attrs kind, keys; entries 0, 1, ...) for a list,
                            tuple, dict or object array (attr shape), group for
                            a slice (start, stop, step) or masked array (data,
-                           mask), group with the estimator layout for a fitted
-                           estimator
+                           mask), group with attr name for a numpy ufunc, group
+                           with the estimator layout for a fitted estimator
+
+``docs/file-format.md`` describes the layout for readers that use h5py only.
 
 Learned attributes are the instance attributes whose names end with "_" and
 do not start with "_"; private state is not saved, so an estimator that
@@ -84,12 +92,13 @@ import os
 import re
 import secrets
 import sys
+import warnings
 
 import h5py
 import numpy as np
 from sklearn.base import BaseEstimator
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "FORMAT_VERSION", "VersionWarning"]
 
 FORMAT = "deepzoo-estimator"
 FORMAT_VERSION = 2
@@ -101,12 +110,31 @@ _HEADER = re.compile(
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _TMP_SUFFIX = ".deepzoo-tmp"
 _NONE = "__none__"
+# A numpy ufunc among JSON parameters: {"__numpy_ufunc__": "log1p"}.
+_UFUNC = "__numpy_ufunc__"
 _GROUP_KINDS = (
-    "estimator", "list", "tuple", "dict", "object_array", "slice", "masked_array"
+    "estimator",
+    "list",
+    "tuple",
+    "dict",
+    "object_array",
+    "slice",
+    "masked_array",
+    "numpy_ufunc",
 )
 # Training records (loss curves, reconstruction errors) may hold inf: an
 # epoch is recorded before divergence is refused. Learned parameters may not.
 _RECORD_SUFFIXES = ("_curve_", "_error_", "_scores_")
+
+
+class VersionWarning(UserWarning):
+    """A loaded file was written by versions that may build a different model.
+
+    Raised by :func:`load` when the file's scikit-learn or numpy version
+    differs from the running one in its major or minor number (their
+    estimators' learned attributes change between such versions), or when
+    its deepzoo version is newer than the running one.
+    """
 
 
 def save(estimator, path):
@@ -123,8 +151,10 @@ def save(estimator, path):
     ----------
     estimator : BaseEstimator
         A deepzoo or scikit-learn estimator whose parameters are data
-        (numbers, strings, None, lists, dicts, estimators). A function
-        cannot be stored, because loading it would run code.
+        (numbers, strings, None, lists, dicts, estimators, numpy ufuncs
+        such as ``np.log1p``, stored by name). Any other function, and a
+        scipy.stats distribution, cannot be stored, because loading it
+        would run code.
     path : str or os.PathLike
         Destination file.
 
@@ -189,12 +219,19 @@ def load(path, *, trusted=False):
         file has been checked.
     FileNotFoundError, IsADirectoryError, PermissionError
         As the operating system reports them for ``path``.
+
+    Warns
+    -----
+    VersionWarning
+        If the file was written with another major.minor version of
+        scikit-learn or numpy, or a newer deepzoo, than the running ones.
     """
     path = os.fspath(path)
     with open(path, "rb") as fh:
         data = fh.read()
     try:
-        spec = _parse(data, trusted)
+        spec, versions = _parse(data, trusted)
+        _warn_versions(path, versions)
         return _build(spec)
     except ValueError as exc:
         raise ValueError(f"{path!r}: {exc}") from None
@@ -214,6 +251,34 @@ def _versions():
         "h5py": h5py.__version__,
         "hdf5": h5py.version.hdf5_version,
     }
+
+
+def _release(version):
+    """``(major, minor, ...)`` of a version string, or None if it has none."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(part) for part in match[0].split(".")) if match else None
+
+
+def _warn_versions(path, stored):
+    running = _versions()
+    differences = []
+    for name, label in (("sklearn", "scikit-learn"), ("numpy", "numpy")):
+        old, new = _release(stored.get(name, "")), _release(running[name])
+        if old is not None and old[:2] != new[:2]:
+            differences.append(f"{label} {stored[name]} (running {running[name]})")
+    old, new = _release(stored.get("deepzoo", "")), _release(running["deepzoo"])
+    if old is not None and old > new:
+        differences.append(f"deepzoo {stored['deepzoo']} (running {running['deepzoo']})")
+    if differences:
+        warnings.warn(
+            f"{path!r} was written with {', '.join(differences)}. Estimators can "
+            "change their learned attributes between such versions, so the loaded "
+            "model may fail or predict differently: check it on data with known "
+            "answers, or install the versions it was written with, or refit and "
+            "save it with the running ones.",
+            VersionWarning,
+            stacklevel=3,
+        )
 
 
 def _header(digest):
@@ -380,12 +445,16 @@ def _jsonable(owner, name, value):
             f"{owner} parameter {name}={value!r} cannot be saved to HDF5: pass an "
             "integer random_state instead of a RandomState."
         )
+    if _ufunc_name(value) is not None:
+        return {_UFUNC: _ufunc_name(value)}
+    if _is_distribution(value):
+        raise _distribution_error(f"{owner} parameter {name}", value)
     if callable(value):
         raise TypeError(
             f"{owner} parameter {name}={value!r} is a function, which cannot be "
             "saved: a deepzoo file holds data only, so that loading it never runs "
-            "code. Apply the function to the data before the model (e.g. "
-            "X = np.log1p(X) instead of FunctionTransformer(np.log1p)), or use a "
+            "code, and only numpy's own ufuncs (np.log1p, np.sqrt...) are stored, "
+            "by name. Apply the function to the data before the model, or use a "
             "scikit-learn estimator that does the same step (e.g. StandardScaler, "
             "PowerTransformer), or a string where the parameter accepts one."
         )
@@ -396,13 +465,55 @@ def _jsonable(owner, name, value):
     )
 
 
-def _unjson(value):
+@functools.lru_cache(maxsize=None)
+def _numpy_ufuncs():
+    """numpy's ufuncs by the names numpy exports them under: the only
+    functions a file can name."""
+    return {name: f for name, f in vars(np).items() if isinstance(f, np.ufunc)}
+
+
+def _ufunc_name(value):
+    """The name numpy exports ufunc ``value`` under, or None (scipy.special's
+    ufuncs are ``np.ufunc`` too, but not numpy's)."""
+    name = getattr(value, "__name__", None) if isinstance(value, np.ufunc) else None
+    return name if _numpy_ufuncs().get(name) is value else None
+
+
+def _ufunc(name, where):
+    ufunc = _numpy_ufuncs().get(name) if isinstance(name, str) else None
+    if ufunc is None:
+        raise ValueError(
+            f"{where}: {name!r} is not a numpy ufunc; a file can name no other "
+            "function."
+        )
+    return ufunc
+
+
+def _is_distribution(value):
+    # scipy.stats distributions (frozen or not) and anything sampled like them.
+    return hasattr(value, "rvs") and not isinstance(value, (list, tuple, dict))
+
+
+def _distribution_error(where, value):
+    return TypeError(
+        f"{where} holds {value!r}, a distribution, which cannot be saved: a "
+        "deepzoo file holds data only, and a distribution is an object whose "
+        "sampling code loading would have to run. Give the values to try as a "
+        "list instead, e.g. param_distributions={'C': [0.01, 0.1, 1, 10]} "
+        "(RandomizedSearchCV samples lists uniformly), or save the fitted "
+        "search's best_estimator_."
+    )
+
+
+def _unjson(value, where):
     if isinstance(value, dict):
         if set(value) == {"__tuple__"}:
-            return tuple(_unjson(v) for v in value["__tuple__"])
-        return {k: _unjson(v) for k, v in value.items()}
+            return tuple(_unjson(v, where) for v in value["__tuple__"])
+        if set(value) == {_UFUNC}:
+            return _ufunc(value[_UFUNC], where)
+        return {k: _unjson(v, where) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unjson(v) for v in value]
+        return [_unjson(v, where) for v in value]
     return value
 
 
@@ -446,10 +557,17 @@ def _write_value(parent, name, value):
         g.attrs["kind"] = "slice"
         for part in ("start", "stop", "step"):
             _write_value(g, part, getattr(value, part))
+    elif _ufunc_name(value) is not None:
+        # e.g. best_params_ of a search over FunctionTransformer(func=...)
+        g = parent.create_group(name)
+        g.attrs["kind"] = "numpy_ufunc"
+        g.attrs["name"] = _ufunc_name(value)
     elif value is None:
         parent.attrs[name] = _NONE
     elif isinstance(value, (numbers.Number, np.generic, str, bool)):
         parent.attrs[name] = value
+    elif _is_distribution(value):
+        raise _distribution_error(_join(parent.name, name), value)
     else:
         raise TypeError(
             f"{_join(parent.name, name)}: a value of type {type(value).__name__} "
@@ -496,12 +614,19 @@ class _ObjectArray:
 
 
 def _parse(data, trusted):
-    """Check ``data`` whole and return it as plain values and ``_Estimator``."""
+    """Check ``data`` whole; return it as plain values and ``_Estimator``, and
+    the versions of deepzoo, numpy and scikit-learn that wrote it."""
     version = _check_header(data)
     try:
         with h5py.File(io.BytesIO(data), "r") as f:
             _check_root(f, version)
-            return _Reader(trusted, version).estimator(f)
+            versions = {
+                name: _read_attr(f, f"{name}_version")
+                for name in ("deepzoo", "numpy", "sklearn")
+                if f"{name}_version" in f.attrs
+            }
+            versions = {k: v for k, v in versions.items() if isinstance(v, str)}
+            return _Reader(trusted, version).estimator(f), versions
     except ValueError:
         raise
     except Exception as exc:
@@ -711,7 +836,7 @@ class _Reader:
         if not isinstance(path, str):
             raise _damaged(node, "no 'class' attribute")
         cls = _estimator_class(path, node, self.trusted)
-        params = _unjson(_json_attr(group, "params", dict))
+        params = _unjson(_json_attr(group, "params", dict), _join(node, "params"))
         params.update(self.members(self.child(group, "params", h5py.Group)))
         _check_parameters(cls, params, _join(node, "params"))
         attributes = self.members(self.child(group, "attributes", h5py.Group))
@@ -794,6 +919,11 @@ class _Reader:
                 data.mask = mask
                 return data
             return np.ma.MaskedArray(data, mask=mask)
+        if kind == "numpy_ufunc":
+            parts = self.members(node, metadata=("kind",))
+            if set(parts) != {"name"}:
+                raise _damaged(node.name, "not a numpy ufunc")
+            return _ufunc(parts["name"], node.name)
         if kind == "slice":
             parts = self.members(node, metadata=("kind",))
             if set(parts) != {"start", "stop", "step"} or not all(

@@ -393,14 +393,171 @@ def test_save_killed_mid_write_leaves_no_orphans(tmp_path):
 # -- what can be saved -----------------------------------------------------------
 
 
-def test_function_parameter_names_the_parameter_and_the_fix(tmp_path):
+@pytest.mark.parametrize(
+    "func",
+    [lambda X: X + 1, np.add.accumulate, "scipy.special.expit"],
+    ids=["lambda", "ufunc-method", "scipy-ufunc"],
+)
+def test_function_parameter_names_the_parameter_and_the_fix(tmp_path, func):
     from sklearn.preprocessing import FunctionTransformer
 
-    pipe = Pipeline([("log", FunctionTransformer(np.log1p)), ("scale", StandardScaler())])
-    message = r"func=<ufunc 'log1p'> is a function.*np\.log1p\(X\)"
+    if func == "scipy.special.expit":
+        from scipy.special import expit as func  # an np.ufunc, but not numpy's
+
+    pipe = Pipeline([("f", FunctionTransformer(func)), ("scale", StandardScaler())])
+    message = r"func=.* is a function.*only numpy's own ufuncs"
     with pytest.raises(TypeError, match=message):
         io.save(pipe.fit(np.ones((3, 2))), tmp_path / "p.h5")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_function_transformer_with_numpy_ufuncs_round_trips(tmp_path):
+    from sklearn.preprocessing import FunctionTransformer
+
+    X = np.random.default_rng(0).random((20, 3)) * 5
+    pipe = Pipeline(
+        [
+            ("log", FunctionTransformer(np.log1p, inverse_func=np.expm1)),
+            ("abs", FunctionTransformer(np.abs, inverse_func=np.sqrt, check_inverse=False)),
+            ("scale", StandardScaler()),
+        ]
+    ).fit(X)
+    io.save(pipe, tmp_path / "p.h5")
+    loaded = io.load(tmp_path / "p.h5")
+    log, absolute = loaded.named_steps["log"], loaded.named_steps["abs"]
+    assert (log.func, log.inverse_func) == (np.log1p, np.expm1)
+    assert (absolute.func, absolute.inverse_func) == (np.abs, np.sqrt)
+    np.testing.assert_array_equal(loaded.transform(X), pipe.transform(X))
+    np.testing.assert_array_equal(
+        loaded.named_steps["log"].inverse_transform(X), np.expm1(X)
+    )
+    with h5py.File(tmp_path / "p.h5", "r") as f:  # stored as data, by name
+        assert '"func": {"__numpy_ufunc__": "log1p"}' in f["params/steps/0/1"].attrs[
+            "params"
+        ]
+
+
+def test_search_with_deepzoo_parts_ufuncs_and_two_scores_round_trips(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import FunctionTransformer
+
+    from deepzoo import BernoulliRBM
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 6))
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    pipe = Pipeline(
+        [
+            ("f", FunctionTransformer()),
+            ("rbm", BernoulliRBM(n_components=4, n_iter=2, random_state=0)),
+            ("clf", LogisticRegression()),
+        ]
+    )
+    grid = {"f__func": [np.sqrt, np.square], "clf__C": [0.1, 10.0]}
+    search = GridSearchCV(
+        pipe, grid, scoring=["accuracy", "neg_log_loss"], refit="neg_log_loss", cv=2
+    ).fit(X, y)
+    io.save(search, tmp_path / "g.h5")
+    loaded = io.load(tmp_path / "g.h5")
+    np.testing.assert_array_equal(loaded.predict_proba(X), search.predict_proba(X))
+    np.testing.assert_array_equal(
+        loaded.best_estimator_.named_steps["rbm"].components_,
+        search.best_estimator_.named_steps["rbm"].components_,
+    )
+    assert loaded.best_params_ == search.best_params_
+    assert loaded.param_grid == grid
+    funcs = list(loaded.cv_results_["param_f__func"])
+    assert funcs == list(search.cv_results_["param_f__func"])
+    assert {f.__name__ for f in funcs} == {"sqrt", "square"}
+    assert loaded.score(X, y) == search.score(X, y)
+    assert set(loaded.scorer_) == {"accuracy", "neg_log_loss"}
+
+
+def test_randomized_search_over_lists_round_trips(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    space = {"C": [0.01, 0.1, 1.0, 10.0], "class_weight": [None, "balanced"]}
+    search = RandomizedSearchCV(
+        LogisticRegression(), space, n_iter=5, cv=2, random_state=0
+    ).fit(X, y)
+    io.save(search, tmp_path / "r.h5")
+    loaded = io.load(tmp_path / "r.h5")
+    np.testing.assert_array_equal(loaded.predict_proba(X), search.predict_proba(X))
+    assert loaded.param_distributions == space
+    assert loaded.best_params_ == search.best_params_
+    np.testing.assert_array_equal(
+        loaded.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
+    assert list(loaded.cv_results_["param_class_weight"]) == list(
+        search.cv_results_["param_class_weight"]
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["values", "with-estimators"])
+def test_randomized_search_over_a_distribution_names_the_fix(tmp_path, nested):
+    from scipy.stats import loguniform
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    space = {"clf__C": loguniform(1e-2, 1e2)}
+    if nested:  # the space holds estimators too: stored as groups, not JSON
+        space["scale"] = [StandardScaler(), MinMaxScaler()]
+    search = RandomizedSearchCV(pipe, space, n_iter=2, cv=2, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match=r"param_distributions.*distribution.*as a list"):
+        io.save(search, tmp_path / "r.h5")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _written_with(tmp_path, **versions):
+    path = tmp_path / "m.h5"
+    io.save(MinMaxScaler().fit([[0.0], [2.0]]), path)
+    with h5py.File(path, "a") as f:
+        for name, version in versions.items():
+            f.attrs[f"{name}_version"] = version
+    seal(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, label, version",
+    [
+        ("sklearn", "scikit-learn", "0.24.2"),
+        ("numpy", "numpy", "1.0.0"),
+        ("deepzoo", "deepzoo", "99.0.0"),
+    ],
+)
+def test_load_warns_when_versions_differ_in_a_way_that_matters(
+    tmp_path, name, label, version
+):
+    import sklearn
+
+    import deepzoo
+
+    running = {"sklearn": sklearn, "numpy": np, "deepzoo": deepzoo}[name].__version__
+    path = _written_with(tmp_path, **{name: version})
+    with pytest.warns(io.VersionWarning, match=rf"{label} {version} \(running {running}\)"):
+        loaded = io.load(path)
+    assert issubclass(io.VersionWarning, UserWarning)
+    np.testing.assert_array_equal(loaded.transform([[1.0]]), [[0.5]])
+
+
+def test_load_is_silent_for_patch_releases_and_older_deepzoo(tmp_path):
+    import warnings
+
+    import sklearn
+
+    major_minor = ".".join(sklearn.__version__.split(".")[:2])
+    path = _written_with(tmp_path, sklearn=f"{major_minor}.99", deepzoo="0.0.1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        io.load(path)
 
 
 def test_grid_search_with_a_scoring_name_round_trips(tmp_path):

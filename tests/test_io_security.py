@@ -199,6 +199,71 @@ def test_refusal_comes_before_anything_is_built(tmp_path, monkeypatch):
     assert built == []
 
 
+# Names a file could give where a numpy ufunc is stored: numpy functions that
+# read or write files or build callables, attribute paths, submodules, other
+# libraries' ufuncs, non-strings.
+_NOT_UFUNCS = [
+    "load",
+    "fromfile",
+    "save",
+    "vectorize",
+    "frompyfunc",
+    "ctypeslib",
+    "add.accumulate",
+    "log1p.__call__",
+    "__class__",
+    "__builtins__",
+    "expit",
+    "",
+    5,
+    None,
+]
+
+
+def _calls_recorded(monkeypatch):
+    calls = []
+    for name in ("load", "fromfile", "save", "vectorize", "frompyfunc"):
+        monkeypatch.setattr(np, name, lambda *a, _n=name, **k: calls.append(_n))
+    return calls
+
+
+@pytest.mark.parametrize("name", _NOT_UFUNCS, ids=repr)
+@pytest.mark.parametrize("where", ["params", "attributes"])
+def test_only_numpy_ufuncs_can_be_named_as_functions(tmp_path, monkeypatch, name, where):
+    calls = _calls_recorded(monkeypatch)
+    with open_crafted(tmp_path / "evil.h5") as f:
+        if where == "params":
+            # FunctionTransformer(func={"__numpy_ufunc__": name}) in the JSON.
+            params = {"func": {"__numpy_ufunc__": name}}
+            estimator_group(f, "sklearn.preprocessing.FunctionTransformer", params)
+            node = "/params"
+        else:
+            _, learned = estimator_group(
+                f, "sklearn.preprocessing.MinMaxScaler", learned=["scale_"]
+            )
+            group = learned.create_group("scale_")
+            group.attrs["kind"] = "numpy_ufunc"
+            group.attrs["name"] = name if name is not None else "__none__"
+            node = "/attributes/scale_"
+    seal(tmp_path / "evil.h5")
+    with pytest.raises(ValueError, match=f"{node}: .* is not a numpy ufunc"):
+        io.load(tmp_path / "evil.h5")
+    assert calls == []
+
+
+def test_numpy_ufunc_group_with_extra_entries_is_damaged(tmp_path):
+    path = tmp_path / "m.h5"
+    with open_crafted(path) as f:
+        _, learned = estimator_group(f, "sklearn.preprocessing.MinMaxScaler", learned=["scale_"])
+        group = learned.create_group("scale_")
+        group.attrs["kind"] = "numpy_ufunc"
+        group.attrs["name"] = "log1p"
+        group.attrs["module"] = "os"
+    seal(path)
+    with pytest.raises(ValueError, match="/attributes/scale_: not a numpy ufunc"):
+        io.load(path)
+
+
 # -- HDF5 features that read other files or run code ---------------------------------
 
 
