@@ -3,21 +3,27 @@
 Seeded random generation (one ``numpy.random.Generator`` per target, seeded
 from the target's name) builds inputs of random shapes (0 rows, 1 row, 1
 feature, more features than rows, wrong feature count, 1-D, 3-D), dtypes
-(float16/32/64, int, bool, object, complex), NaN/inf placements (one cell,
-a row, a column, everything), sparse (CSR/CSC) against dense, values outside
-[0, 1], bad targets, extreme hyperparameters and odd call orders. Every
-call is classified:
+(float16/32/64, int, bool, object, complex, numeric strings), memory
+layouts, NaN/inf placements (one cell, a row, a column, everything), sparse
+(CSR/CSC) against dense, values outside [0, 1], bad targets, extreme
+hyperparameters, every option of every categorical setting, odd call
+orders (transform before fit, partial_fit with another dtype or width, on
+read-only arrays, after a save/load round trip) and damaged model files.
+Every call is classified:
 
 - ``ok``: it returned, with output shaped as documented and finite where
   the input was finite (anything else is ``garbage``);
 - ``clear``: a documented exception type (``ValueError``, ``TypeError``,
   scikit-learn's ``InvalidParameterError`` / ``NotFittedError``, or
-  ``FloatingPointError`` for divergence) whose message names the problem;
+  ``FloatingPointError`` naming the setting to change, for divergence)
+  whose message names the problem;
 - ``crash``: any other exception, or a documented type whose message is a
-  bare library message that does not say what the user did wrong;
+  bare library message that does not say what the user did wrong (or
+  blames the input for a fault it does not have);
 - ``garbage``: it returned, but accepted an input the estimator must reject
-  or produced output that is non-finite, misshaped or (for sparse input)
-  different from the dense result;
+  or produced output that is non-finite, misshaped, divergent or (for
+  sparse input, or after a save/load round trip) different from the
+  reference result;
 - ``lost``: it raised but left the estimator different from before the
   call (``vars()`` compared deeply, arrays bit for bit).
 
