@@ -714,3 +714,16 @@ def test_max_norm_refuses_read_only_weights():
     W.setflags(write=False)
     with pytest.raises(ValueError, match="W is read-only"):
         max_norm(W, 1.0)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "tanh"])
+def test_stacked_autoencoder_cross_entropy_needs_sigmoid_codes(activation):
+    X = np.random.default_rng(0).random((20, 5))
+    sae = StackedAutoencoder(hidden_layer_sizes=(4, 3), hidden_activation=activation,
+                             loss="cross_entropy", max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="hidden_activation='sigmoid'.*loss='squared_error'"):
+        sae.fit(X)
+    assert not hasattr(sae, "steps_")
+    # One layer reconstructs the data itself, which is in [0, 1]: allowed.
+    StackedAutoencoder(hidden_layer_sizes=(4,), hidden_activation=activation,
+                       loss="cross_entropy", max_iter=1, random_state=0).fit(X)

@@ -120,6 +120,16 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
                 f"corruption_level must be one finite value >= 0 or a flat sequence "
                 f"of one per layer ({sizes.size}); got {self.corruption_level!r}."
             )
+        if self.loss == "cross_entropy" and self.hidden_activation != "sigmoid" \
+                and sizes.size > 1:
+            # Each layer above the first reconstructs the codes below it,
+            # which cross-entropy needs in [0, 1]: only sigmoid codes are.
+            raise ValueError(
+                f"loss='cross_entropy' needs hidden_activation='sigmoid' in a stack of "
+                f"{sizes.size} layers (the codes of one layer are the next one's "
+                f"targets, and {self.hidden_activation!r} codes leave [0, 1]); use "
+                "hidden_activation='sigmoid' or loss='squared_error'."
+            )
         levels = np.broadcast_to(levels, sizes.shape)
         seeds = rng.randint(np.iinfo(np.int32).max, size=sizes.size)
         common = dict(hidden_activation=self.hidden_activation, loss=self.loss,
