@@ -3,7 +3,7 @@ import zlib
 import numpy as np
 import pytest
 
-from deepzoo.utils.images import save_png, tile_images
+from deepzoo.utils.images import grid_figure, save_png, tile_images
 
 
 def test_tile_layout_and_scaling():
@@ -42,3 +42,85 @@ def test_png_zoom_repeats_pixels(tmp_path):
     raw = zlib.decompress(data[41:41 + int.from_bytes(data[33:37], "big")])
     np.testing.assert_array_equal(np.frombuffer(raw, np.uint8).reshape(3, 7)[:, 1:],
                                   [[0, 0, 0, 255, 255, 255]] * 3)
+
+
+# -- recipe figures: titled with the run, axes labelled, subsets counted ----------
+
+
+class _Split:
+    image_shape = (8, 8)
+    X_test = np.random.default_rng(0).random((30, 64))
+
+
+class _Model:
+    """The fitted attributes the recipe figures read."""
+
+    def __init__(self, n_units):
+        self.components_ = np.random.default_rng(1).normal(size=(n_units, 64))
+        self.reconstruction_error_ = np.array([3.0, 2.5, 2.2])
+
+    def transform(self, X):
+        return X @ self.components_.T
+
+    def inverse_transform(self, H):
+        return H @ self.components_
+
+
+def _titles(monkeypatch):
+    from matplotlib.figure import Figure
+
+    titles, save = {}, Figure.savefig
+
+    def record(fig, path, **kw):
+        titles[path.name] = [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+        save(fig, path, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return titles
+
+
+@pytest.mark.parametrize("n_units, count", [(256, "100 of 256 units"), (49, "all 49 units")])
+def test_recipe_figures_name_recipe_variant_and_the_units_shown(
+    tmp_path, monkeypatch, n_units, count
+):
+    from deepzoo.recipes._figures import draw_figures
+
+    titles = _titles(monkeypatch)
+    out = tmp_path / "runs" / "rbm-logistic-digits" / "pretrain"
+    out.mkdir(parents=True)
+    figures = ["filters", "reconstructions", "learning_curve"]
+    paths = {name: out / f"cd1-momentum-{name}.png" for name in figures}
+    evaluate = {"figures": figures, "params": {}}
+    written = draw_figures(_Model(n_units), _Split(), evaluate, paths)
+    assert written == [p.name for p in paths.values()]
+    for path in paths.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name, path in paths.items():
+        (title, *_), = titles[path.name]
+        assert title.startswith("rbm-logistic-digits / cd1-momentum\n"), name
+    (filters, _, _), = titles["cd1-momentum-filters.png"]
+    assert f"filters, {count}" in filters
+    (recon, _, _), = titles["cd1-momentum-reconstructions.png"]
+    assert "20 test images, each followed by its reconstruction" in recon
+    (_, xlabel, ylabel), = titles["cd1-momentum-learning_curve.png"]
+    assert (xlabel, ylabel) == ("epoch", "training reconstruction error")
+
+
+def test_recipe_figures_take_an_explicit_title(tmp_path, monkeypatch):
+    from deepzoo.recipes._figures import draw_figures
+
+    titles = _titles(monkeypatch)
+    paths = {"filters": tmp_path / "x.png"}
+    draw_figures(_Model(4), _Split(), {"figures": ["filters"], "params": {}}, paths,
+                 title="my-recipe / main")
+    assert titles["x.png"][0][0].startswith("my-recipe / main\n")
+
+
+def test_grid_figure_draws_the_grid_under_its_title():
+    grid = tile_images(np.eye(4), (2, 2), n_cols=2)
+    fig = grid_figure(grid, "a\nb")
+    (ax,) = fig.axes
+    assert ax.get_title() == "a\nb" and not ax.axison
+    np.testing.assert_array_equal(ax.get_images()[0].get_array(), grid)
+    with pytest.raises(ValueError, match="2-D"):
+        grid_figure(np.zeros(3), "t")

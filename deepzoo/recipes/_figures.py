@@ -1,8 +1,12 @@
-"""What a recipe can draw: ``[evaluate] figures = [...]``, written as PNG."""
+"""What a recipe can draw: ``[evaluate] figures = [...]``, written as PNG.
+
+Each figure is titled with the recipe and variant it shows, then what it
+shows (and how much of it: a filter grid says "100 of 256 units").
+"""
 
 import numpy as np
 
-from deepzoo.utils.images import save_png, tile_images
+from deepzoo.utils.images import grid_figure, tile_images
 
 from ._metrics import fantasies, reconstruct
 from ._schema import RecipeError
@@ -22,31 +26,36 @@ def first_layer_weights(model):
     raise RecipeError(f"{type(model).__name__} has no first-layer weights to draw.")
 
 
-def _save_grid(grid, path):
-    # Grids of small images are blown up to at least 800 pixels across.
-    save_png(grid, path, zoom=max(1, -(-800 // grid.shape[1])))
+def _filters(model, split, params, title):
+    W = first_layer_weights(model)
+    shown = W[: params.get("n_filters", 100)]
+    count = (f"all {len(W)} units" if len(shown) == len(W)
+             else f"{len(shown)} of {len(W)} units (the first)")
+    grid = tile_images(shown, split.image_shape)
+    return grid_figure(grid, f"{title}\n{type(model).__name__} first-layer filters, {count}")
 
 
-def _filters(model, split, params, path):
-    W = first_layer_weights(model)[: params.get("n_filters", 100)]
-    _save_grid(tile_images(W, split.image_shape), path)
-
-
-def _samples(model, split, params, path):
+def _samples(model, split, params, title):
     labels, samples = fantasies(model, params)
-    # with label units: one row per class
-    n_cols = None if labels is None else len(labels) // len(model.classes_)
-    _save_grid(tile_images(samples, split.image_shape, scale_each=False, n_cols=n_cols), path)
+    what = f"{len(samples)} fantasies of {type(model).__name__}"
+    n_cols = None
+    if labels is not None:
+        n_cols = len(labels) // len(model.classes_)
+        what += f", one row per clamped label ({', '.join(map(str, model.classes_))})"
+    grid = tile_images(samples, split.image_shape, scale_each=False, n_cols=n_cols)
+    return grid_figure(grid, f"{title}\n{what}")
 
 
-def _reconstructions(model, split, params, path):
+def _reconstructions(model, split, params, title):
     X = split.X_test[: params.get("n_reconstructions", 20)]
     pairs = np.empty((2 * len(X), X.shape[1]))
     pairs[0::2], pairs[1::2] = X, reconstruct(model, X)
-    _save_grid(tile_images(pairs, split.image_shape, n_cols=10, scale_each=False), path)
+    grid = tile_images(pairs, split.image_shape, n_cols=10, scale_each=False)
+    return grid_figure(grid, f"{title}\n{len(X)} test images, each followed by its "
+                             f"reconstruction by {type(model).__name__}")
 
 
-def _learning_curve(model, split, params, path):
+def _learning_curve(model, split, params, title):
     curve = None
     for attr in ("loss_curve_", "reconstruction_error_", "objective_"):
         if hasattr(model, attr):
@@ -54,19 +63,16 @@ def _learning_curve(model, split, params, path):
             break
     if curve is None:
         raise RecipeError(f"{type(model).__name__} records no learning curve.")
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+    fig = Figure(figsize=(6, 3.8), dpi=100)
+    ax = fig.add_subplot()
     ax.plot(np.arange(1, len(curve) + 1), curve)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(label.replace("_", " "))
-    ax.set_title(type(model).__name__)
+    ax.set_ylabel(f"training {label.replace('_', ' ')}")
+    ax.set_title(f"{title}\n{type(model).__name__} learning curve", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 FIGURES = {
@@ -77,9 +83,18 @@ FIGURES = {
 }
 
 
-def draw_figures(model, split, evaluate, paths):
+def draw_figures(model, split, evaluate, paths, title=None):
     """Draw every figure the recipe names to ``paths[name]``; return the file
-    names written."""
+    names written.
+
+    ``title``, the first line of every figure's title, says which run the
+    figure belongs to (``"rbm-logistic-digits / cd1-momentum"``); by default
+    it is read from the run's file layout,
+    ``<runs>/<recipe>/<kind>/<variant>-<figure>.png``.
+    """
     for name in evaluate["figures"]:
-        FIGURES[name](model, split, evaluate["params"], paths[name])
+        path = paths[name]
+        label = title or (f"{path.parent.parent.name} / "
+                          f"{path.name.removesuffix(f'-{name}.png')}")
+        FIGURES[name](model, split, evaluate["params"], label).savefig(path)
     return [paths[name].name for name in evaluate["figures"]]

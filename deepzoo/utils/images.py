@@ -1,7 +1,8 @@
 """Image grids of filters, bases and samples, written as PNG.
 
 A few dozen lines of zlib instead of a plotting dependency: the figures
-deepzoo makes are tiles of small grey images.
+deepzoo makes are tiles of small grey images. :func:`grid_figure` puts a
+grid under a title, with matplotlib (the ``figures`` extra).
 """
 
 import os
@@ -10,7 +11,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["tile_images", "save_png"]
+__all__ = ["tile_images", "save_png", "grid_figure"]
 
 
 def tile_images(images, image_shape, n_cols=None, padding=1, scale_each=True):
@@ -84,3 +85,39 @@ def save_png(array, path, zoom=1):
            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
     with open(os.fspath(path), "wb") as f:
         f.write(png)
+
+
+def grid_figure(grid, title, width=8.0):
+    """A titled matplotlib figure of a grid made by :func:`tile_images`.
+
+    The grid is drawn pixel for pixel in grey (0 black, 1 white), without
+    axes: its rows and columns are tiles, not quantities.
+
+    Parameters
+    ----------
+    grid : array-like of shape (height, width), values in [0, 1]
+    title : str
+        Drawn above the grid; may hold line breaks.
+    width : float
+        Width of the figure in inches (100 pixels each).
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+        Not registered with pyplot: save it with ``figure.savefig(path)``;
+        it is freed when no longer referenced.
+    """
+    from matplotlib.figure import Figure
+
+    grid = np.asarray(grid, dtype=np.float64)
+    if grid.ndim != 2:
+        raise ValueError(f"grid_figure expects a 2-D array; got shape {grid.shape}.")
+    n_lines = title.count("\n") + 1
+    title_inches = 0.25 * n_lines + 0.2
+    height = width * grid.shape[0] / grid.shape[1]
+    fig = Figure(figsize=(width, height + title_inches), dpi=100)
+    ax = fig.add_axes((0, 0, 1, height / (height + title_inches)))
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=11)
+    return fig
