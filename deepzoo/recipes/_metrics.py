@@ -4,6 +4,8 @@ Each measure takes the fitted model, the data split and the recipe's
 ``[evaluate.params]`` and returns named numbers for ``metrics.json``.
 """
 
+import time
+
 import numpy as np
 from scipy.stats import kurtosis
 from sklearn.decomposition import PCA
@@ -207,12 +209,22 @@ BASELINES = {
 }
 
 
+def _announced(name, measure, *args):
+    # A measure can take seconds to minutes (a logistic regression on
+    # thousands of features, AIS): say what runs, then how long it took.
+    print(f"  measuring {name}...", flush=True)
+    t0 = time.perf_counter()
+    out = measure(*args)
+    print(f"  measured {name} in {time.perf_counter() - t0:.1f}s", flush=True)
+    return out
+
+
 def measure_baselines(split, evaluate):
     """Every model-independent baseline the recipe names."""
     out = {}
     for name in evaluate["metrics"]:
         if name in BASELINES:
-            out.update(BASELINES[name](split, evaluate["params"]))
+            out.update(_announced(name, BASELINES[name], split, evaluate["params"]))
     return out
 
 
@@ -222,7 +234,7 @@ def measure(model, split, evaluate, baselines):
     out = {}
     for name in evaluate["metrics"]:
         if name in MEASURES:
-            out.update(MEASURES[name](model, split, evaluate["params"]))
+            out.update(_announced(name, MEASURES[name], model, split, evaluate["params"]))
     if "test_squared_error" in out and "pca_test_squared_error" in baselines:
         out["ratio_to_pca"] = out["test_squared_error"] / baselines["pca_test_squared_error"]
     return out
