@@ -67,8 +67,9 @@ Layout of a file (``FORMAT_VERSION`` 2)::
                            (attrs kind, keys; entries 0, 1, ...) for a list,
                            tuple, dict or object array (attr shape), group for
                            a slice (start, stop, step) or masked array (data,
-                           mask), group with attr name for a numpy ufunc, group
-                           with the estimator layout for a fitted estimator
+                           mask), group (kind numpy_ufunc, attr name) for a
+                           numpy ufunc, group with the estimator layout for a
+                           fitted estimator
 
 ``docs/file-format.md`` describes the layout for readers that use h5py only.
 

@@ -615,3 +615,19 @@ def test_grid_search_over_none_and_estimators_round_trips(tmp_path):
     assert list(weight.data[2:]) == [None, "balanced"]
     assert loaded.cv_results_["param_clf"][3].C == 0.5
     assert loaded.cv_results_["param_scale"][1] == "passthrough"
+
+
+def test_file_format_doc_reads_an_rbm_with_h5py_alone(tmp_path):
+    from deepzoo import BernoulliRBM
+
+    doc = (Path(__file__).parents[1] / "docs" / "file-format.md").read_text()
+    snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(snippet.splitlines()) <= 10
+    X = (np.random.default_rng(0).random((20, 64)) > 0.5).astype(float)
+    io.save(BernoulliRBM(n_components=256, n_iter=1, random_state=0).fit(X), tmp_path / "rbm.h5")
+    # deepzoo made unimportable: the reader needs h5py and the standard library only.
+    code = "import sys; sys.modules['deepzoo'] = None\n" + snippet
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert out == "deepzoo.BernoulliRBM (256, 64)\n"
