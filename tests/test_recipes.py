@@ -106,6 +106,17 @@ def test_validation_before_training(tmp_path, old, new, message):
     assert not (tmp_path / "runs").exists()
 
 
+def test_figures_without_matplotlib_fail_before_training(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    path = tmp_path / "p.toml"
+    path.write_text(PRETRAIN)
+    with pytest.raises(RecipeError, match=r"needs matplotlib.*deepzoo\[figures\]"):
+        recipes.run_recipe(path, runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_cli_names_the_bad_key(tmp_path, capsys):
     from deepzoo.cli import main
 

@@ -1,6 +1,7 @@
 """Run a recipe: load data, build and fit each variant, measure, draw, report."""
 
 import hashlib
+import importlib.util
 import inspect
 import json
 import re
@@ -102,6 +103,12 @@ def validate_recipe(recipe):
         if name not in FIGURES:
             raise RecipeError(f"evaluate.figures: unknown figure {name!r}; known: "
                               f"{', '.join(sorted(FIGURES))}.")
+    # Every figure is drawn with matplotlib, an optional dependency; without
+    # it a run would fail after training.
+    if recipe.evaluate["figures"] and importlib.util.find_spec("matplotlib") is None:
+        raise RecipeError(
+            "evaluate.figures: drawing figures needs matplotlib, which is not installed; "
+            "pip install 'deepzoo[figures]', or remove the figures from the recipe.")
     for variant in recipe.variants or [_MAIN]:
         model = _build(recipe, variant, None, load_pretrained=False)
         try:
