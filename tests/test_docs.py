@@ -96,5 +96,5 @@ def test_docs_build_quick(tmp_path):
         images = list((out / "_images").glob(f"sphx_glr_{example}_*.png"))
         assert images, f"{example} drew no picture"
     # The notes are offered as downloads, whatever Sphinx names their folder.
-    for note in ("ARCHITECTURE.md", "experiments.md"):
+    for note in ("ARCHITECTURE.md", "experiments.md", "file-format.md"):
         assert list(out.glob(f"_downloads/*/{note}")), note
