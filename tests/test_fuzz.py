@@ -90,6 +90,7 @@ def _make(name):
             ("rbm", BernoulliRBM(n_components=3, n_iter=1, batch_size=4, random_state=0)),
             ("ae", Autoencoder(n_components=2, max_iter=2, batch_size=4, random_state=0)),
         ])
+    assert name in SMALL, f"new estimator {name}: give it small settings in SMALL"
     return dict(all_estimators())[name](**SMALL[name])
 
 
@@ -129,8 +130,7 @@ EXTREME = {
 }
 
 # Counts that must be at least 1 (0 is meaningless, not "none").
-_POSITIVE = {"batch_size", "n_components", "k", "updown_k", "n_chains", "n_nonzero_coefs",
-             "hidden_layer_sizes"}
+_POSITIVE = {"batch_size", "n_components", "k", "updown_k", "n_chains", "n_nonzero_coefs"}
 # Values that are invalid on their face: a model must refuse them, not
 # train on them. Values not listed (a learning rate of 1e30, a weight decay
 # of 1e10, max_iter=0) are legal settings: they must give a finite, bounded
@@ -143,7 +143,8 @@ _FACE_INVALID = {("initial_momentum", 1.5), ("final_momentum", -0.1), ("momentum
 
 def _invalid(param, value):
     if isinstance(value, tuple):
-        return any(v <= 0 for v in value) if value else None  # () may mean "no hidden layer"
+        # () may mean "no hidden layer": either accepted or refused clearly
+        return any(v <= 0 for v in value)
     if not np.isfinite(value) or value < 0:
         return True
     if param in _POSITIVE and value == 0:
@@ -597,7 +598,8 @@ def _fit_args(name, est):
 
 
 def _range_refused(est, X, y):
-    """Whether fit refuses data outside [0, 1] (then every method must)."""
+    """Whether fit refuses data outside [0, 1] (then the methods that
+    evaluate the same loss must too)."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
@@ -634,7 +636,8 @@ def fuzz_estimator(name, tmp_path):
     n, d = 13, 5
     X = rng.random((n, d))
     y = _labels(rng, n, classifier) if supervised else None
-    range_bad = _range_refused(base, X, y)
+    # models of probabilities must refuse such data whatever fit does now
+    range_bad = name in _BERNOULLI_VISIBLE or _range_refused(base, X, y)
 
     def bad_for(data, method="fit"):
         """Why this estimator must refuse ``data`` (None: it may accept it)."""
