@@ -358,7 +358,7 @@ _COMMON_ATTRIBUTES_DOC = """\
     t_ : int
         Parameter updates (mini-batches) run.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string feature names."""
 
 

@@ -729,7 +729,8 @@ _COMMON_PARAMETERS = """n_components : int, default=256
         Print the reconstruction error after each epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and every sampling step: a seed
-        reproduces a run bit for bit, whatever the number of threads.
+        reproduces a run bit for bit at a given BLAS thread count, whatever
+        numba's (docs/ARCHITECTURE.md, "Randomness").
     method : {{"cd", "pcd", "fpcd"}}, default="cd"
         Negative phase: contrastive divergence from the data (Hinton 2002),
         persistent chains (Tieleman 2008), or persistent chains run on the
@@ -784,7 +785,7 @@ _COMMON_ATTRIBUTES = """components_ : ndarray of shape (n_components, n_features
         Activation of the reconstruction ``H @ W + intercept_visible_``.
     n_iter_ : int
         Epochs run (``partial_fit`` calls count one each).
-    reconstruction_error_ : ndarray of shape (n_iter_,)
+    reconstruction_error_ : ndarray of shape (`n_iter_`,)
         Per epoch, the mean over samples of ``|x - E[v | h]|**2`` with ``h``
         sampled from ``p(h | x)`` at the time of the update.
     n_features_in_ : int"""
