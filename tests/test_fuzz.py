@@ -896,8 +896,6 @@ def _use(fz, name, est, train, rng, y, supervised, classifier, bad_for, params, 
     for method in _METHODS:
         if not hasattr(est, method):
             continue
-        if method == "score_samples" and name == "GaussianBernoulliRBM":
-            continue
         fn = getattr(est, method)
         for data in variants:
             inp = data
