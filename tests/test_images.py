@@ -91,7 +91,8 @@ def test_recipe_figures_name_recipe_variant_and_the_units_shown(
     figures = ["filters", "reconstructions", "learning_curve"]
     paths = {name: out / f"cd1-momentum-{name}.png" for name in figures}
     evaluate = {"figures": figures, "params": {}}
-    written = draw_figures(_Model(n_units), _Split(), evaluate, paths)
+    written = draw_figures(_Model(n_units), _Split(), evaluate, paths,
+                           title="rbm-logistic-digits / cd1-momentum")
     assert written == [p.name for p in paths.values()]
     for path in paths.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -104,16 +105,6 @@ def test_recipe_figures_name_recipe_variant_and_the_units_shown(
     assert "20 test images, each followed by its reconstruction" in recon
     (_, xlabel, ylabel), = titles["cd1-momentum-learning_curve.png"]
     assert (xlabel, ylabel) == ("epoch", "training reconstruction error")
-
-
-def test_recipe_figures_take_an_explicit_title(tmp_path, monkeypatch):
-    from deepzoo.recipes._figures import draw_figures
-
-    titles = _titles(monkeypatch)
-    paths = {"filters": tmp_path / "x.png"}
-    draw_figures(_Model(4), _Split(), {"figures": ["filters"], "params": {}}, paths,
-                 title="my-recipe / main")
-    assert titles["x.png"][0][0].startswith("my-recipe / main\n")
 
 
 def test_grid_figure_draws_the_grid_under_its_title():

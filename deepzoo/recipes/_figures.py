@@ -83,18 +83,13 @@ FIGURES = {
 }
 
 
-def draw_figures(model, split, evaluate, paths, title=None):
+def draw_figures(model, split, evaluate, paths, title):
     """Draw every figure the recipe names to ``paths[name]``; return the file
     names written.
 
     ``title``, the first line of every figure's title, says which run the
-    figure belongs to (``"rbm-logistic-digits / cd1-momentum"``); by default
-    it is read from the run's file layout,
-    ``<runs>/<recipe>/<kind>/<variant>-<figure>.png``.
+    figure belongs to (``"rbm-logistic-digits / cd1-momentum"``).
     """
     for name in evaluate["figures"]:
-        path = paths[name]
-        label = title or (f"{path.parent.parent.name} / "
-                          f"{path.name.removesuffix(f'-{name}.png')}")
-        FIGURES[name](model, split, evaluate["params"], label).savefig(path)
+        FIGURES[name](model, split, evaluate["params"], title).savefig(paths[name])
     return [paths[name].name for name in evaluate["figures"]]

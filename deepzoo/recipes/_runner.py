@@ -394,7 +394,8 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         metrics = measure(model, split, recipe.evaluate, baselines)
         metrics["fit_seconds"] = round(fit_seconds, 2)
         metrics["measure_seconds"] = round(time.perf_counter() - t0, 2)
-        metrics["figures"] = draw_figures(model, split, recipe.evaluate, paths["figures"])
+        metrics["figures"] = draw_figures(model, split, recipe.evaluate, paths["figures"],
+                                          title=f"{recipe.name} / {name}")
         for key, value in metrics.items():
             if key != "figures":
                 print(f"{label}: {key} = {value}", flush=True)
