@@ -81,7 +81,6 @@ Files of format version 1 (no header, no ``learned`` list) are still read,
 with the same checks but no checksum; saving them again adds one.
 """
 
-import contextlib
 import functools
 import hashlib
 import importlib
@@ -91,13 +90,14 @@ import json
 import numbers
 import os
 import re
-import secrets
 import sys
 import warnings
 
 import h5py
 import numpy as np
 from sklearn.base import BaseEstimator
+
+from .utils._files import write_atomic
 
 __all__ = ["save", "load", "FORMAT_VERSION", "VersionWarning"]
 
@@ -109,7 +109,6 @@ _HEADER = re.compile(
     rb"deepzoo-estimator\nformat_version (\d+)\nsha256 ([0-9a-f]{64})\n\0*\Z"
 )
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_TMP_SUFFIX = ".deepzoo-tmp"
 _NONE = "__none__"
 # A numpy ufunc among JSON parameters: {"__numpy_ufunc__": "log1p"}.
 _UFUNC = "__numpy_ufunc__"
@@ -192,7 +191,7 @@ def save(estimator, path):
     data = buffer.getbuffer()
     digest = hashlib.sha256(data[_HEADER_SIZE:]).hexdigest()
     data[:_HEADER_SIZE] = _header(digest)
-    _write_atomic(path, data)
+    write_atomic(path, data)
 
 
 def load(path, *, trusted=False):
@@ -288,60 +287,6 @@ def _header(digest):
 
 
 # -- writing -----------------------------------------------------------------
-
-
-def _write_atomic(path, data):
-    directory, base = os.path.split(os.path.abspath(path))
-    _remove_stale_temps(directory, base)
-    # The pid lets a later save tell a killed save's leftover from a live one.
-    tmp = os.path.join(
-        directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
-    )
-    # Mode 0o666 filtered by the umask, as open() does (mkstemp forces 0o600).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
-    try:
-        with open(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if os.name == "posix":
-        # The rename is durable only once the folder's entry is on disk.
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _remove_stale_temps(directory, base):
-    if os.name != "posix":
-        # Liveness is probed with kill(pid, 0), which on Windows would
-        # terminate the process instead.
-        return
-    pattern = re.compile(
-        rf"\.{re.escape(base)}\.(\d+)\.[0-9a-f]+{re.escape(_TMP_SUFFIX)}\Z"
-    )
-    for entry in os.scandir(directory):
-        match = pattern.match(entry.name)
-        if match and not _pid_alive(int(match[1])):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def _class_path(cls):

@@ -1,9 +1,9 @@
 """The files of a run folder: confined to the runs folder, written whole."""
 
 import json
-import os
 from pathlib import Path
 
+from ..utils._files import write_atomic
 from ._schema import RecipeError
 
 __all__ = ["inside", "read_summary", "write_text"]
@@ -30,18 +30,9 @@ def inside(runs_dir, path):
 
 
 def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary neighbour renamed into
-    place, so that an interrupted run never leaves a truncated file behind."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``text`` to ``path`` whole (``write_atomic``), so that an
+    interrupted run never leaves a truncated file behind."""
+    write_atomic(path, text.encode("utf-8"))
 
 
 def read_summary(path):
