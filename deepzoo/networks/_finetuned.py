@@ -197,7 +197,6 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from sklearn.decomposition import PCA
     >>> from deepzoo import FineTunedClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X = X / 16

@@ -6,10 +6,8 @@ When scikit-learn moves one of these, this is the only file to change.
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
-    Hidden,
     Interval,
     Options,
-    RealNotInt,
     StrOptions,
     validate_params,
 )
@@ -18,10 +16,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "_fit_context",
     "HasMethods",
-    "Hidden",
     "Interval",
     "Options",
-    "RealNotInt",
     "StrOptions",
     "validate_params",
     "check_is_fitted",

@@ -6,8 +6,8 @@ Errors say what was received, what is required and what to use instead.
 import numpy as np
 from sklearn.utils import check_array
 
-__all__ = ["check_unit_interval", "check_float_dtype", "check_codes",
-           "check_2d", "check_not_bool", "check_float_array"]
+__all__ = ["check_unit_interval", "check_codes", "check_2d", "check_not_bool",
+           "check_float_array"]
 
 
 def check_unit_interval(X, estimator_name, alternative=None):
@@ -34,11 +34,6 @@ def check_unit_interval(X, estimator_name, alternative=None):
             f"{estimator_name} expects values in [0, 1]; got min={lo:.4g}, "
             f"max={hi:.4g}. {hint}."
         )
-
-
-def check_float_dtype(X):
-    """The dtype learned arrays take: float32 stays float32, else float64."""
-    return np.float32 if X.dtype == np.float32 else np.float64
 
 
 def check_not_bool(caller, **counts):
