@@ -451,3 +451,69 @@ def test_partial_fit_after_changing_the_method(before, after, rng):
         assert_allclose(rbm.components_, twin.components_, rtol=1e-12)
     else:
         assert rbm._chain_h.shape == (7, 4)
+
+
+# ---------------------------------------------------------------- sparse input
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, method", [(BernoulliRBM, "cd"), (BernoulliRBM, "pcd"),
+                                         (GaussianBernoulliRBM, "cd")])
+def test_sparse_input_trains_as_dense(cls, method, fmt, dtype):
+    # scikit-learn's BernoulliRBM accepts scipy.sparse input; the same seed
+    # must give the very same model and outputs as the dense equivalent
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((57, 13)) < 0.3) * rng.random((57, 13))
+    X = X.astype(dtype)
+    Xs = sp.csr_matrix(X).asformat(fmt)
+    params = dict(n_components=5, n_iter=3, batch_size=10, method=method, random_state=0)
+    if cls is GaussianBernoulliRBM:
+        params["learn_variance"] = True
+    dense = cls(**params).fit(X)
+    sparse = cls(**params).fit(Xs)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        np.testing.assert_array_equal(getattr(sparse, name), getattr(dense, name))
+    np.testing.assert_array_equal(sparse.reconstruction_error_, dense.reconstruction_error_)
+    dense.partial_fit(X)
+    sparse.partial_fit(Xs)
+    np.testing.assert_array_equal(sparse.components_, dense.components_)
+    np.testing.assert_array_equal(sparse.transform(Xs), dense.transform(X))
+    assert sparse.transform(Xs).dtype == dtype
+    np.testing.assert_array_equal(sparse.free_energy(Xs), dense.free_energy(X))
+    if hasattr(dense, "score_samples"):
+        np.testing.assert_array_equal(sparse.score_samples(Xs), dense.score_samples(X))
+    state = np.random.RandomState(3)
+    sparse._rng, dense._rng = state, np.random.RandomState(3)
+    np.testing.assert_array_equal(sparse.gibbs(Xs), dense.gibbs(X))
+
+
+def test_sparse_input_is_checked_like_dense():
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.array([[0.0, 2.0], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        BernoulliRBM(n_components=2).fit(X)
+
+
+def test_load_rows_python_twin_reads_csr_as_dense():
+    # the plain-Python twin runs with NUMBA_DISABLE_JIT=1
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(1)
+    X = (rng.random((9, 5)) < 0.4) * rng.random((9, 5))
+    S = sp.csr_matrix(X)
+    order = rng.permutation(9)
+    csr = (S.data, S.indices, S.indptr, 5)
+    assert K.rows_shape(csr) == X.shape == K.rows_shape(X)
+    for o in (order, np.empty(0, np.int64)):
+        V_dense, V_sparse = np.full((4, 5), 7.0), np.full((4, 5), 7.0)
+        K.load_rows(X, o, 3, 4, V_dense)
+        K.load_rows(csr, o, 3, 4, V_sparse)
+        assert_array_equal(V_sparse, V_dense)
+        assert_array_equal(V_dense, X[o[3:7]] if o.size else X[3:7])
+    # duplicate entries add up, as scipy's toarray adds them
+    dup = sp.csr_matrix((np.array([0.25, 0.5]), np.array([1, 1]), np.array([0, 2])), shape=(1, 3))
+    V = np.full((1, 3), 7.0)
+    K.load_rows((dup.data, dup.indices, dup.indptr, 3), np.empty(0, np.int64), 0, 1, V)
+    assert_array_equal(V, dup.toarray())

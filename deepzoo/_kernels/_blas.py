@@ -76,6 +76,9 @@ def scal(alpha, x):
     x *= alpha
 
 
+_T, _N = ord("T"), ord("N")
+
+
 @register_jitable
 def _unit_rows(X):
     return X.shape[1] <= 1 or X.strides[1] == X.itemsize
@@ -95,8 +98,10 @@ def _gemm_blas(trans_a, trans_b, alpha, A, B, beta, C):
             raise ValueError("gemm needs unit strides along rows")
         # column-major view: C.T (n x m) = op(B).T (n x k) @ op(A).T (k x m)
         flags = np.empty(2, np.uint8)
-        flags[0] = ord("T") if trans_b else ord("N")
-        flags[1] = ord("T") if trans_a else ord("N")
+        # character codes as numbers: ord() would compile numba's unicode
+        # support into every kernel that calls gemm (seconds of first use)
+        flags[0] = _T if trans_b else _N
+        flags[1] = _T if trans_a else _N
         dims = np.empty(6, np.int32)
         dims[0], dims[1], dims[2] = n, m, k
         # leading dimensions: row strides (at least 1, as BLAS requires)

@@ -24,7 +24,8 @@ parallel. Sums of softplus terms run in the data type (see
 import math
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import overload
 
 from . import _fastmath as fm
 from ._blas import axpy, gemm, scal
@@ -132,6 +133,64 @@ def softplus_rows(Z, bias, beta, out):
         out[i] = acc
 
 
+def rows_shape(X):
+    """``(n_samples, n_features)`` of a dense ``X`` or of a CSR matrix given
+    as ``(data, indices, indptr, n_features)``."""
+    if isinstance(X, tuple):
+        return X[2].shape[0] - 1, X[3]
+    return X.shape
+
+
+def load_rows(X, order, start, nb, V):
+    """``V[i] = X[order[start + i]]`` (``X[start + i]`` if ``order`` is
+    empty) for ``i < nb``; ``X`` dense or a CSR tuple (see ``rows_shape``).
+
+    Sparse input reads each mini-batch's rows straight from the CSR arrays
+    (duplicate entries add up, as in ``toarray``): a separate compiled
+    variant of the epoch, so dense input runs the very same loop as before.
+    """
+    d = V.shape[1]
+    for i in range(nb):
+        src = order[start + i] if order.shape[0] > 0 else start + i
+        if isinstance(X, tuple):
+            data, indices, indptr = X[0], X[1], X[2]
+            V[i, :d] = 0
+            for p in range(indptr[src], indptr[src + 1]):
+                V[i, indices[p]] += data[p]
+        else:
+            V[i, :d] = X[src]
+
+
+@overload(rows_shape, inline="always")
+def _rows_shape_compiled(X):
+    if isinstance(X, types.BaseTuple):
+        return lambda X: (X[2].shape[0] - 1, X[3])
+    return lambda X: X.shape
+
+
+@overload(load_rows, inline="always")
+def _load_rows_compiled(X, order, start, nb, V):
+    if isinstance(X, types.BaseTuple):
+        def load_csr(X, order, start, nb, V):
+            data, indices, indptr = X[0], X[1], X[2]
+            d = V.shape[1]
+            for i in range(nb):
+                src = order[start + i] if order.shape[0] > 0 else start + i
+                for j in range(d):
+                    V[i, j] = 0.0
+                for p in range(indptr[src], indptr[src + 1]):
+                    V[i, indices[p]] += data[p]
+        return load_csr
+
+    def load_dense(X, order, start, nb, V):
+        d = X.shape[1]
+        for i in range(nb):
+            src = order[start + i] if order.shape[0] > 0 else start + i
+            for j in range(d):  # (a row slice assignment ran 2x slower)
+                V[i, j] = X[src, j]
+    return load_dense
+
+
 # Unit codes of ``hidden_rows`` / ``visible_rows`` / ``train_epoch``.
 BERNOULLI, GAUSSIAN, NRELU = 0, 1, 2
 
@@ -181,7 +240,9 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
 
     Parameters (arrays with zero rows mean "absent")
     ----------
-    X : (n, d) data; ``order`` (n,) row order, or empty for ``X``'s order.
+    X : (n, d) data, dense or a CSR matrix as ``(data, indices, indptr, d)``
+        (see ``load_rows``); ``order`` (n,) row order, or empty for ``X``'s
+        order.
     W, b, c : weights (m, d), visible and hidden biases; ``velocity_*`` their
         momentum state.
     chains : (n_chains, m) persistent hidden states (PCD/FPCD), else empty.
@@ -199,7 +260,7 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
     G : (m, d) scratch for the raw weight gradient (FPCD only), else empty.
     err : (batch,) scratch for the per-sample errors.
     """
-    n, d = X.shape
+    n, d = rows_shape(X)
     m = W.shape[0]
     bs = err.shape[0]
     persistent = chains.shape[0] > 0
@@ -237,11 +298,11 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
     if heavy_ball:
         B = W - velocity_W
     swapped = False
-    sums_h = np.empty((1, m), X.dtype)
-    grad_b = np.empty((1, d), X.dtype)
+    sums_h = np.empty((1, m), V.dtype)
+    grad_b = np.empty((1, d), V.dtype)
     # weights of the rows in the bias gradients, as products (BLAS, like
     # the rest): positive rows 1 / nb, negative rows -1 / n_neg
-    u = np.empty((1, buffers_v.shape[1]), X.dtype)
+    u = np.empty((1, buffers_v.shape[1]), V.dtype)
     grad_lv = np.empty(d if learn_variance else 0)
     total = 0.0
     lr = learning_rate
@@ -250,10 +311,7 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
         nb = min(bs, n - start)
         n_neg = chains.shape[0] if persistent else nb
         rows = nb + n_neg
-        for i in range(nb):
-            src = order[start + i] if order.shape[0] > 0 else start + i
-            for j in range(d):  # (a row slice assignment ran 2x slower)
-                V[i, j] = X[src, j]
+        load_rows(X, order, start, nb, V)
         Vpos, Vneg, Hpos, Hneg = V[:nb], V[nb:rows], H[:nb], H[nb:rows]
         e = err[:nb]
         # Positive phase: hidden probabilities for the statistics, binary
@@ -348,7 +406,7 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
             s_cur = _unscale(s_cur, A)
             last = start + nb == n
             if last:
-                velocity_W[:] = A
+                _copy(A, velocity_W)
             gemm(True, False, lr * scale, H[:rows], V[:rows], 1.0 - lr * weight_decay, A)
             if last:
                 _difference(A, velocity_W, 1.0, velocity_W)
@@ -367,7 +425,7 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
             for i in range(d):
                 grad_b[0, i] /= var[i]
         if learn_variance:
-            _variance_gradient(Vpos, Vneg, b, var, neg_means, grad_lv)
+            _variance_gradient(Vpos, Vneg, b, var, 1.0 if neg_means else 0.0, grad_lv)
         decay_momentum_step(c, sums_h[0], velocity_c, lr, momentum, 1.0, 0.0)
         decay_momentum_step(b, grad_b[0], velocity_b, lr, momentum, 1.0, 0.0)
         if fpcd:
@@ -383,7 +441,7 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
     if heavy_ball:
         _difference(A, B, s_prev, velocity_W)
         if swapped:
-            W[:] = A
+            _copy(A, W)
     return total
 
 
@@ -397,6 +455,16 @@ def _unscale(s, A):
     if s != 1.0:
         scal(s, A.reshape(-1))
     return 1.0
+
+
+@kernel
+def _copy(A, out):
+    """``out[:] = A`` for arrays of the same shape. (Slice assignment would
+    compile numba's shape-mismatch message, its string formatting included:
+    seconds of first use for a copy at the end of an epoch.)"""
+    a, o = A.reshape(-1), out.reshape(-1)
+    for i in range(o.shape[0]):
+        o[i] = a[i]
 
 
 @kernel
@@ -421,8 +489,12 @@ def _fast_step(fast, grad, fast_decay, step):
 @kernel
 def _variance_gradient(Vpos, Vneg, b, var, neg_means, out):
     """``d(-E)/d log s**2 = (v - b)**2 / (2 s**2)``, data minus model; for
-    negative states that are means of p(v | h), ``E[(v - b)**2 | h] =
-    (mean - b)**2 + s**2``."""
+    negative states that are means of p(v | h) (``neg_means = 1.0``, else
+    0.0), ``E[(v - b)**2 | h] = (mean - b)**2 + s**2``.
+
+    ``neg_means`` is a float: a bool would be compiled twice, once for the
+    literal ``False`` the epoch starts from and once for a run-time bool.
+    """
     d = b.shape[0]
     pos = np.zeros(d)
     neg = np.zeros(d)
@@ -433,7 +505,7 @@ def _variance_gradient(Vpos, Vneg, b, var, neg_means, out):
         for i in range(d):
             neg[i] += (Vneg[r, i] - b[i]) ** 2
     for i in range(d):
-        model = neg[i] / Vneg.shape[0] + (var[i] if neg_means else 0.0)
+        model = neg[i] / Vneg.shape[0] + neg_means * var[i]
         out[i] = (pos[i] / Vpos.shape[0] - model) / (2 * var[i])
 
 

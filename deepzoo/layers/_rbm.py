@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state, check_scalar
@@ -34,7 +35,7 @@ from ..utils._compat import (
     check_is_fitted,
     validate_data,
 )
-from ..utils._progress import report_progress
+from ..utils._progress import announces_compilation, report_progress
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
 from ..utils.validation import check_not_bool, check_unit_interval
@@ -92,6 +93,43 @@ def _blas_threads(n_rows, n_components, n_features, limit=_SMALL_GEMM):
     if n_rows * n_components * n_features < limit:
         return blas_single_thread()
     return nullcontext()
+
+
+# Rows of sparse input made dense at a time (inference, initial statistics):
+# bounded memory, and the same row-wise products as dense input.
+_CHUNK_ELEMENTS = 1 << 20
+
+
+def _dense_chunks(X):
+    """``X`` as dense blocks of rows: ``X`` itself if dense, else CSR rows
+    densified ``_CHUNK_ELEMENTS`` values at a time."""
+    if not sp.issparse(X):
+        yield X
+        return
+    step = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
+    for start in range(0, X.shape[0], step):
+        yield X[start:start + step].toarray()
+
+
+def _by_rows(X, fn):
+    """``fn(X)`` for a row-wise ``fn``, applied chunk by chunk to sparse ``X``."""
+    if not sp.issparse(X):
+        return fn(X)
+    return np.concatenate([fn(chunk) for chunk in _dense_chunks(X)])
+
+
+def _column_mean(X, fn=None):
+    """``np.mean(fn(X), axis=0)`` for dense or sparse ``X``, bit for bit
+    equal for both: numpy sums the rows in order, so the blocks' rows are
+    summed in order too, then divided as numpy's mean divides."""
+    if not sp.issparse(X):
+        return np.mean(X if fn is None else fn(X), axis=0)
+    total = None
+    for chunk in _dense_chunks(X):
+        part = chunk if fn is None else fn(chunk)
+        total = np.add.reduce(part if total is None else np.vstack([total[None], part]),
+                              axis=0)
+    return np.true_divide(total, np.intp(X.shape[0]), out=total, casting="unsafe")
 
 
 def _keys(rng, shape):
@@ -161,7 +199,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Mixed dtypes would make the kernels compile slow mixed-type
         # variants (or fail to type at all).
         dtype = (np.float64, np.float32) if reset else self.components_.dtype
-        X = validate_data(self, X, reset=reset, dtype=dtype, order="C")
+        # CSR rows feed the training kernel directly (CSC is converted once)
+        X = validate_data(self, X, reset=reset, dtype=dtype, order="C",
+                          accept_sparse="csr")
         if self._visible == "bernoulli":
             check_unit_interval(X, type(self).__name__, alternative="GaussianBernoulliRBM")
         return X
@@ -178,6 +218,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
     def _hidden(self, Z, c, key, M, S):
@@ -201,14 +242,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # learning the marginals.
         self.components_ = (0.01 * rng.standard_normal((m, n_features))).astype(dtype)
         self.intercept_hidden_ = np.zeros(m, dtype=dtype)
-        mean = X.mean(axis=0)
+        mean = _column_mean(X)
         if self._visible == "bernoulli":
             p = np.clip(mean, 1e-3, 1 - 1e-3)
             self.intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
         else:
             self.intercept_visible_ = mean.astype(dtype)
             if self.learn_variance and X.shape[0] > 1:
-                self.sigma_ = np.sqrt(np.maximum(X.var(axis=0), 1e-4)).astype(dtype)
+                var = _column_mean(X, lambda A: np.square(A - mean))
+                self.sigma_ = np.sqrt(np.maximum(var, 1e-4)).astype(dtype)
             else:
                 self.sigma_ = np.ones(n_features, dtype=dtype)
         self.hidden_activation_ = _HIDDEN_ACTIVATION[self.hidden_unit]
@@ -234,7 +276,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self._chain_h = (rng.random_sample((n_chains, self.n_components)) < 0.5
                                  ).astype(self.components_.dtype)
             else:
-                H = X[rng.randint(X.shape[0], size=n_chains)] @ self.components_.T
+                rows = X[rng.randint(X.shape[0], size=n_chains)]
+                H = (rows.toarray() if sp.issparse(rows) else rows) @ self.components_.T
                 self._chain_h = np.empty_like(H)
                 self._hidden(H, self.intercept_hidden_, _keys(rng, ())[()], H, self._chain_h)
         if self.method == "fpcd":
@@ -288,6 +331,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         fast = self._fast if fpcd else {"W": empty2, "b": empty1, "c": empty1}
         fast_lr = self.learning_rate if self.fast_learning_rate is None \
             else self.fast_learning_rate
+        if sp.issparse(X):
+            X = (X.data, X.indices, X.indptr, d)
         total = _k.train_epoch(
             X, order, params["W"], params["b"], params["c"], vel["W"], vel["b"], vel["c"],
             self._chain_h if self.method != "cd" else empty2,
@@ -316,7 +361,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.decoder_components_ = self.components_ * (self.sigma_ ** 2)[None, :]
 
     def _run_epochs(self, X, n_epochs, first_epoch, schedule):
-        bound = parameter_bound(X)
+        bound = parameter_bound(X.data if sp.issparse(X) else X)
         for epoch in range(first_epoch, first_epoch + n_epochs):
             t0 = time.perf_counter()
             err = self._epoch(X, epoch, schedule)
@@ -328,6 +373,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 report_progress(self, self.n_iter_, "reconstruction error", err,
                                 time.perf_counter() - t0)
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -335,7 +381,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input (CSR; CSC and others are converted to CSR) trains
+            exactly as its dense equivalent, without being densified.
         y : Ignored
 
         Returns
@@ -356,6 +404,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._run(X, self.n_iter, 0, schedule=True)
         return self
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -370,7 +419,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input is used as in :meth:`fit`.
         y : Ignored
 
         Returns
@@ -403,7 +453,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
 
         Returns
         -------
@@ -411,14 +463,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        return encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
+        return _by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
+                                            self.hidden_activation_))
 
     def gibbs(self, v):
         """One Gibbs step: ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
 
         Parameters
         ----------
-        v : array-like of shape (n_samples, n_features)
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input is made dense (the result is dense and as large).
 
         Returns
         -------
@@ -427,7 +481,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         v = self._check_X(v, reset=False)
-        return self._gibbs(v, self._get_rng(), 1)
+        # the result is dense and as large: densifying the input costs no more
+        return self._gibbs(v.toarray() if sp.issparse(v) else v, self._get_rng(), 1)
 
     def _gibbs(self, v, rng, n_steps, mean=False):
         W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
@@ -520,14 +575,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
 
         Returns
         -------
         F : ndarray of shape (n_samples,), float64
         """
         X = self._energy_input(X, "free_energy")
-        return self._free_energy(X)
+        return _by_rows(X, self._free_energy)
 
     def log_partition(self, method="exact", *, n_runs=100, betas=None, base_rate=None,
                       random_state=None):
@@ -589,7 +646,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
         method : {"exact", "ais"}, default="exact"
             How ``log Z`` is obtained, see :meth:`log_partition`.
         **kwargs
@@ -603,7 +662,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         log_z = self.log_partition(method, **kwargs)
         if method == "ais":
             log_z = log_z[0]
-        return -self._free_energy(X) - log_z
+        return -_by_rows(X, self._free_energy) - log_z
 
     def _exact_log_partition(self):
         W = self.components_
@@ -876,13 +935,18 @@ class BernoulliRBM(_BaseRBM):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
 
         Returns
         -------
         pll : ndarray of shape (n_samples,), float64
         """
         X = self._energy_input(X, "score_samples")
+        return _by_rows(X, self._pseudo_loglik)
+
+    def _pseudo_loglik(self, X):
         W, b = self.components_, self.intercept_visible_
         Hin = X @ W.T
         Hin += self.intercept_hidden_
