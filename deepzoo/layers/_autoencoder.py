@@ -53,7 +53,7 @@ from ..utils._compat import (
     validate_data,
     validate_params,
 )
-from ..utils._progress import report_progress
+from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_float_array, check_unit_interval
 
@@ -595,6 +595,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     # -- public API
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -626,6 +627,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self._rng = rng
         return self._run(X, rng, self.max_iter, incremental=False)
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):

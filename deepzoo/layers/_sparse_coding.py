@@ -28,7 +28,7 @@ from ..utils._compat import (
     validate_data,
     validate_params,
 )
-from ..utils._progress import report_progress
+from ..utils._progress import announces_compilation, report_progress
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
 from ..utils.validation import check_2d, check_codes
@@ -720,6 +720,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     # ---------------------------------------------------------- public API
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -784,6 +785,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             previous = objective
         return False
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):

@@ -1,0 +1,70 @@
+"""First use: a fit that compiles kernels says so, once; a warm cache says
+nothing. Each case runs in a fresh process with its own Numba cache folder,
+as a new installation would."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+_FIT = """
+import logging, sys
+import numpy as np
+from deepzoo import BernoulliRBM
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="LOG %(message)s")
+X = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(np.float64)
+BernoulliRBM(n_components=3, n_iter=2, verbose=1, random_state=0).fit(X)
+"""
+
+_MESSAGE = "deepzoo: compiling Numba kernels for BernoulliRBM (first use"
+
+
+def _fit_in_fresh_process(cache):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    return subprocess.run([sys.executable, "-c", _FIT], env=env, capture_output=True,
+                          text=True, check=True, timeout=600)
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
+def test_compilation_is_announced_once_and_only_when_the_cache_is_cold(tmp_path):
+    cold = _fit_in_fresh_process(tmp_path)
+    printed = [line for line in cold.stdout.splitlines() if line.startswith("deepzoo:")]
+    assert len(printed) == 1, cold.stdout
+    assert printed[0].startswith(_MESSAGE)
+    assert printed[0].endswith("cached afterwards)")
+    # printed before the first progress line: it explains the wait
+    assert cold.stdout.splitlines()[0] == printed[0]
+    assert f"LOG {printed[0]}" in cold.stderr.splitlines()
+
+    warm = _fit_in_fresh_process(tmp_path)
+    assert "deepzoo:" not in warm.stdout
+    assert "deepzoo:" not in warm.stderr
+    assert "[BernoulliRBM] Iteration 2" in warm.stdout
+
+
+def test_verbose_zero_prints_nothing_but_logs(monkeypatch, capsys):
+    # the announcement itself, without compiling: a listener fed one event
+    import logging
+
+    from deepzoo import BernoulliRBM
+    from deepzoo.utils._progress import _listener_class, compile_message
+
+    class Event:
+        data = {"dispatcher": type("D", (), {"py_func": compile_message})()}
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("deepzoo")
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    try:
+        notice = _listener_class()(BernoulliRBM(verbose=0))
+        notice.on_start(Event())
+        notice.on_start(Event())
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == [compile_message(BernoulliRBM())]
+    assert capsys.readouterr().out == ""
