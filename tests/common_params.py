@@ -4,6 +4,15 @@
 estimator checks fast (small models, few iterations). ``EXPECTED_FAILED``
 is the one place where a check that truly cannot hold is listed, with the
 reason, per estimator class name.
+
+``DEFAULT_CHECKED`` names the estimators whose checks are also run exactly
+as ``check_estimator(Estimator())`` runs them, with their default
+parameters, because their defaults refuse data that the checks' fast
+parameters accept; ``EXPECTED_FAILED_DEFAULT`` lists those runs' failing
+checks with the reason. Every other estimator's fast parameters only make
+it smaller or shorter (sizes, iterations, seeds), except ``Stack``, which
+like scikit-learn's ``Pipeline`` has no default steps (scikit-learn checks
+``Pipeline`` with steps chosen for the checks, as here).
 """
 
 # stacks and networks (issue 6)
@@ -77,3 +86,24 @@ EXPECTED_FAILED["DBN"] = dict.fromkeys(
     EXPECTED_FAILED["BernoulliRBM"],
     "DBN models probabilities in [0, 1] (Bernoulli visible units); the check's data "
     "are not in [0, 1]")
+
+# The checks behind the [0, 1] refusals above, plus check_transformer_n_iter
+# (it fits the estimators that have max_iter on the same data).
+_UNIT_INTERVAL_CHECKS = sorted(EXPECTED_FAILED["BernoulliRBM"]) + ["check_transformer_n_iter"]
+
+# With their default cross-entropy loss, DeepAutoencoder and
+# StackedAutoencoder model values in [0, 1] and refuse data outside it, as
+# BernoulliRBM does; with output_activation="linear" (DeepAutoencoder) or
+# loss="squared_error" (StackedAutoencoder), CHECK_PARAMS above, they pass
+# every check.
+DEFAULT_CHECKED = ["DeepAutoencoder", "StackedAutoencoder"]
+EXPECTED_FAILED_DEFAULT = {
+    "DeepAutoencoder": dict.fromkeys(
+        _UNIT_INTERVAL_CHECKS,
+        "the default loss is cross-entropy of sigmoid outputs, defined for data in "
+        "[0, 1] (output_activation='linear' passes); the check's data are not in [0, 1]"),
+    "StackedAutoencoder": dict.fromkeys(
+        _UNIT_INTERVAL_CHECKS,
+        "the default loss is cross-entropy, defined for data in [0, 1] "
+        "(loss='squared_error' passes); the check's data are not in [0, 1]"),
+}
