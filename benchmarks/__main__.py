@@ -10,6 +10,7 @@ SUITES = {
     "finetune": "finetune",
     "sparse_coding": "sparse_coding",
     "autoencoder": "autoencoder",
+    "first_use": "first_use",
     "gemm": None,
 }
 
