@@ -289,3 +289,26 @@ def test_rbm_stack_with_linear_code_unrolls_exactly(dtype):
         clf = FineTunedClassifier(stack, max_iter=1, top_only_iter=1, random_state=0).fit(X, y[:300])
     assert clf.transform(X).dtype == dtype
     np.testing.assert_array_equal(clf.transform(X), stack.transform(X))
+
+
+@pytest.mark.parametrize("estimator", [FineTunedClassifier, FineTunedRegressor, DeepAutoencoder])
+def test_docstrings_carry_the_shared_blocks(estimator):
+    from deepzoo.networks._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+
+    doc = estimator.__doc__
+    assert SHARED_PARAMETERS_DOC in doc and SHARED_ATTRIBUTES_DOC in doc
+    assert "%(" not in doc and "{{" not in doc
+
+
+@pytest.mark.parametrize("blocks", [{"param": "x"}, {"params": "x", "attrs": "y"}])
+def test_fill_docstring_refuses_unmatched_placeholders(blocks):
+    from deepzoo.utils._docstrings import fill_docstring
+
+    def f():
+        """Doc.
+
+%(params)s
+        """
+
+    with pytest.raises(ValueError, match="placeholders"):
+        fill_docstring(**blocks)(f)

@@ -6,6 +6,7 @@ from sklearn.base import TransformerMixin
 from .._nn.losses import binary_cross_entropy_logits, loss_samples
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils._docstrings import fill_docstring
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes, check_unit_interval
 from ._base import BaseNetwork
@@ -14,8 +15,9 @@ from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 __all__ = ["DeepAutoencoder"]
 
 
+@fill_docstring(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
 class DeepAutoencoder(TransformerMixin, BaseNetwork):
-    __doc__ = """Deep autoencoder: unrolled stack, fine-tuned on reconstruction.
+    """Deep autoencoder: unrolled stack, fine-tuned on reconstruction.
 
     The stack's encoders form the encoder; the decoder mirrors them, each
     layer initialised with its layer's decoder weights (the transposed
@@ -28,13 +30,13 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
 
     Parameters
     ----------
-{params}
-    code_activation : {{"linear", "sigmoid", "tanh", "relu"}}, default="linear"
+%(params)s
+    code_activation : {"linear", "sigmoid", "tanh", "relu"}, default="linear"
         Activation of the code layer when ``pretrained`` is None (the paper's
         code units are linear).
-    output_activation : {{"sigmoid", "linear"}}, default="sigmoid"
+    output_activation : {"sigmoid", "linear"}, default="sigmoid"
         Output units when ``pretrained`` is None.
-    loss : {{"auto", "binary_cross_entropy", "squared_error"}}, default="auto"
+    loss : {"auto", "binary_cross_entropy", "squared_error"}, default="auto"
         ``"auto"``: cross-entropy for sigmoid outputs (inputs must lie in
         [0, 1]), squared error otherwise.
 
@@ -44,7 +46,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         Layers up to the code (the first half of ``coefs_``).
     loss_ : str
         The loss that was trained.
-{attrs}
+%(attrs)s
 
     See Also
     --------
@@ -64,7 +66,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
     ...                      random_state=0).fit(X)
     >>> ae.transform(X).shape, ae.inverse_transform(ae.transform(X)).shape
     ((200, 4), (200, 20))
-    """.format(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
+    """
 
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from .._nn.losses import log_softmax
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
+from ..utils._docstrings import fill_docstring
 from ..utils._transaction import transactional
 from ._base import BaseNetwork
 
@@ -163,8 +164,9 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         return self._hidden(self._input(X))
 
 
+@fill_docstring(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
 class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
-    __doc__ = """Classifier unrolled from a pretrained stack, fine-tuned by backprop.
+    """Classifier unrolled from a pretrained stack, fine-tuned by backprop.
 
     The stack's layers become the hidden layers; a softmax output layer is
     added and all weights are trained on the softmax cross-entropy
@@ -174,7 +176,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
 
     Parameters
     ----------
-{params}
+%(params)s
     top_only_iter : int, default=0
         With a pretrained stack, the first epochs train only the new output
         layer (Hinton's code: 5 epochs) so that large random gradients do
@@ -183,7 +185,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-{attrs}
+%(attrs)s
 
     See Also
     --------
@@ -204,7 +206,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     ...                           random_state=0).fit(X[:1000], y[:1000])
     >>> clf.score(X[1000:], y[1000:]) > 0.9
     True
-    """.format(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
+    """
 
     _output_activation = "softmax"
     _loss = "softmax_cross_entropy"
@@ -347,8 +349,9 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         return self.classes_[proba.argmax(axis=1)]
 
 
+@fill_docstring(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
 class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
-    __doc__ = """Regressor unrolled from a pretrained stack, fine-tuned by backprop.
+    """Regressor unrolled from a pretrained stack, fine-tuned by backprop.
 
     The stack's layers become the hidden layers; a linear output layer is
     added and all weights are trained on the squared error
@@ -357,14 +360,14 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
 
     Parameters
     ----------
-{params}
+%(params)s
     top_only_iter : int, default=0
         With a pretrained stack, the first epochs train only the new output
         layer.
 
     Attributes
     ----------
-{attrs}
+%(attrs)s
 
     See Also
     --------
@@ -380,7 +383,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
     ...                          learning_rate=0.01, random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.95
     True
-    """.format(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
+    """
 
     _output_activation = "linear"
     _loss = "squared_error"
