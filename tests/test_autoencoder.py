@@ -288,3 +288,31 @@ def test_denoising_features_beat_raw_pixels_on_mnist(data_dir):
     raw = accuracy(X, X_test)
     learned = accuracy(dae.transform(X), dae.transform(X_test))
     assert learned > raw + 0.015, (raw, learned)
+
+
+# ---------------------------------------------------------------- sparse input
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls", [Autoencoder, DenoisingAutoencoder, SparseAutoencoder,
+                                 ContractiveAutoencoder])
+def test_sparse_input_trains_as_dense(cls, dtype, fmt):
+    # scikit-learn's MLPs accept scipy.sparse input; the same seed must give
+    # the very same model and outputs as the dense equivalent
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = ((rng.random((45, 11)) < 0.3) * rng.random((45, 11))).astype(dtype)
+    Xs = sp.csr_matrix(X).asformat(fmt)
+    params = dict(n_components=4, max_iter=3, batch_size=8, random_state=0)
+    dense = cls(**params).fit(X)
+    sparse = cls(**params).fit(Xs)
+    for name in dense._parameter_names():
+        np.testing.assert_array_equal(getattr(sparse, name), getattr(dense, name))
+    np.testing.assert_array_equal(sparse.loss_curve_, dense.loss_curve_)
+    dense.partial_fit(X)
+    sparse.partial_fit(Xs)
+    np.testing.assert_array_equal(sparse.components_, dense.components_)
+    np.testing.assert_array_equal(sparse.transform(Xs), dense.transform(X))
+    assert sparse.transform(Xs).dtype == dtype
+    np.testing.assert_array_equal(sparse.score_samples(Xs), dense.score_samples(X))

@@ -22,6 +22,7 @@ from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
@@ -56,6 +57,7 @@ from ..utils._compat import (
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_float_array, check_unit_interval
+from ._rbm import _by_rows
 
 __all__ = [
     "Autoencoder",
@@ -482,7 +484,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _check_input(self, X):
         """Inference input, converted to the model's dtype."""
         check_is_fitted(self)
-        return validate_data(self, X, dtype=self.components_.dtype, reset=False)
+        return validate_data(self, X, dtype=self.components_.dtype, reset=False,
+                             accept_sparse="csr")
 
     def _initialize(self, X, rng):
         n_features = X.shape[1]
@@ -536,6 +539,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         for start in range(0, n, batch_size):
             batch = (X[order[start:start + batch_size]] if order is not None
                      else X[start:start + batch_size])
+            if sp.issparse(batch):
+                # one mini-batch made dense at a time: the same values, rows
+                # and products as dense input
+                batch = batch.toarray()
             value = autoencoder_objective(params, grads, self._corrupt(batch, rng), batch, spec)
             self._optimizer.step(grads)
             total += value * batch.shape[0]
@@ -545,7 +552,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _run(self, X, rng, max_epochs, incremental):
         spec = self._spec()
         self._updatable_params()
-        bound = parameter_bound(X)
+        bound = parameter_bound(X.data if sp.issparse(X) else X)
         X_val = None
         if self.early_stopping and not incremental:
             n_val = int(round(self.validation_fraction * X.shape[0]))
@@ -603,7 +610,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input (CSR; other formats are converted to CSR) is
+            made dense one mini-batch at a time and trains exactly as
+            its dense equivalent.
         y : ignored
 
         Returns
@@ -619,7 +629,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Like any failed call, it leaves the estimator as it was before
             the call.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                          accept_sparse="csr")
         self._check_params()
         self._check_data(X)
         rng = check_random_state(self.random_state)
@@ -641,7 +652,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input (CSR; other formats are converted to CSR) is
+            made dense one mini-batch at a time and trains exactly as
+            its dense equivalent.
         y : ignored
 
         Returns
@@ -655,7 +669,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             as it was before the call.
         """
         first = not hasattr(self, "components_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=first)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=first,
+                          accept_sparse="csr")
         self._check_params()
         self._check_data(X)
         if first:
@@ -664,7 +679,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         elif not hasattr(self, "_rng"):  # loaded from a file: no scratch state
             self._rng = check_random_state(self.random_state)
             self._optimizer = None
-        X = np.ascontiguousarray(X, dtype=self.components_.dtype)
+        X = (X.astype(self.components_.dtype) if sp.issparse(X)
+             else np.ascontiguousarray(X, dtype=self.components_.dtype))
         return self._run(X, self._rng, 1, incremental=True)
 
     def transform(self, X):
@@ -672,14 +688,17 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
 
         Returns
         -------
         H : ndarray of shape (n_samples, n_components)
         """
         X = self._check_input(X)
-        return encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
+        return _by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
+                                            self.hidden_activation_))
 
     def inverse_transform(self, X):
         """The reconstruction ``g(H @ W_dec + intercept_visible_)`` of codes ``H``.
@@ -723,13 +742,17 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
-        X = self._check_input(X)
+        return _by_rows(self._check_input(X), self._score_samples)
+
+    def _score_samples(self, X):
         H = encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
         Z = self._decoder_input(H)
         if self.loss == "cross_entropy":
@@ -741,7 +764,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input gives the same result as its dense equivalent;
+            it is made dense a block of rows at a time.
         y : ignored
 
         Returns
@@ -757,6 +782,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
 
