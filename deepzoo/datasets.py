@@ -258,6 +258,7 @@ def _read_all(path):
         ) from None
 
 
+@validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def load_idx(path):
     """Read an IDX file (the MNIST format), gzip-compressed or raw.
 

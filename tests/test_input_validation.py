@@ -24,12 +24,25 @@ from deepzoo import (
     StackedAutoencoder,
     sparse_encode,
 )
-from deepzoo.datasets import extract_natural_patches, get_data_home
+from deepzoo.datasets import (
+    extract_natural_patches,
+    fetch_fashion_mnist,
+    fetch_mnist,
+    get_data_home,
+    load_idx,
+)
 from deepzoo.layers import _sparse_coding
 from deepzoo.layers._autoencoder import corrupt
 from deepzoo.layers._sparse_coding import sparse_coding_objective, update_dictionary
-from deepzoo.networks import dropout, init_weights, max_norm
-from deepzoo.stacks import _dbn
+from deepzoo.networks import (
+    check_gradient,
+    dropout,
+    init_weights,
+    max_norm,
+    numerical_gradient,
+    relative_error,
+)
+from deepzoo.stacks import EncoderLayer, _dbn, decode
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -727,3 +740,63 @@ def test_stacked_autoencoder_cross_entropy_needs_sigmoid_codes(activation):
     # One layer reconstructs the data itself, which is in [0, 1]: allowed.
     StackedAutoencoder(hidden_layer_sizes=(4,), hidden_activation=activation,
                        loss="cross_entropy", max_iter=1, random_state=0).fit(X)
+
+
+# ------------------------------------------- public functions (issue 12, item 4)
+def _layer():
+    W = np.ones((2, 3))
+    return EncoderLayer(W, np.zeros(2), "sigmoid", np.ascontiguousarray(W.T), np.zeros(3),
+                        "sigmoid")
+
+
+_W64 = np.ones(3)
+_X = np.ones((4, 3))
+_D = np.eye(2, 3)
+
+# (function, arguments with one bad value, the bad argument's name)
+_PUBLIC_FUNCTIONS = [
+    (get_data_home, {"data_home": 3}, "data_home"),
+    (load_idx, {"path": 3}, "path"),
+    (fetch_mnist, {"subset": "validation"}, "subset"),
+    (fetch_fashion_mnist, {"subset": "train-5k"}, "subset"),
+    (fetch_mnist, {"download": "yes"}, "download"),
+    (extract_natural_patches, {"n_patches": 0}, "n_patches"),
+    (init_weights, {"method": "orthogonal", "fan_in": 2, "fan_out": 2,
+                    "rng": np.random.default_rng(0)}, "method"),
+    (dropout, {"X": _X, "rate": 1.0, "rng": np.random.default_rng(0)}, "rate"),
+    (max_norm, {"W": _X.copy(), "max_value": 0.0}, "max_value"),
+    (check_gradient, {"loss_and_grad": 1.0, "params": [_W64]}, "loss_and_grad"),
+    (check_gradient, {"loss_and_grad": lambda: (0.0, [_W64]), "params": _W64}, "params"),
+    (numerical_gradient, {"loss": lambda: 0.0, "params": [_W64], "eps": 0.0}, "eps"),
+    (relative_error, {"analytic": "a", "numeric": _W64}, "analytic"),
+    (decode, {"H": np.ones((1, 2)), "layer": (1, 2)}, "layer"),
+    (sparse_encode, {"X": _X, "dictionary": _D, "alpha": 0.1, "solver": "lars"}, "solver"),
+    (sparse_coding_objective, {"X": _X, "codes": np.ones((4, 2)), "dictionary": _D,
+                               "alpha": -1.0}, "alpha"),
+    (update_dictionary, {"dictionary": _D, "A": np.eye(2), "B": np.ones((3, 2)),
+                         "method": "lagrange"}, "method"),
+    (corrupt, {"X": _X, "kind": "dropout", "level": 0.1, "key": 0}, "kind"),
+]
+
+
+@pytest.mark.parametrize("function, kwargs, name", _PUBLIC_FUNCTIONS,
+                         ids=[f"{f.__name__}-{n}" for f, _, n in _PUBLIC_FUNCTIONS])
+def test_public_functions_name_the_bad_argument(function, kwargs, name):
+    with pytest.raises(InvalidParameterError,
+                       match=f"'{name}' parameter of {function.__name__} must be"):
+        function(**kwargs)
+
+
+@pytest.mark.parametrize("H, match", [(np.ones((1, 3)), "2 columns"),
+                                      (np.full((1, 2), np.nan), "NaN or inf"),
+                                      (np.ones(2), "2-D")])
+def test_decode_checks_the_codes(H, match):
+    with pytest.raises(ValueError, match=match):
+        decode(H, _layer())
+
+
+def test_decode_matches_the_down_pass():
+    H = np.array([[0.5, -1.0]])
+    layer = _layer()
+    np.testing.assert_allclose(decode(H, layer),
+                               1 / (1 + np.exp(-(H @ layer.decoder_weights.T))), rtol=1e-12)

@@ -7,7 +7,11 @@ with the analytic gradient through the relative error
 a correct gradient gives about 1e-9 or less; a wrong one gives 1e-2 or more.
 """
 
+from numbers import Real
+
 import numpy as np
+
+from ..utils._compat import Interval, validate_params
 
 __all__ = ["numerical_gradient", "relative_error", "check_gradient"]
 
@@ -22,6 +26,13 @@ def _check_float64(params):
             )
 
 
+_EPS = [Interval(Real, 0, None, closed="neither")]
+
+
+@validate_params(
+    {"loss": [callable], "params": [list, tuple], "eps": _EPS},
+    prefer_skip_nested_validation=True,
+)
 def numerical_gradient(loss, params, eps=1e-6):
     """Centred finite-difference gradient of ``loss()`` w.r.t. each array in ``params``.
 
@@ -31,7 +42,7 @@ def numerical_gradient(loss, params, eps=1e-6):
         ``loss() -> float``, reading the current values of ``params``.
     params : list of float64 ndarray
         Perturbed in place one entry at a time and restored exactly.
-    eps : float
+    eps : float > 0, default=1e-6
         Half-width of the difference.
 
     Returns
@@ -57,14 +68,32 @@ def numerical_gradient(loss, params, eps=1e-6):
     return grads
 
 
+@validate_params(
+    {"analytic": ["array-like", Real], "numeric": ["array-like", Real]},
+    prefer_skip_nested_validation=True,
+)
 def relative_error(analytic, numeric):
-    """``||a - n|| / (||a|| + ||n||)``, 0 when both are 0."""
+    """``||a - n|| / (||a|| + ||n||)``, 0 when both are 0.
+
+    Parameters
+    ----------
+    analytic, numeric : array-like or float
+        Two gradients of the same size (raveled before comparing).
+
+    Returns
+    -------
+    float
+    """
     a = np.ravel(analytic)
     n = np.ravel(numeric)
     denom = np.linalg.norm(a) + np.linalg.norm(n)
     return float(np.linalg.norm(a - n) / denom) if denom > 0 else 0.0
 
 
+@validate_params(
+    {"loss_and_grad": [callable], "params": [list, tuple], "eps": _EPS},
+    prefer_skip_nested_validation=True,
+)
 def check_gradient(loss_and_grad, params, eps=1e-6):
     """Largest relative error, over the parameter arrays, of an analytic gradient.
 
@@ -75,7 +104,7 @@ def check_gradient(loss_and_grad, params, eps=1e-6):
         values of ``params``.
     params : list of float64 ndarray
         The arrays the gradients refer to (perturbed in place and restored).
-    eps : float
+    eps : float > 0, default=1e-6
         Half-width of the centred differences.
 
     Returns

@@ -37,7 +37,7 @@ from ..utils._compat import (
 from ..utils._progress import report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes, check_not_bool, check_unit_interval
-from ._stack import EncoderLayer, Stack, check_layer_sizes, decode
+from ._stack import EncoderLayer, Stack, _decode, check_layer_sizes
 
 __all__ = ["DBN"]
 
@@ -506,7 +506,7 @@ class DBN(TransformerMixin, BaseEstimator):
         H = check_codes(X, self.top_components_.shape[0], "DBN.inverse_transform",
                         dtype=self.top_components_.dtype)
         for layer in reversed(self.encoder_layers()):
-            H = decode(H, layer)
+            H = _decode(H, layer)
         return H
 
     def _label_log_odds(self, X):
@@ -622,5 +622,5 @@ class DBN(TransformerMixin, BaseEstimator):
             L = Pl
         H = Pv
         for layer in reversed(self.encoder_layers()[:-1]):
-            H = decode(H, layer)
+            H = _decode(H, layer)
         return H

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import get_tags
 
 from .._nn.activations import encode
-from ..utils._compat import _fit_context, check_is_fitted
+from ..utils._compat import _fit_context, check_is_fitted, validate_params
 from ..utils._progress import report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes
@@ -88,18 +88,33 @@ def encoder_layer(layer):
     )
 
 
+@validate_params({"H": ["array-like"], "layer": [EncoderLayer]},
+                 prefer_skip_nested_validation=True)
 def decode(H, layer):
     """Reconstruction of the input of ``layer`` from its code ``H``.
 
     Parameters
     ----------
-    H : ndarray of shape (n_samples, n_components)
+    H : array-like of shape (n_samples, n_components)
+        Finite codes.
     layer : EncoderLayer
+        As returned by :func:`encoder_layer`.
 
     Returns
     -------
     ndarray of shape (n_samples, n_features)
+
+    Raises
+    ------
+    ValueError
+        If ``H`` is not 2-D, has the wrong number of columns or contains
+        NaN or inf.
     """
+    return _decode(check_codes(H, layer.decoder_weights.shape[1], "decode"), layer)
+
+
+def _decode(H, layer):
+    """:func:`decode` of codes the caller has checked (the down-passes)."""
     return encode(H, layer.decoder_weights, layer.decoder_intercept,
                   layer.decoder_activation)
 
@@ -151,7 +166,7 @@ class FittedStackMixin:
             if all(hasattr(step, a) for a in _CONTRACT):
                 Xt = check_codes(Xt, step.components_.shape[0],
                                  f"{type(self).__name__}.inverse_transform")
-                Xt = decode(Xt, encoder_layer(step))
+                Xt = _decode(Xt, encoder_layer(step))
             elif hasattr(step, "inverse_transform"):
                 Xt = step.inverse_transform(Xt)
             else:
