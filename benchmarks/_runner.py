@@ -10,7 +10,17 @@ import time
 
 import numpy as np
 
-__all__ = ["compare", "gemm_throughput", "print_table", "machine_summary"]
+__all__ = ["compare", "gemm_throughput", "print_table", "machine_summary", "setting"]
+
+
+def setting(args, full, quick, smoke):
+    """The value of a size or repeat count for the run's mode.
+
+    ``--smoke`` (the tiniest data, one repeat) keeps every code path of a
+    suite running for ``tests/test_benchmarks.py``; its timings mean
+    nothing. It wins over ``--quick``.
+    """
+    return smoke if args.smoke else quick if args.quick else full
 
 
 def compare(candidates, repeats=5, warmup=1):
@@ -62,10 +72,12 @@ def print_table(title, results, reference, flops=None):
         print(line, flush=True)
 
 
-def gemm_throughput(shapes, dtypes=(np.float32, np.float64), repeats=5):
+def gemm_throughput(shapes, dtypes=(np.float32, np.float64), repeats=5, flops_per_shape=2e9):
     """GFLOP/s of ``A @ B`` for each (m, k, n) shape and dtype.
 
     This is the physical limit that the speed goals are stated against.
+    Each shape runs at least ``repeats`` products and about
+    ``flops_per_shape`` floating-point operations in all.
     """
     rng = np.random.default_rng(0)
     rows = []
@@ -75,7 +87,7 @@ def gemm_throughput(shapes, dtypes=(np.float32, np.float64), repeats=5):
             B = rng.random((k, n)).astype(dtype)
             out = np.empty((m, n), dtype=dtype)
             np.matmul(A, B, out=out)
-            reps = max(repeats, int(2e9 // (2 * m * k * n)) or 1)
+            reps = max(repeats, int(flops_per_shape // (2 * m * k * n)) or 1)
             best = np.inf
             for _ in range(repeats):
                 t0 = time.perf_counter()

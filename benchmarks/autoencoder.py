@@ -20,13 +20,14 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._runner import compare, machine_summary, print_table
+from ._runner import compare, machine_summary, print_table, setting
 
 N_VISIBLE, N_HIDDEN, BATCH = 784, 500, 100
 
 
-def _data(quick):
-    """The 5,000 MNIST training images when available, else uniform noise."""
+def _data(n):
+    """The first ``n`` of the 5,000 MNIST training images when available,
+    else uniform noise."""
     try:
         from deepzoo.datasets import fetch_mnist
 
@@ -34,7 +35,7 @@ def _data(quick):
     except (OSError, ValueError, ImportError):
         X = np.random.default_rng(0).random((5000, N_VISIBLE), dtype=np.float32)
         source = "uniform noise"
-    X = np.ascontiguousarray(X[:2000] if quick else X, dtype=np.float32)
+    X = np.ascontiguousarray(X[:n], dtype=np.float32)
     return X, source
 
 
@@ -91,7 +92,7 @@ def run(args):
 
     from deepzoo import Autoencoder
 
-    X, source = _data(args.quick)
+    X, source = _data(setting(args, full=5000, quick=2000, smoke=200))
     print(machine_summary())
     print(f"data: {X.shape[0]} {source} images, float32; {N_VISIBLE}-{N_HIDDEN} sigmoid "
           f"autoencoder, batch {BATCH}")
@@ -112,7 +113,7 @@ def run(args):
         "deepzoo fit, untied, squared error": fit(tied_weights=False),
         "sklearn MLPRegressor fit(X, X)": _quiet(lambda: sk.fit(X, X)),
     }
-    results = compare(candidates, repeats=3 if args.quick else 7, warmup=1)
+    results = compare(candidates, repeats=setting(args, full=7, quick=3, smoke=1), warmup=1)
     flops = 5 * 2 * X.shape[0] * N_VISIBLE * N_HIDDEN
     print_table("one epoch (median of interleaved repeats)", results,
                 "deepzoo epoch (partial_fit)", flops={k: flops for k in results})

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from ._runner import compare, machine_summary, print_table
+from ._runner import compare, machine_summary, print_table, setting
 
 SIZES = (784, 500, 500, 2000, 10)
 BATCH = 100
@@ -95,7 +95,7 @@ def run(args):
 
     from deepzoo import FineTunedClassifier
 
-    n = 2000 if args.quick else 10000
+    n = setting(args, full=10000, quick=2000, smoke=200)
     X, y, source = _data(n)
     threads = _blas_threads()
     print(machine_summary())
@@ -133,7 +133,7 @@ def run(args):
         candidates["torch adam"] = _torch_epoch(X, y, threads)
     except ImportError:
         print("torch not installed: PyTorch comparison skipped")
-    results = compare(candidates, repeats=3 if args.quick else 5, warmup=1)
+    results = compare(candidates, repeats=setting(args, full=5, quick=3, smoke=1), warmup=1)
     flops = 6 * n * sum(a * b for a, b in zip(SIZES, SIZES[1:]))
     print_table("one fine-tuning epoch (median of interleaved repeats)", results,
                 "deepzoo adam", flops={k: flops for k in results})

@@ -1,6 +1,6 @@
 """CD-1 epoch of a 784-500 RBM: deepzoo vs its own GEMMs vs scikit-learn.
 
-``python -m benchmarks rbm [--quick]``
+``python -m benchmarks rbm [--quick | --smoke]``
 
 One epoch over 20,000 MNIST-like images (the MNIST test set and the
 5,000-image training subset, tiled, when ``DEEPZOO_DATA`` points at them;
@@ -34,7 +34,7 @@ from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 from deepzoo import BernoulliRBM
 from deepzoo._kernels._blas import gemm
 
-from ._runner import compare, machine_summary, print_table
+from ._runner import compare, machine_summary, print_table, setting
 
 
 def _data(n_samples, rng):
@@ -127,8 +127,8 @@ def _compare(X, repeats):
 
 def run(args):
     rng = np.random.default_rng(0)
-    n_samples = 4000 if args.quick else 20000
-    repeats = 3 if args.quick else 7
+    n_samples = setting(args, full=20000, quick=4000, smoke=200)
+    repeats = setting(args, full=7, quick=3, smoke=1)
     X, source = _data(n_samples, rng)
     print(machine_summary())
     print(f"data: {source}, {X.shape[0]} x {X.shape[1]}; 784->500, batch 100, CD-1")

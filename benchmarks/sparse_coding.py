@@ -1,6 +1,6 @@
 """Sparse coding: LASSO encoding and dictionary learning against peers.
 
-``python -m benchmarks sparse_coding [--quick]`` (run it under
+``python -m benchmarks sparse_coding [--quick | --smoke]`` (run it under
 ``flock /tmp/deepzoo-bench.lock``).
 
 1. Encoding 10,000 whitened 8x8 natural patches against a learned
@@ -28,11 +28,11 @@ from deepzoo import SparseCoding, sparse_encode
 from deepzoo.datasets import extract_natural_patches
 from deepzoo.layers._sparse_coding import sparse_coding_objective
 
-from ._runner import compare, machine_summary, print_table
+from ._runner import compare, machine_summary, print_table, setting
 
 try:  # optional peer, never a dependency
     import spams
-except ImportError:  # pragma: no cover
+except ImportError:
     spams = None
 
 
@@ -80,11 +80,12 @@ def _profile_encoding(X, D, alpha, repeats=5):
 
 
 def run_encoding(args):
-    n = 2000 if args.quick else 10000
+    n = setting(args, full=10000, quick=2000, smoke=200)
     X = extract_natural_patches(n, 8, random_state=0)
     # A learned dictionary: what encoding meets in practice (atoms cut
     # from patches would be far more coherent than learned ones).
-    train = extract_natural_patches(20000, 8, random_state=1)
+    train = extract_natural_patches(setting(args, full=20000, quick=20000, smoke=1000), 8,
+                                    random_state=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         D = SparseCoding(256, alpha=0.2 * float(np.mean(np.linalg.norm(train, axis=1))),
@@ -126,7 +127,9 @@ def run_encoding(args):
             out["spams lasso"] = np.asarray(
                 spams.lasso(Xf, D=Df, lambda1=alpha, mode=2).todense()).T
         candidates["spams lasso"] = spams_lasso
-    results = compare(candidates, repeats=3 if args.quick else 5, warmup=1)
+    # scikit-learn's lasso_lars dominates a smoke run: no untimed round there
+    results = compare(candidates, repeats=setting(args, full=5, quick=3, smoke=1),
+                      warmup=setting(args, full=1, quick=1, smoke=0))
     print_table("encoding (median of interleaved runs)", results, "deepzoo feature_sign")
     print(f"\n{'candidate':<40} {'objective':>18} {'nnz/code':>9}")
     objectives = {}
@@ -141,11 +144,11 @@ def run_encoding(args):
           f"(goal >= 5x); objective {objectives['deepzoo feature_sign']:.12f} vs "
           f"{objectives[fastest]:.12f} "
           f"({'equal or better' if objectives['deepzoo feature_sign'] <= objectives[fastest] * (1 + 1e-12) else 'WORSE'})")
-    _profile_encoding(X, D, alpha)
+    _profile_encoding(X, D, alpha, repeats=setting(args, full=5, quick=5, smoke=1))
 
 
 def run_learning(args):
-    n = 10000 if args.quick else 50000
+    n = setting(args, full=50000, quick=10000, smoke=300)
     X = extract_natural_patches(n, 8, random_state=2)
     scale = float(np.mean(np.linalg.norm(X, axis=1)))
     alpha = 0.2 * scale
@@ -205,7 +208,7 @@ def run_learning(args):
             return spams.trainDL(Xf, K=256, lambda1=alpha, mode=2, iter=steps,
                                  batchsize=batch_size, verbose=False)
         candidates[f"spams trainDL {steps} steps"] = spams_train
-    results = compare(candidates, repeats=2 if args.quick else 3, warmup=0)
+    results = compare(candidates, repeats=setting(args, full=3, quick=2, smoke=1), warmup=0)
     print_table("time to the one-pass objective (median)", results,
                 f"deepzoo {steps} steps")
     ours_obj = _objective(X, ours(steps).components_, alpha)
@@ -221,5 +224,7 @@ def run_learning(args):
 
 def run(args):
     print(machine_summary())
+    if spams is None:
+        print("spams not installed (pip install spams-bin): SPAMS comparisons skipped")
     run_encoding(args)
     run_learning(args)
