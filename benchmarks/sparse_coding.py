@@ -52,9 +52,9 @@ def _alpha_for_sparsity(X, D, low=5.0, high=10.0):
 
 def _profile_encoding(X, D, alpha, repeats=5):
     """Split deepzoo's feature-sign encoding into BLAS and kernel time."""
-    from deepzoo._kernels import lasso as k
     import numba
 
+    from deepzoo._kernels import lasso as k
     from deepzoo.utils._threads import blas_single_thread
 
     blas, kern = [], []
