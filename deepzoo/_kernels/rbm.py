@@ -301,8 +301,10 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
     sums_h = np.empty((1, m), V.dtype)
     grad_b = np.empty((1, d), V.dtype)
     # weights of the rows in the bias gradients, as products (BLAS, like
-    # the rest): positive rows 1 / nb, negative rows -1 / n_neg
-    u = np.empty((1, buffers_v.shape[1]), V.dtype)
+    # the rest): positive rows 1 / nb, negative rows -1 / n_neg. A 1-D
+    # buffer whose prefix is reshaped to one row: a C-contiguous operand, so
+    # gemm compiles for one array layout only.
+    u = np.empty(buffers_v.shape[1], V.dtype)
     grad_lv = np.empty(d if learn_variance else 0)
     total = 0.0
     lr = learning_rate
@@ -322,8 +324,8 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
         gemm(False, True, s_cur, Vpos, A, 0.0, Ah[:nb])
         hidden_rows(hidden, Ah[:nb], c, 1.0, keys[t, 0], Hpos, Hs[:nb])
         if sparsity_cost > 0:
-            u[0, :nb] = 1.0 / nb
-            gemm(False, False, 1.0, u[:, :nb], Hpos, 0.0, sums_h)
+            u[:nb] = 1.0 / nb
+            gemm(False, False, 1.0, u[:nb].reshape((1, nb)), Hpos, 0.0, sums_h)
             for j in range(m):
                 mean_hidden[j] = (sparsity_decay * mean_hidden[j]
                                   + (1 - sparsity_decay) * sums_h[0, j])
@@ -413,14 +415,14 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
 
         # Biases (no weight decay), from the same statistics.
         # (the negative hidden rows are already scaled by -nb / n_neg)
-        u[0, :rows] = 1.0 / nb
-        gemm(False, False, 1.0, u[:, :rows], H[:rows], 0.0, sums_h)
+        u[:rows] = 1.0 / nb
+        gemm(False, False, 1.0, u[:rows].reshape((1, rows)), H[:rows], 0.0, sums_h)
         if sparsity_cost > 0:
             # Lee et al. (2008): the penalty moves the hidden biases only.
             for j in range(m):
                 sums_h[0, j] += sparsity_cost * (sparsity_target - mean_hidden[j])
-        u[0, nb:rows] = -1.0 / n_neg
-        gemm(False, False, 1.0, u[:, :rows], V[:rows], 0.0, grad_b)
+        u[nb:rows] = -1.0 / n_neg
+        gemm(False, False, 1.0, u[:rows].reshape((1, rows)), V[:rows], 0.0, grad_b)
         if gaussian_visible:
             for i in range(d):
                 grad_b[0, i] /= var[i]
