@@ -8,16 +8,17 @@ import threading
 logger = logging.getLogger("deepzoo")
 
 # CPU seconds of Numba compilation of one estimator's first fit in one dtype,
-# cache cold (``python -m benchmarks first_use``, 2-core x86-64 machine).
-# Only for the order of magnitude the notice gives.
+# cache cold (``python -m benchmarks first_use``: 19-23 s for the RBMs, whose
+# whole training epoch is one kernel; 12-13 s for SparseCoding; 2-3 s for the
+# autoencoders; 2-core x86-64 machine). Only the order of magnitude matters.
 FIRST_USE_SECONDS = {
     "BernoulliRBM": 20,
     "GaussianBernoulliRBM": 20,
-    "Autoencoder": 10,
-    "DenoisingAutoencoder": 10,
-    "SparseAutoencoder": 10,
-    "ContractiveAutoencoder": 10,
-    "SparseCoding": 10,
+    "SparseCoding": 15,
+    "Autoencoder": 3,
+    "DenoisingAutoencoder": 3,
+    "SparseAutoencoder": 3,
+    "ContractiveAutoencoder": 3,
 }
 
 
