@@ -13,7 +13,8 @@ compile once): the cost of first use "in all".
 
 CPU seconds (``time.process_time``: compilation is single-threaded) are the
 figure to read on a shared machine; wall seconds follow. Each figure is the
-median of 3 repeats (1 with ``--quick``).
+median of 3 repeats (1 with ``--quick``). ``--smoke`` runs every step for
+one estimator (Autoencoder, the quickest to compile) in float32.
 """
 
 import json
@@ -76,11 +77,12 @@ def _compile_seconds(record):
 def run(args):
     from deepzoo.utils import all_estimators
 
-    from ._runner import machine_summary
+    from ._runner import machine_summary, setting
 
-    repeats = 1 if args.quick else 3
-    names = [name for name, _ in all_estimators()]
-    dtypes = ["float32", "float64"]
+    repeats = setting(args, full=3, quick=1, smoke=1)
+    names = setting(args, full=None, quick=None, smoke=["Autoencoder"]) or [
+        name for name, _ in all_estimators()]
+    dtypes = setting(args, full=None, quick=None, smoke=["float32"]) or ["float32", "float64"]
     print(machine_summary())
     print(f"median of {repeats} run(s); compile = first fit - second fit (same process)")
     print(f"{'estimator':<24} {'dtype':<8} {'cold cpu s':>10} {'cold wall s':>11} "
@@ -95,7 +97,7 @@ def run(args):
             print(f"{name:<24} {dtype:<8} {statistics.median(c for c, _ in cold):10.1f} "
                   f"{statistics.median(w for _, w in cold):11.1f} "
                   f"{statistics.median(warm):16.2f}", flush=True)
-    for dtype_set in (["float32"], ["float64"], dtypes):
+    for dtype_set in [[dtype] for dtype in dtypes] + ([dtypes] if len(dtypes) > 1 else []):
         totals = []
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as cache:
