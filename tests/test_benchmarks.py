@@ -23,16 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # optional peers of each suite, by importable module name
 OPTIONAL_PEERS = {"finetune": ["torch"], "sparse_coding": ["spams"]}
 
-# first_use compiles every estimator in fresh processes and has no sizes of
-# its own for --smoke yet: it runs its --quick mode, minutes rather than
-# seconds
-_SLOW = {"first_use"}
-
-
-@pytest.mark.parametrize("suite", [
-    pytest.param(name, marks=pytest.mark.slow) if name in _SLOW else name
-    for name in sorted(SUITES)
-])
+@pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_runs(suite):
     if SUITES[suite] is not None:
         module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
