@@ -54,6 +54,7 @@ from ..utils._compat import (
     validate_data,
     validate_params,
 )
+from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_float_array, check_unit_interval
@@ -364,10 +365,8 @@ _COMMON_ATTRIBUTES_DOC = """\
         Only when ``X`` has string feature names."""
 
 
-def _doc(cls):
-    cls.__doc__ = (cls.__doc__.replace("%(common_params)s", _COMMON_PARAMS_DOC)
-                   .replace("%(common_attributes)s", _COMMON_ATTRIBUTES_DOC))
-    return cls
+_doc = fill_docstring(common_params=_COMMON_PARAMS_DOC,
+                      common_attributes=_COMMON_ATTRIBUTES_DOC)
 
 
 class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
