@@ -68,3 +68,23 @@ def test_verbose_zero_prints_nothing_but_logs(monkeypatch, capsys):
         logger.removeHandler(handler)
     assert [r.getMessage() for r in records] == [compile_message(BernoulliRBM())]
     assert capsys.readouterr().out == ""
+
+
+_FIT_NETWORK = """
+import numpy as np
+from deepzoo import FineTunedClassifier
+X = np.random.default_rng(0).random((40, 6))
+FineTunedClassifier(hidden_layer_sizes=(3,), max_iter=1, verbose=1,
+                    random_state=0).fit(X, X[:, 0] > 0.5)
+"""
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
+def test_networks_announce_their_compilation_under_their_own_name(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    out = subprocess.run([sys.executable, "-c", _FIT_NETWORK], env=env, capture_output=True,
+                         text=True, check=True, timeout=600).stdout
+    printed = [line for line in out.splitlines() if line.startswith("deepzoo:")]
+    assert len(printed) == 1, out
+    assert printed[0].startswith("deepzoo: compiling Numba kernels for FineTunedClassifier")

@@ -7,6 +7,7 @@ from .._nn.losses import binary_cross_entropy_logits, loss_samples
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
 from ..utils._docstrings import fill_docstring
+from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes, check_unit_interval
 from ._base import BaseNetwork
@@ -153,6 +154,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         if self._loss == "binary_cross_entropy":
             check_unit_interval(X, "DeepAutoencoder with cross-entropy loss")
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -182,6 +184,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         self._fit(X, X)
         return self
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y=None):

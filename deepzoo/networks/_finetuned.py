@@ -11,6 +11,7 @@ from .._nn.losses import log_softmax
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
 from ..utils._docstrings import fill_docstring
+from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ._base import BaseNetwork
 
@@ -226,6 +227,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         check_classification_targets(y)
         return X, y
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -255,6 +257,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         self._fit(X, self._targets(y, X.dtype))
         return self
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, classes=None):
@@ -411,6 +414,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
     def _validation_score(self, X, Y):
         return float(r2_score(Y, self._output(X)))
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -439,6 +443,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         self._fit(X, Y)
         return self
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y):

@@ -34,7 +34,7 @@ from ..utils._compat import (
     validate_data,
     validate_params,
 )
-from ..utils._progress import report_progress
+from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes, check_not_bool, check_unit_interval
 from ._stack import EncoderLayer, Stack, _decode, check_layer_sizes
@@ -260,6 +260,7 @@ class DBN(TransformerMixin, BaseEstimator):
                        self.top_intercept_visible_, self.label_components_,
                        self.label_intercept_)
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

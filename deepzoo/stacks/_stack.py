@@ -9,7 +9,7 @@ from sklearn.utils import get_tags
 
 from .._nn.activations import encode
 from ..utils._compat import _fit_context, check_is_fitted, validate_params
-from ..utils._progress import report_progress
+from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes
 
@@ -298,6 +298,7 @@ class Stack(FittedStackMixin, TransformerMixin, BaseEstimator):
 
     # Nested validation stays on: the steps are user-given estimators whose
     # own parameters must be checked when they are fitted (as in Pipeline).
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):

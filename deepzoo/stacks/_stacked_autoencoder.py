@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from .._nn.optimizers import OPTIMIZERS
 from ..layers import Autoencoder, DenoisingAutoencoder
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
+from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ._stack import FittedStackMixin, Stack, check_layer_sizes
 
@@ -147,6 +148,7 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
             steps.append((f"ae{i + 1}", layer))
         return steps
 
+    @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
