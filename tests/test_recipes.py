@@ -419,3 +419,24 @@ def test_mnist_recipes_fall_back_to_the_subset_and_say_so(data_dir, tmp_path, mo
     split = load_data(spec, 0, data_home=str(home), download=False)
     assert split.X_train.shape == (5000, 784) and split.X_test.shape == (10000, 784)
     assert "only the 5,000-image training subset" in split.description
+
+
+def test_progress_time_left_is_honest_from_the_first_epoch():
+    import io
+
+    from deepzoo.recipes._runner import _Progress
+
+    # Epoch 1 takes 30 s (compilation included), later epochs 2 s each.
+    times = iter([0.0, 30.0, 32.0, 34.0, 40.0, 41.0])
+    out = io.StringIO()
+    progress = _Progress(out, 10, clock=lambda: next(times))
+    for k in (1, 2, 3):
+        progress.write(f"[BernoulliRBM] Iteration {k}, pseudo-likelihood = -1.0\n")
+    progress.write("[Autoencoder] Iteration 1, loss = 1.0\n")  # a new stage: 6 s
+    progress.write("[Autoencoder] Iteration 2, loss = 1.0\n")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("~270s left in this stage]")  # 30 s a epoch, 9 to go: never ~0s
+    assert lines[1].endswith("~16s left in this stage]")   # 2 s a epoch, 8 to go
+    assert lines[2].endswith("~14s left in this stage]")
+    assert lines[3].endswith("~54s left in this stage]")   # timed from the last line
+    assert lines[4].endswith("~8s left in this stage]")

@@ -142,12 +142,13 @@ class _Progress:
 
     _LINE = re.compile(r"^\[(\w+)\] Iteration (\d+),")
 
-    def __init__(self, stream, total_iterations):
+    def __init__(self, stream, total_iterations, clock=time.perf_counter):
         self.stream = stream
         self.total = total_iterations
-        self.start = time.perf_counter()
-        self.block_start = self.start
+        self.clock = clock
+        self.start = self.last = clock()
         self.block = None
+        self.block_start = self.first_done = None
         self.buffer = ""
 
     def write(self, text):
@@ -161,17 +162,27 @@ class _Progress:
         self.stream.flush()
 
     def _decorate(self, line):
+        now = self.clock()
         match = self._LINE.match(line)
         if not match:
+            self.last = now
             return line
-        now = time.perf_counter()
         name, k = match.group(1), int(match.group(2))
         if name != self.block:
-            self.block, self.block_start = name, now if k <= 1 else self.block_start
+            # A stage (one layer, or fine-tuning) starts where the previous
+            # line left off: its first epoch is timed from there.
+            self.block, self.block_start, self.first_done = name, self.last, None
+        self.last = now
         suffix = f"  [elapsed {now - self.start:.0f}s"
         if self.total and k <= self.total:
-            left = (now - self.block_start) / k * (self.total - k)
-            suffix += f", ~{left:.0f}s left in this stage"
+            if k == 1 or self.first_done is None:
+                self.first_done = now
+                per_epoch = (now - self.block_start) / k
+            else:
+                # From the second epoch on, the rate leaves out the first
+                # epoch, which carries one-off costs (Numba compilation).
+                per_epoch = (now - self.first_done) / (k - 1)
+            suffix += f", ~{per_epoch * (self.total - k):.0f}s left in this stage"
         return line + suffix + "]"
 
 
