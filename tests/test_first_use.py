@@ -59,13 +59,17 @@ def test_verbose_zero_prints_nothing_but_logs(monkeypatch, capsys):
     handler.emit = records.append
     logger = logging.getLogger("deepzoo")
     logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", logging.INFO)
+    # setLevel, not assigning .level: a logger caches isEnabledFor answers,
+    # and earlier notices in this process (at the default WARNING) cached "no".
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
     try:
         notice = _listener_class()(BernoulliRBM(verbose=0))
         notice.on_start(Event())
         notice.on_start(Event())
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(old_level)
     assert [r.getMessage() for r in records] == [compile_message(BernoulliRBM())]
     assert capsys.readouterr().out == ""
 
