@@ -56,9 +56,9 @@ from ..utils._compat import (
 )
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation, report_progress
+from ..utils._sparse import by_rows
 from ..utils._transaction import transactional
 from ..utils.validation import check_float_array, check_unit_interval
-from ._rbm import _by_rows
 
 __all__ = [
     "Autoencoder",
@@ -696,7 +696,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         H : ndarray of shape (n_samples, n_components)
         """
         X = self._check_input(X)
-        return _by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
+        return by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
                                             self.hidden_activation_))
 
     def inverse_transform(self, X):
@@ -749,7 +749,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         scores : ndarray of shape (n_samples,)
         """
-        return _by_rows(self._check_input(X), self._score_samples)
+        return by_rows(self._check_input(X), self._score_samples)
 
     def _score_samples(self, X):
         H = encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)

@@ -36,6 +36,7 @@ from ..utils._compat import (
     validate_data,
 )
 from ..utils._progress import announces_compilation, report_progress
+from ..utils._sparse import by_rows, column_mean
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
 from ..utils.validation import check_not_bool, check_unit_interval
@@ -93,43 +94,6 @@ def _blas_threads(n_rows, n_components, n_features, limit=_SMALL_GEMM):
     if n_rows * n_components * n_features < limit:
         return blas_single_thread()
     return nullcontext()
-
-
-# Rows of sparse input made dense at a time (inference, initial statistics):
-# bounded memory, and the same row-wise products as dense input.
-_CHUNK_ELEMENTS = 1 << 20
-
-
-def _dense_chunks(X):
-    """``X`` as dense blocks of rows: ``X`` itself if dense, else CSR rows
-    densified ``_CHUNK_ELEMENTS`` values at a time."""
-    if not sp.issparse(X):
-        yield X
-        return
-    step = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
-    for start in range(0, X.shape[0], step):
-        yield X[start:start + step].toarray()
-
-
-def _by_rows(X, fn):
-    """``fn(X)`` for a row-wise ``fn``, applied chunk by chunk to sparse ``X``."""
-    if not sp.issparse(X):
-        return fn(X)
-    return np.concatenate([fn(chunk) for chunk in _dense_chunks(X)])
-
-
-def _column_mean(X, fn=None):
-    """``np.mean(fn(X), axis=0)`` for dense or sparse ``X``, bit for bit
-    equal for both: numpy sums the rows in order, so the blocks' rows are
-    summed in order too, then divided as numpy's mean divides."""
-    if not sp.issparse(X):
-        return np.mean(X if fn is None else fn(X), axis=0)
-    total = None
-    for chunk in _dense_chunks(X):
-        part = chunk if fn is None else fn(chunk)
-        total = np.add.reduce(part if total is None else np.vstack([total[None], part]),
-                              axis=0)
-    return np.true_divide(total, np.intp(X.shape[0]), out=total, casting="unsafe")
 
 
 def _keys(rng, shape):
@@ -242,14 +206,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # learning the marginals.
         self.components_ = (0.01 * rng.standard_normal((m, n_features))).astype(dtype)
         self.intercept_hidden_ = np.zeros(m, dtype=dtype)
-        mean = _column_mean(X)
+        mean = column_mean(X)
         if self._visible == "bernoulli":
             p = np.clip(mean, 1e-3, 1 - 1e-3)
             self.intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
         else:
             self.intercept_visible_ = mean.astype(dtype)
             if self.learn_variance and X.shape[0] > 1:
-                var = _column_mean(X, lambda A: np.square(A - mean))
+                var = column_mean(X, lambda A: np.square(A - mean))
                 self.sigma_ = np.sqrt(np.maximum(var, 1e-4)).astype(dtype)
             else:
                 self.sigma_ = np.ones(n_features, dtype=dtype)
@@ -463,7 +427,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        return _by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
+        return by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
                                             self.hidden_activation_))
 
     def gibbs(self, v):
@@ -584,7 +548,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         F : ndarray of shape (n_samples,), float64
         """
         X = self._energy_input(X, "free_energy")
-        return _by_rows(X, self._free_energy)
+        return by_rows(X, self._free_energy)
 
     def log_partition(self, method="exact", *, n_runs=100, betas=None, base_rate=None,
                       random_state=None):
@@ -662,7 +626,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         log_z = self.log_partition(method, **kwargs)
         if method == "ais":
             log_z = log_z[0]
-        return -_by_rows(X, self._free_energy) - log_z
+        return -by_rows(X, self._free_energy) - log_z
 
     def _exact_log_partition(self):
         W = self.components_
@@ -944,7 +908,7 @@ class BernoulliRBM(_BaseRBM):
         pll : ndarray of shape (n_samples,), float64
         """
         X = self._energy_input(X, "score_samples")
-        return _by_rows(X, self._pseudo_loglik)
+        return by_rows(X, self._pseudo_loglik)
 
     def _pseudo_loglik(self, X):
         W, b = self.components_, self.intercept_visible_
