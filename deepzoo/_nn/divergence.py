@@ -20,6 +20,7 @@ model as it was before the failing call.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["PARAMETER_BOUND", "LOSS_GROWTH", "parameter_bound", "check_divergence"]
 
@@ -47,14 +48,16 @@ def parameter_bound(*data):
 
     Parameters
     ----------
-    *data : ndarray
-        The validated training arrays.
+    *data : ndarray or scipy sparse matrix
+        The validated training arrays (a sparse matrix's implicit zeros
+        do not change the scale).
 
     Returns
     -------
     bound : float
     """
-    scale = max([1.0] + [float(np.max(np.abs(a))) for a in data if a.size])
+    values = [a.data if sp.issparse(a) else a for a in data]
+    scale = max([1.0] + [float(np.max(np.abs(a))) for a in values if a.size])
     return PARAMETER_BOUND * scale
 
 

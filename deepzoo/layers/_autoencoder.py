@@ -551,7 +551,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _run(self, X, rng, max_epochs, incremental):
         spec = self._spec()
         self._updatable_params()
-        bound = parameter_bound(X.data if sp.issparse(X) else X)
+        bound = parameter_bound(X)
         X_val = None
         if self.early_stopping and not incremental:
             n_val = int(round(self.validation_fraction * X.shape[0]))

@@ -325,7 +325,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.decoder_components_ = self.components_ * (self.sigma_ ** 2)[None, :]
 
     def _run_epochs(self, X, n_epochs, first_epoch, schedule):
-        bound = parameter_bound(X.data if sp.issparse(X) else X)
+        bound = parameter_bound(X)
         for epoch in range(first_epoch, first_epoch + n_epochs):
             t0 = time.perf_counter()
             err = self._epoch(X, epoch, schedule)
