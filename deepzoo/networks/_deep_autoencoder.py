@@ -11,7 +11,7 @@ from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes, check_unit_interval
 from ._base import BaseNetwork
-from ._finetuned import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+from ._finetuned import FIT_RAISES_DOC, SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 
 __all__ = ["DeepAutoencoder"]
 
@@ -157,6 +157,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_docstring(fit_raises=FIT_RAISES_DOC)
     def fit(self, X, y=None):
         """Unroll the stack (fitting it first if needed) and fine-tune.
 
@@ -169,14 +170,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         -------
         self : DeepAutoencoder
 
-        Raises
-        ------
-        FloatingPointError
-            If training diverges (see :mod:`deepzoo._nn.divergence`): a
-            parameter or the loss is NaN or inf, a parameter exceeds 1e6
-            times the largest magnitude of ``X`` and ``y``, or the loss grows
-            1e4-fold. Like any failed call, it leaves the estimator as it
-            was before the call.
+%(fit_raises)s
         """
         X = self._prepare(X, reset=True)
         self._start(X, X.shape[1], reset=True)

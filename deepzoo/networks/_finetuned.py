@@ -15,7 +15,8 @@ from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ._base import BaseNetwork
 
-__all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC"]
+__all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC",
+           "SHARED_ATTRIBUTES_DOC", "FIT_RAISES_DOC"]
 
 SHARED_PARAMETERS_DOC = """\
     pretrained : estimator or None, default=None
@@ -165,6 +166,18 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         return self._hidden(self._input(X))
 
 
+# The Raises section of every network's fit.
+FIT_RAISES_DOC = """\
+        Raises
+        ------
+        FloatingPointError
+            If training diverges (see :mod:`deepzoo._nn.divergence`): a
+            parameter or the loss is NaN or inf, a parameter exceeds 1e6
+            times the largest magnitude of ``X`` and ``y``, or the loss grows
+            1e4-fold. Like any failed call, it leaves the estimator as it
+            was before the call."""
+
+
 @fill_docstring(params=SHARED_PARAMETERS_DOC, attrs=SHARED_ATTRIBUTES_DOC)
 class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     """Classifier unrolled from a pretrained stack, fine-tuned by backprop.
@@ -230,6 +243,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_docstring(fit_raises=FIT_RAISES_DOC)
     def fit(self, X, y):
         """Unroll the stack (fitting it first if needed) and fine-tune.
 
@@ -242,14 +256,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         -------
         self : FineTunedClassifier
 
-        Raises
-        ------
-        FloatingPointError
-            If training diverges (see :mod:`deepzoo._nn.divergence`): a
-            parameter or the loss is NaN or inf, a parameter exceeds 1e6
-            times the largest magnitude of ``X`` and ``y``, or the loss grows
-            1e4-fold. Like any failed call, it leaves the estimator as it
-            was before the call.
+%(fit_raises)s
         """
         X, y = self._prepare(X, y, reset=True)
         self.classes_ = np.unique(y)
@@ -417,6 +424,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_docstring(fit_raises=FIT_RAISES_DOC)
     def fit(self, X, y):
         """Unroll the stack (fitting it first if needed) and fine-tune.
 
@@ -429,14 +437,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         -------
         self : FineTunedRegressor
 
-        Raises
-        ------
-        FloatingPointError
-            If training diverges (see :mod:`deepzoo._nn.divergence`): a
-            parameter or the loss is NaN or inf, a parameter exceeds 1e6
-            times the largest magnitude of ``X`` and ``y``, or the loss grows
-            1e4-fold. Like any failed call, it leaves the estimator as it
-            was before the call.
+%(fit_raises)s
         """
         X, Y = self._prepare(X, y, reset=True)
         self._start(X, Y.shape[1], reset=True)
