@@ -99,7 +99,7 @@ def test_partial_fit_continues_training(digits):
     assert est.n_iter_ == 5 and len(est.loss_curve_) == 5
     assert est.t_ == 5 * int(np.ceil(len(digits) / 50))
     assert est.loss_curve_[-1] < est.loss_curve_[0]
-    assert est._optimizer.t == est.t_  # the optimizer's moments carry over
+    assert est._optimizers[None].t == est.t_  # the optimizer's moments carry over
     with pytest.raises(ValueError, match="features"):
         est.partial_fit(digits[:, :10])
 
@@ -167,7 +167,7 @@ def test_every_solver_and_schedule_trains(solver, schedule, digits):
     est = _quiet_fit(Autoencoder(16, solver=solver, learning_rate=lr, learning_rate_schedule=schedule,
                                  lr_decay=0.8, max_iter=4, random_state=0), digits)
     assert est.loss_curve_[-1] < 0.8 * est.loss_curve_[0]
-    rate = est._optimizer.current_learning_rate()
+    rate = est._optimizers[None].current_learning_rate()
     n_batches = int(np.ceil(len(digits) / 100))
     expected = {"constant": lr, "step": lr * 0.8**4, "exponential": lr * 0.8**4,
                 "inverse_time": lr / (1 + (1 / 0.8 - 1) * 4)}[schedule]

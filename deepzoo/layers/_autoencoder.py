@@ -16,15 +16,13 @@ element-wise work in the fused kernels of ``deepzoo._kernels.nn``; the
 estimators differ in which terms and which corruption they switch on.
 """
 
-import time
-import warnings
 from collections import namedtuple
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
 from .._kernels import nn as _k
@@ -35,17 +33,20 @@ from .._nn.activations import (
     derivative_from_output,
     encode,
 )
-from .._nn.divergence import check_divergence, parameter_bound
+from .._nn.divergence import parameter_bound
 from .._nn.init import INITIALIZERS, init_weights
 from .._nn.losses import binary_cross_entropy_logits, loss_samples, output_delta
-from .._nn.optimizers import (
-    OPTIMIZERS,
-    ExponentialDecay,
-    InverseTimeDecay,
-    StepDecay,
-    updatable,
-)
+from .._nn.optimizers import OPTIMIZERS
 from .._nn.regularization import add_l2_gradient, l2_penalty
+from .._nn.training import (
+    OPTIMIZER_CONSTRAINTS,
+    SCHEDULE_PARAMETERS_DOC,
+    make_params_updatable,
+    minibatches,
+    n_minibatches,
+    optimizer_for,
+    train_epochs,
+)
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -55,7 +56,7 @@ from ..utils._compat import (
     validate_params,
 )
 from ..utils._docstrings import fill_docstring
-from ..utils._progress import announces_compilation, report_progress
+from ..utils._progress import announces_compilation
 from ..utils._sparse import by_rows
 from ..utils._transaction import transactional
 from ..utils.validation import check_float_array, check_unit_interval
@@ -297,20 +298,9 @@ _COMMON_PARAMS_DOC = """\
         Optimizer (the classes of ``deepzoo.networks``).
     learning_rate : float, default=0.001
         (Initial) learning rate of the solver.
-    learning_rate_schedule : {"constant", "step", "exponential", "inverse_time"}, default="constant"
-        After ``e`` epochs the rate is ``learning_rate``
-        times ``lr_decay ** floor(e)`` (step), ``lr_decay ** e``
-        (exponential, updated every mini-batch) or
-        ``1 / (1 + (1 / lr_decay - 1) e)`` (inverse time), so that all three
-        have shrunk by ``lr_decay`` after one epoch.
-    lr_decay : float in (0, 1], default=0.5
-        Shrink factor of the schedule over one epoch.
     momentum : float in [0, 1), default=0.9
         For the ``"momentum"`` and ``"nesterov"`` solvers.
-    beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
-        Moment decays of Adam.
-    epsilon : float, default=1e-8
-        Numerical stabiliser of Adam, AdaGrad and RMSprop.
+""" + SCHEDULE_PARAMETERS_DOC + """
     alpha : float, default=0.0
         L2 weight decay ``alpha / 2 |W|^2`` (on weights, not biases).
     batch_size : int, default=100
@@ -380,19 +370,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "tied_weights": ["boolean"],
         "init": [StrOptions(set(INITIALIZERS))],
         "solver": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate_schedule": [StrOptions({"constant", "step", "exponential", "inverse_time"})],
-        "lr_decay": [Interval(Real, 0, 1, closed="right")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        **OPTIMIZER_CONSTRAINTS,
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "verbose": ["verbose"],
@@ -464,18 +446,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             names.append("decoder_components_")
         return names
 
-    def _params(self):
+    def _params(self, key=None):
+        # one parameter group: every optimizer key names all parameters
         return [getattr(self, name) for name in self._parameter_names()]
 
-    def _updatable_params(self):
-        """Copy read-only or non-contiguous parameters before training."""
-        copied = False
-        for name in self._parameter_names():
-            array = getattr(self, name)
-            setattr(self, name, updatable(array))
-            copied |= getattr(self, name) is not array
-        if copied and self._optimizer is not None:
-            self._optimizer.rebind(self._params())
+    def _replace_params(self, arrays):
+        for name, array in zip(self._parameter_names(), arrays):
+            setattr(self, name, array)
 
     def _decoder_weights(self):
         return self.components_ if self.tied_weights else self.decoder_components_
@@ -503,56 +480,32 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self.n_iter_ = 0
         self.t_ = 0
-        self._optimizer = None
-
-    def _make_optimizer(self, n_batches):
-        decay = self.lr_decay
-        schedule = {
-            "constant": None,
-            "step": StepDecay(n_batches, decay),
-            "exponential": ExponentialDecay(decay ** (1.0 / n_batches)),
-            "inverse_time": InverseTimeDecay((1.0 / decay - 1.0) / n_batches),
-        }[self.learning_rate_schedule]
-        cls = OPTIMIZERS[self.solver]
-        kwargs = {"schedule": schedule}
-        if self.solver in ("momentum", "nesterov"):
-            kwargs["momentum"] = self.momentum
-        elif self.solver == "adam":
-            kwargs.update(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
-        elif self.solver in ("adagrad", "rmsprop"):
-            kwargs["eps"] = self.epsilon
-        return cls(self._params(), learning_rate=self.learning_rate, **kwargs)
+        self._optimizers = {}
 
     def _epoch(self, X, rng, spec):
         """One pass over ``X`` in mini-batches; returns the mean objective."""
         n = X.shape[0]
-        batch_size = min(self.batch_size, n)
-        if self._optimizer is None:
-            self._optimizer = self._make_optimizer(-(-n // batch_size))
-        # set_params(learning_rate=...) between partial_fit calls takes effect
-        self._optimizer.learning_rate = float(self.learning_rate)
+        optimizer = optimizer_for(self, n_minibatches(n, self.batch_size))
         params = self._params()
         grads = [np.empty_like(p) for p in params]
-        order = rng.permutation(n) if self.shuffle else None
         total = 0.0
-        for start in range(0, n, batch_size):
-            batch = (X[order[start:start + batch_size]] if order is not None
-                     else X[start:start + batch_size])
+        for rows in minibatches(n, self.batch_size, rng, self.shuffle):
+            batch = X[rows]
             if sp.issparse(batch):
                 # one mini-batch made dense at a time: the same values, rows
                 # and products as dense input
                 batch = batch.toarray()
             value = autoencoder_objective(params, grads, self._corrupt(batch, rng), batch, spec)
-            self._optimizer.step(grads)
+            optimizer.step(grads)
             total += value * batch.shape[0]
-        self.t_ += -(-n // batch_size)
+        self.t_ += n_minibatches(n, self.batch_size)
         return total / n
 
     def _run(self, X, rng, max_epochs, incremental):
         spec = self._spec()
-        self._updatable_params()
+        make_params_updatable(self)
         bound = parameter_bound(X)
-        X_val = None
+        validation_score = None
         if self.early_stopping and not incremental:
             n_val = int(round(self.validation_fraction * X.shape[0]))
             if n_val < 1 or n_val >= X.shape[0]:
@@ -563,40 +516,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 )
             order = rng.permutation(X.shape[0])
             X_val, X = X[order[:n_val]], X[order[n_val:]]
-        best_params, no_improvement, start = None, 0, time.perf_counter()
-        for _ in range(max_epochs):
-            loss = self._epoch(X, rng, spec)
-            self.n_iter_ += 1
-            self.loss_curve_.append(loss)
-            check_divergence(self, self._params(), self.loss_curve_, bound)
-            if self.verbose:
-                report_progress(self, self.n_iter_, "loss", loss, time.perf_counter() - start)
-            if incremental:
-                self.best_loss_ = min(self.best_loss_, loss)
-                continue
-            if X_val is not None:
-                score = float(self.score(X_val))
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = [p.copy() for p in self._params()]
-            else:
-                improved = loss < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, loss)
-            no_improvement = 0 if improved else no_improvement + 1
-            if no_improvement >= self.n_iter_no_change:
-                break
-        else:
-            if not incremental:
-                warnings.warn(
-                    f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
-                    f"loss stopped improving by tol={self.tol}; increase max_iter.",
-                    ConvergenceWarning,
-                )
-        if best_params is not None:
-            for p, best in zip(self._params(), best_params):
-                p[...] = best
+            validation_score = partial(self.score, X_val)
+        train_epochs(self, partial(self._epoch, X, rng, spec), n_epochs=max_epochs,
+                     incremental=incremental, bound=bound, validation_score=validation_score)
         return self
 
     # -- public API
@@ -677,7 +599,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self._initialize(X, self._rng)
         elif not hasattr(self, "_rng"):  # loaded from a file: no scratch state
             self._rng = check_random_state(self.random_state)
-            self._optimizer = None
+            self._optimizers = {}
         X = (X.astype(self.components_.dtype) if sp.issparse(X)
              else np.ascontiguousarray(X, dtype=self.components_.dtype))
         return self._run(X, self._rng, 1, incremental=True)

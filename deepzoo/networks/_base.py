@@ -7,26 +7,32 @@ step is :func:`deepzoo._nn.activations.encode`, the very function the layers'
 stack bit for bit.
 """
 
-import time
-import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from .._nn.activations import backprop_activation, encode
-from .._nn.divergence import check_divergence, parameter_bound
+from .._nn.divergence import parameter_bound
 from .._nn.init import INITIALIZERS, init_weights
 from .._nn.losses import loss_value, output_delta
-from .._nn.optimizers import OPTIMIZERS, updatable
+from .._nn.optimizers import OPTIMIZERS
 from .._nn.regularization import _dropout, _max_norm, add_l2_gradient, l2_penalty
+from .._nn.training import (
+    OPTIMIZER_CONSTRAINTS,
+    make_params_updatable,
+    minibatches,
+    n_minibatches,
+    optimizer_for,
+    train_epochs,
+)
 from ..stacks._stack import encoder_layer
 from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
-from ..utils._progress import report_progress
 
 __all__ = ["BaseNetwork", "unroll"]
 
@@ -75,8 +81,7 @@ class BaseNetwork(BaseEstimator):
         "activation": [StrOptions({"sigmoid", "tanh", "relu", "linear"})],
         "init": [StrOptions(set(INITIALIZERS))],
         "solver": [StrOptions(set(_SOLVERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
+        **OPTIMIZER_CONSTRAINTS,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "cg_maxiter": [Interval(Integral, 1, None, closed="left")],
@@ -85,8 +90,6 @@ class BaseNetwork(BaseEstimator):
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -193,69 +196,22 @@ class BaseNetwork(BaseEstimator):
         return out
 
     # ------------------------------------------------------------ training
-    def _updatable_params(self):
-        """Copy read-only or non-contiguous parameters before training."""
-        old = self._params()
-        self.coefs_ = [updatable(W) for W in self.coefs_]
-        self.intercepts_ = [updatable(b) for b in self.intercepts_]
-        if any(p is not q for p, q in zip(old, self._params())):
-            for key, optimizer in self._optimizers.items():
-                if optimizer is not None:
-                    optimizer.rebind(self._params(1 if key == "top" else None))
+    def _replace_params(self, arrays):
+        self.coefs_ = list(arrays[0::2])
+        self.intercepts_ = list(arrays[1::2])
 
     def _fit(self, X, Y, incremental=False):
-        """The training loop shared by ``fit`` and ``partial_fit``."""
-        rng = self._rng
-        dtype = X.dtype
-        self._updatable_params()
+        """Train through the shared loop (:mod:`deepzoo._nn.training`)."""
+        make_params_updatable(self)
         bound = parameter_bound(X, Y)
-        X_val = Y_val = None
+        validation_score = None
         if self.early_stopping and not incremental:
-            X, X_val, Y, Y_val = self._split_validation(X, Y, rng)
-        n_epochs = 1 if incremental else self.max_iter
-        best = -np.inf if not self.validation_scores_ else max(self.validation_scores_)
-        best_params = None
-        no_improve = 0
-        t0 = time.perf_counter()
-        stopped = False
-        for epoch in range(n_epochs):
-            top_only = self.n_iter_ < self._top_only_iter()
-            n_trainable = 1 if top_only else None
-            optimizer = self._optimizer_for(n_trainable, dtype)
-            loss = self._run_epoch(X, Y, rng, optimizer, n_trainable)
-            self.n_iter_ += 1
-            self.loss_curve_.append(loss)
-            check_divergence(self, self._params(), self.loss_curve_, bound)
-            if X_val is not None:
-                score = self._validation_score(X_val, Y_val)
-                self.validation_scores_.append(score)
-                if score > best + self.tol:
-                    best, no_improve = score, 0
-                    best_params = [p.copy() for p in self._params()]
-                else:
-                    no_improve += 1
-            else:
-                prev = min(self.loss_curve_[:-1], default=np.inf)
-                no_improve = no_improve + 1 if loss > prev - self.tol else 0
-            if self.verbose:
-                report_progress(self, self.n_iter_, "loss", loss, time.perf_counter() - t0)
-                if X_val is not None:
-                    report_progress(self, self.n_iter_, "validation score",
-                                    self.validation_scores_[-1], time.perf_counter() - t0)
-            if not incremental and no_improve >= self.n_iter_no_change and not top_only:
-                stopped = True
-                break
-        if best_params is not None:
-            # Keep the weights that scored best on the validation set.
-            for p, q in zip(self._params(), best_params):
-                p[...] = q
-            self.best_validation_score_ = best
-        if not incremental and not stopped and self.max_iter > 0:
-            warnings.warn(
-                f"{type(self).__name__}: max_iter={self.max_iter} reached before "
-                "the loss stopped improving; raise max_iter or use early_stopping.",
-                ConvergenceWarning,
-            )
+            X, X_val, Y, Y_val = self._split_validation(X, Y, self._rng)
+            validation_score = partial(self._validation_score, X_val, Y_val)
+        train_epochs(self, partial(self._run_epoch, X, Y, self._rng),
+                     n_epochs=1 if incremental else self.max_iter, incremental=incremental,
+                     bound=bound, validation_score=validation_score,
+                     unstoppable_epochs=self._top_only_iter())
 
     def _top_only_iter(self):
         """Epochs at the start that train only the output layer."""
@@ -280,33 +236,16 @@ class BaseNetwork(BaseEstimator):
     def _stratify(self, Y):
         return None
 
-    def _optimizer_for(self, n_trainable, dtype):
-        """One optimizer per phase (top-only, full), kept across epochs."""
-        key = "top" if n_trainable is not None else "all"
-        optimizers = self._optimizers
-        if key not in optimizers:
-            if self.solver == "cg":
-                optimizers[key] = None
-            else:
-                cls = OPTIMIZERS[self.solver]
-                kwargs = {"learning_rate": self.learning_rate}
-                if self.solver in ("momentum", "nesterov"):
-                    kwargs["momentum"] = self.momentum
-                optimizers[key] = cls(self._params(n_trainable), **kwargs)
-        if optimizers[key] is not None:
-            # set_params(learning_rate=...) between partial_fit calls takes effect
-            optimizers[key].learning_rate = float(self.learning_rate)
-        return optimizers[key]
-
-    def _run_epoch(self, X, Y, rng, optimizer, n_trainable):
+    def _run_epoch(self, X, Y, rng):
+        """One pass over the data; the first ``top_only_iter`` train only the output layer."""
         n = X.shape[0]
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
-        bs = min(self.batch_size, n)
+        n_trainable = 1 if self.n_iter_ < self._top_only_iter() else None
+        optimizer = (None if self.solver == "cg"
+                     else optimizer_for(self, n_minibatches(n, self.batch_size), n_trainable))
         total = 0.0
-        for start in range(0, n, bs):
-            idx = order[start:start + bs]
-            Xb, Yb = X[idx], Y[idx]
-            if self.solver == "cg":
+        for rows in minibatches(n, self.batch_size, rng, self.shuffle):
+            Xb, Yb = X[rows], Y[rows]
+            if optimizer is None:
                 loss = self._cg_batch(Xb, Yb, n_trainable)
             else:
                 loss, grads = self._loss_grad(Xb, Yb, rng if self.dropout else None,
@@ -315,7 +254,7 @@ class BaseNetwork(BaseEstimator):
             if self.max_norm is not None:
                 for W in self.coefs_[:-1]:
                     _max_norm(W, self.max_norm)
-            total += loss * len(idx)
+            total += loss * Xb.shape[0]
         return total / n
 
     def _cg_batch(self, Xb, Yb, n_trainable):
@@ -354,6 +293,7 @@ class BaseNetwork(BaseEstimator):
             self._build(X, n_outputs, self._rng)
             self.n_iter_ = 0
             self.loss_curve_ = []
+            self.best_loss_ = None
             self.validation_scores_ = []
             self.best_validation_score_ = None
             self._optimizers = {}
@@ -361,6 +301,9 @@ class BaseNetwork(BaseEstimator):
             # Resumed after clone/load: scratch state is rebuilt.
             self._rng = check_random_state(self.random_state)
             self._optimizers = {}
+            # files written before best_loss_ existed
+            if not hasattr(self, "best_loss_"):
+                self.best_loss_ = min(self.loss_curve_, default=None)
 
     def _check_dtype(self, X):
         if hasattr(self, "coefs_") and X.dtype != self.coefs_[0].dtype:

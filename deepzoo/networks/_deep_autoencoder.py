@@ -77,8 +77,9 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
     }
 
     def __init__(self, pretrained=None, *, hidden_layer_sizes=(100,), activation="sigmoid",
-                 init="glorot", solver="adam", learning_rate=0.001, momentum=0.9,
-                 batch_size=100, max_iter=200, cg_maxiter=3, alpha=0.0, dropout=0.0,
+                 init="glorot", solver="adam", learning_rate=0.001,
+                 learning_rate_schedule="constant", lr_decay=0.5, momentum=0.9, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, batch_size=100, max_iter=200, cg_maxiter=3, alpha=0.0, dropout=0.0,
                  max_norm=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, random_state=None,
                  verbose=False, code_activation="linear", output_activation="sigmoid",
@@ -89,7 +90,12 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         self.init = init
         self.solver = solver
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.lr_decay = lr_decay
         self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.cg_maxiter = cg_maxiter

@@ -8,6 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._nn.losses import log_softmax
+from .._nn.training import SCHEDULE_PARAMETERS_DOC
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
 from ..utils._docstrings import fill_docstring
@@ -43,6 +44,7 @@ default="adam"
         Step size of the first-order solvers.
     momentum : float, default=0.9
         For ``"momentum"`` and ``"nesterov"``.
+""" + SCHEDULE_PARAMETERS_DOC + """
     batch_size : int, default=100
     max_iter : int, default=200
         Epochs (passes over the training data); 0 unrolls without training.
@@ -57,7 +59,7 @@ default="adam"
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, score it every epoch,
         stop after ``n_iter_no_change`` epochs without improvement by
-        ``tol`` and keep the best weights.
+        ``tol`` and keep the weights of the best score.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
         Without early stopping, the training loss must improve by ``tol``.
@@ -84,6 +86,9 @@ SHARED_ATTRIBUTES_DOC = """\
         The fitted stack the network was unrolled from.
     loss_curve_ : list of float
         Mean training loss of every epoch.
+    best_loss_ : float or None
+        Smallest mean training loss of an epoch so far (None before the
+        first epoch).
     validation_scores_ : list of float
         Validation score of every epoch (with ``early_stopping``).
     best_validation_score_ : float or None
@@ -99,8 +104,9 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
     }
 
     def __init__(self, pretrained=None, *, hidden_layer_sizes=(100,), activation="sigmoid",
-                 init="glorot", solver="adam", learning_rate=0.001, momentum=0.9,
-                 batch_size=100, max_iter=200, top_only_iter=0, cg_maxiter=3, alpha=0.0,
+                 init="glorot", solver="adam", learning_rate=0.001,
+                 learning_rate_schedule="constant", lr_decay=0.5, momentum=0.9, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, batch_size=100, max_iter=200, top_only_iter=0, cg_maxiter=3, alpha=0.0,
                  dropout=0.0, max_norm=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, random_state=None,
                  verbose=False):
@@ -110,7 +116,12 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         self.init = init
         self.solver = solver
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.lr_decay = lr_decay
         self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.top_only_iter = top_only_iter
