@@ -22,6 +22,7 @@ parallel. Sums of softplus terms run in the data type (see
 """
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange, types
@@ -224,42 +225,122 @@ def visible_rows(unit, Z, b, var, std, key, M, S):
         gaussian_rows(Z, b, var, std, key, M, S)
 
 
+# The arguments of ``train_epoch``, grouped and named; ``run_epoch`` builds
+# them by keyword, so that moving a field cannot silently swap two arrays.
+# numba types a namedtuple by its fields (one compiled variant per set of
+# field types, as for separate arguments). Arrays with zero rows mean
+# "absent".
+
+#: The learned arrays, updated in place: weights (m, d), visible and hidden
+#: biases, the Gaussian visible units' standard deviations (kept equal to
+#: ``exp(log_variance / 2)`` when the variance is learned).
+Parameters = namedtuple("Parameters", ["W", "b", "c", "sigma", "log_variance"])
+
+#: What the optimiser carries from one update to the next, updated in
+#: place: the momentum of each parameter, the persistent hidden chains
+#: (n_chains, m) of PCD/FPCD, the fast weights of FPCD and the running mean
+#: of the positive hidden probabilities that the sparsity penalty follows.
+State = namedtuple("State", ["velocity_W", "velocity_b", "velocity_c", "velocity_log_variance",
+                             "chains", "fast_W", "fast_b", "fast_c", "mean_hidden"])
+
+#: Scalars of the epoch: unit codes (``BERNOULLI``, ``GAUSSIAN``,
+#: ``NRELU``), Gibbs steps, whether CD's final visible states are sampled,
+#: the rates and costs of the update; the features a caller leaves out
+#: (fast weights, sparsity) are off. Rates are floats: an int would compile
+#: another variant.
+Settings = namedtuple("Settings", [
+    "visible", "hidden", "k", "sample_visible", "learning_rate", "momentum", "weight_decay",
+    "fast_learning_rate", "fast_decay", "sparsity_target", "sparsity_cost", "sparsity_decay"],
+    defaults=[0.0, 0.0, 0.0, 0.0, 0.0])
+
+#: Work buffers: ``buffers_v`` (3, rows, d) and ``buffers_h`` (3, rows, m)
+#: with ``rows >= batch + max(batch, n_chains)``, ``G`` (m, d) for the raw
+#: weight gradient (FPCD only), ``err`` (batch,), whose length is the
+#: mini-batch size.
+Scratch = namedtuple("Scratch", ["buffers_v", "buffers_h", "G", "err"])
+
+
+def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velocity_b,
+              velocity_c, sigma=None, log_variance=None, velocity_log_variance=None,
+              chains=None, fast_W=None, fast_b=None, fast_c=None, mean_hidden=None):
+    """``train_epoch`` called by keyword; arrays left out (None) are absent.
+
+    Parameters
+    ----------
+    X, order, keys : as in ``train_epoch``.
+    settings : Settings
+    batch_size : int
+        Rows per mini-batch (at most ``X``'s rows).
+    W, b, c, velocity_W, velocity_b, velocity_c : ndarray
+        The parameters and their momentum, updated in place.
+    sigma, log_variance, velocity_log_variance, chains, fast_W, fast_b, fast_c, mean_hidden
+        Optional: see ``Parameters`` and ``State``.
+
+    Returns
+    -------
+    total : float
+        Summed squared reconstruction error of the epoch.
+    """
+    dtype = W.dtype
+    m, d = W.shape
+    absent1, absent2 = np.empty(0, dtype), np.empty((0, m), dtype)
+
+    def given(a, absent):
+        return absent if a is None else a
+
+    chains = given(chains, absent2)
+    fpcd = fast_W is not None
+    rows = batch_size + max(batch_size, chains.shape[0])
+    scratch = Scratch(buffers_v=np.empty((3, rows, d), dtype),
+                      buffers_h=np.empty((3, rows, m), dtype),
+                      G=np.empty((m, d) if fpcd else (0, d), dtype),
+                      err=np.empty(batch_size, dtype))
+    return train_epoch(
+        X, order,
+        Parameters(W=W, b=b, c=c, sigma=given(sigma, absent1),
+                   log_variance=given(log_variance, absent1)),
+        State(velocity_W=velocity_W, velocity_b=velocity_b, velocity_c=velocity_c,
+              velocity_log_variance=given(velocity_log_variance, absent1), chains=chains,
+              fast_W=given(fast_W, absent2), fast_b=given(fast_b, absent1),
+              fast_c=given(fast_c, absent1), mean_hidden=given(mean_hidden, absent1)),
+        settings, keys, scratch)
+
+
 @kernel
-def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
-                fast_W, fast_b, fast_c, sigma, log_variance, velocity_log_variance,
-                mean_hidden, visible, hidden, k, sample_visible, learning_rate, momentum,
-                weight_decay, fast_learning_rate, fast_decay, sparsity_target, sparsity_cost,
-                sparsity_decay, keys, buffers_v, buffers_h, G, err):
-    """One epoch of CD-k, PCD or fast PCD in mini-batches of ``err.shape[0]``
-    rows; updates the parameters, optimiser state and chains in place and
-    returns the summed squared reconstruction error.
+def train_epoch(X, order, params, state, settings, keys, scratch):
+    """One epoch of CD-k, PCD or fast PCD in mini-batches of
+    ``scratch.err.shape[0]`` rows; updates ``params`` and ``state`` in place
+    and returns the summed squared reconstruction error.
 
-    The whole loop is compiled: per mini-batch, Python would cost more than
-    the element-wise work (measured: 170 us per batch against 150 us of
-    kernels for a 784-500 RBM). Matrix products go to BLAS (``_blas.gemm``).
+    The algorithm, stated plainly, is ``tests/naive.py: rbm_train_epoch``
+    (``tests/test_rbm_epoch.py`` holds the two together over every
+    training option); this is its fast form. The whole loop is compiled:
+    per mini-batch, Python would cost more than the element-wise work
+    (measured: 170 us per batch against 150 us of kernels for a 784-500
+    RBM). Matrix products go to BLAS (``_blas.gemm``).
 
-    Parameters (arrays with zero rows mean "absent")
+    Parameters
     ----------
     X : (n, d) data, dense or a CSR matrix as ``(data, indices, indptr, d)``
-        (see ``load_rows``); ``order`` (n,) row order, or empty for ``X``'s
-        order.
-    W, b, c : weights (m, d), visible and hidden biases; ``velocity_*`` their
-        momentum state.
-    chains : (n_chains, m) persistent hidden states (PCD/FPCD), else empty.
-    fast_W, fast_b, fast_c : fast weights (FPCD), else empty.
-    sigma, log_variance, velocity_log_variance : Gaussian visible units'
-        standard deviations (kept equal to ``exp(log_variance / 2)`` when the
-        variance is learned, i.e. ``log_variance`` is not empty).
-    mean_hidden : running mean of the positive hidden probabilities (sparsity).
-    visible, hidden : unit codes (``BERNOULLI``, ``GAUSSIAN``, ``NRELU``).
+        (see ``load_rows``).
+    order : (n,) row order, or empty for ``X``'s order.
+    params : Parameters
+    state : State
+    settings : Settings
     keys : (n_batches, 2 k + 2) keys of the random draws: ``[0]`` positive
         hidden samples, ``[1 + 2 s]`` visible and ``[2 + 2 s]`` hidden states
         of Gibbs step ``s``.
-    buffers_v : (3, rows, d) and buffers_h : (3, rows, m) scratch, with
-        ``rows >= batch + max(batch, n_chains)``.
-    G : (m, d) scratch for the raw weight gradient (FPCD only), else empty.
-    err : (batch,) scratch for the per-sample errors.
+    scratch : Scratch
     """
+    # by name, never by position: the groups' fields may move
+    W, b, c = params.W, params.b, params.c
+    sigma, log_variance = params.sigma, params.log_variance
+    velocity_W, velocity_b, velocity_c = state.velocity_W, state.velocity_b, state.velocity_c
+    chains, mean_hidden = state.chains, state.mean_hidden
+    fast_W, fast_b, fast_c = state.fast_W, state.fast_b, state.fast_c
+    visible, hidden, k = settings.visible, settings.hidden, settings.k
+    lr, momentum = settings.learning_rate, settings.momentum
+    buffers_v, buffers_h, G, err = scratch.buffers_v, scratch.buffers_h, scratch.G, scratch.err
     n, d = rows_shape(X)
     m = W.shape[0]
     bs = err.shape[0]
@@ -280,16 +361,10 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
         W_n, b_n, c_n = np.empty_like(W), np.empty_like(b), np.empty_like(c)
     # Every pass over the weights costs about as much as the element-wise
     # work of a whole batch (784-500 RBM: ~100 us, the weights having left
-    # the cache during the products), so the weight step avoids them:
-    # - the weights are kept scaled, W = s_cur A (Bottou's trick), so that
-    #   weight decay is a change of s_cur, and the products take s_cur as
-    #   BLAS's alpha;
-    # - with momentum, the step is the heavy-ball recurrence
-    #   W' = (1 + momentum - lr wd) W - momentum W_prev + lr G / nb (the
-    #   momentum update with velocity W - W_prev), W_prev = s_prev B.
-    #   Writing W' into B with the scale -momentum s_prev leaves one pass
-    #   (an axpy into B) and a product accumulated into B (beta = 1); then
-    #   A and B swap.
+    # the cache during the products), so the weight step avoids them: the
+    # weights are kept scaled, W = s_cur A (Bottou's trick), and with
+    # momentum the step is a heavy-ball recurrence on two buffers A, B
+    # (see _heavy_ball_step, _scaled_decay_step, _plain_step).
     # Measured (CD-1 epoch of a 784-500 RBM, 20,000 samples): 455 -> 434 ms,
     # the four products alone taking 330-365 ms.
     heavy_ball = momentum > 0 and not fpcd
@@ -307,7 +382,6 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
     u = np.empty(buffers_v.shape[1], V.dtype)
     grad_lv = np.empty(d if learn_variance else 0)
     total = 0.0
-    lr = learning_rate
     for t in range((n + bs - 1) // bs):
         start = t * bs
         nb = min(bs, n - start)
@@ -323,12 +397,12 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
             W_n, s_n = A, s_cur
         gemm(False, True, s_cur, Vpos, A, 0.0, Ah[:nb])
         hidden_rows(hidden, Ah[:nb], c, 1.0, keys[t, 0], Hpos, Hs[:nb])
-        if sparsity_cost > 0:
+        if settings.sparsity_cost > 0:
             u[:nb] = 1.0 / nb
             gemm(False, False, 1.0, u[:nb].reshape((1, nb)), Hpos, 0.0, sums_h)
             for j in range(m):
-                mean_hidden[j] = (sparsity_decay * mean_hidden[j]
-                                  + (1 - sparsity_decay) * sums_h[0, j])
+                mean_hidden[j] = (settings.sparsity_decay * mean_hidden[j]
+                                  + (1 - settings.sparsity_decay) * sums_h[0, j])
         if fpcd:
             for j in range(m):
                 for i in range(d):
@@ -348,7 +422,7 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
         for step in range(k):
             last = step == k - 1
             gemm(False, False, s_n, h, W_n, 0.0, Av[:n_neg])
-            if not last or sample_visible or persistent:
+            if not last or settings.sample_visible or persistent:
                 # a Markov chain needs sampled states; their means go to Vm
                 visible_rows(visible, Av[:n_neg], b_n, var, sigma, keys[t, 1 + 2 * step],
                              Vm[:n_neg], Vneg)
@@ -381,46 +455,35 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
         # W += velocity, with the step folded into the product (BLAS alpha
         # and beta) where the update allows.
         scale = 1.0 / nb
+        step_scale = lr * scale
+        decay = lr * settings.weight_decay
         if fpcd:
             gemm(True, False, 1.0, H[:rows], V[:rows], 0.0, G)
             decay_momentum_step(W.reshape(-1), G.reshape(-1), velocity_W.reshape(-1), lr,
-                                momentum, scale, weight_decay)
-            _fast_step(fast_W.reshape(-1), G.reshape(-1), fast_decay, fast_learning_rate * scale)
+                                momentum, scale, settings.weight_decay)
+            _fast_step(fast_W.reshape(-1), G.reshape(-1), settings.fast_decay,
+                       settings.fast_learning_rate * scale)
         elif heavy_ball:
-            s_new = -momentum * s_prev
-            if abs(s_new) < _MIN_SCALE:
-                # |s| shrinks by the momentum every step: before the stored
-                # weights grow out of range, B takes -momentum W_prev itself
-                scal(s_new, B.reshape(-1))
-                s_new = 1.0
-            axpy((1.0 + momentum - lr * weight_decay) * s_cur / s_new, A.reshape(-1),
-                 B.reshape(-1))
-            gemm(True, False, lr * scale / s_new, H[:rows], V[:rows], 1.0, B)
+            s_new = _heavy_ball_step(A, B, s_cur, s_prev, H[:rows], V[:rows], step_scale,
+                                     momentum, decay)
             A, B = B, A
             s_cur, s_prev = s_new, s_cur
             swapped = not swapped
-        elif start + nb < n and (1.0 - lr * weight_decay) * s_cur >= _MIN_SCALE:
-            s_cur *= 1.0 - lr * weight_decay
-            gemm(True, False, lr * scale / s_cur, H[:rows], V[:rows], 1.0, A)
+        elif start + nb < n and (1.0 - decay) * s_cur >= _MIN_SCALE:
+            s_cur = _scaled_decay_step(A, s_cur, H[:rows], V[:rows], step_scale, decay)
         else:
-            # Without momentum the velocity only matters after the epoch's
-            # last update (the next epoch may use momentum).
-            s_cur = _unscale(s_cur, A)
-            last = start + nb == n
-            if last:
-                _copy(A, velocity_W)
-            gemm(True, False, lr * scale, H[:rows], V[:rows], 1.0 - lr * weight_decay, A)
-            if last:
-                _difference(A, velocity_W, 1.0, velocity_W)
+            s_cur = _plain_step(A, s_cur, H[:rows], V[:rows], step_scale, decay,
+                                start + nb == n, velocity_W)
 
         # Biases (no weight decay), from the same statistics.
         # (the negative hidden rows are already scaled by -nb / n_neg)
         u[:rows] = 1.0 / nb
         gemm(False, False, 1.0, u[:rows].reshape((1, rows)), H[:rows], 0.0, sums_h)
-        if sparsity_cost > 0:
+        if settings.sparsity_cost > 0:
             # Lee et al. (2008): the penalty moves the hidden biases only.
             for j in range(m):
-                sums_h[0, j] += sparsity_cost * (sparsity_target - mean_hidden[j])
+                sums_h[0, j] += settings.sparsity_cost * (settings.sparsity_target
+                                                          - mean_hidden[j])
         u[nb:rows] = -1.0 / n_neg
         gemm(False, False, 1.0, u[:rows].reshape((1, rows)), V[:rows], 0.0, grad_b)
         if gaussian_visible:
@@ -431,11 +494,11 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
         decay_momentum_step(c, sums_h[0], velocity_c, lr, momentum, 1.0, 0.0)
         decay_momentum_step(b, grad_b[0], velocity_b, lr, momentum, 1.0, 0.0)
         if fpcd:
-            _fast_step(fast_c, sums_h[0], fast_decay, fast_learning_rate)
-            _fast_step(fast_b, grad_b[0], fast_decay, fast_learning_rate)
+            _fast_step(fast_c, sums_h[0], settings.fast_decay, settings.fast_learning_rate)
+            _fast_step(fast_b, grad_b[0], settings.fast_decay, settings.fast_learning_rate)
         if learn_variance:
-            decay_momentum_step(log_variance, grad_lv, velocity_log_variance, lr, momentum,
-                                1.0, 0.0)
+            decay_momentum_step(log_variance, grad_lv, state.velocity_log_variance, lr,
+                                momentum, 1.0, 0.0)
             for i in range(d):
                 sigma[i] = math.sqrt(math.exp(log_variance[i]))
                 var[i] = sigma[i] * sigma[i]
@@ -448,6 +511,59 @@ def train_epoch(X, order, W, b, c, velocity_W, velocity_b, velocity_c, chains,
 
 
 _MIN_SCALE = 1e-6
+
+# The three forms of the weight step without fast weights. The weights are
+# held as W = s A: weight decay is then a change of the scale s, and the
+# products take s as BLAS's alpha. H and V are the stacked statistics (their
+# product is nb times the gradient), ``step_scale = lr / nb`` and
+# ``decay = lr * weight_decay``.
+
+
+@kernel
+def _heavy_ball_step(A, B, s_cur, s_prev, H, V, step_scale, momentum, decay):
+    """The step with momentum, as the heavy-ball recurrence
+    ``W' = (1 + momentum - decay) W - momentum W_prev + step_scale H.T V``
+    (the momentum update with velocity ``W - W_prev``), for ``W = s_cur A``
+    and ``W_prev = s_prev B``: ``W'`` is written into ``B`` with the scale
+    ``-momentum s_prev``, one axpy and a product accumulated into ``B``
+    (beta = 1). Returns the scale of ``B``; the caller swaps ``A`` and ``B``.
+    """
+    s_new = -momentum * s_prev
+    if abs(s_new) < _MIN_SCALE:
+        # |s| shrinks by the momentum every step: before the stored weights
+        # grow out of range, B takes -momentum W_prev itself
+        scal(s_new, B.reshape(-1))
+        s_new = 1.0
+    axpy((1.0 + momentum - decay) * s_cur / s_new, A.reshape(-1), B.reshape(-1))
+    gemm(True, False, step_scale / s_new, H, V, 1.0, B)
+    return s_new
+
+
+@kernel
+def _scaled_decay_step(A, s_cur, H, V, step_scale, decay):
+    """The step without momentum, weight decay folded into the scale:
+    ``W' = (1 - decay) W + step_scale H.T V`` with ``W = s_cur A``, one
+    product accumulated into ``A``. Returns the new scale."""
+    s_cur *= 1.0 - decay
+    gemm(True, False, step_scale / s_cur, H, V, 1.0, A)
+    return s_cur
+
+
+@kernel
+def _plain_step(A, s_cur, H, V, step_scale, decay, last, velocity_W):
+    """The step without momentum on unscaled weights (the epoch's last
+    update, or a scale about to fall below ``_MIN_SCALE``): ``A`` takes its
+    scale ``s_cur`` first. The velocity only matters after the epoch's last
+    update (the next epoch may use momentum): there it is ``W' - W``.
+    Returns the new scale, 1."""
+    _unscale(s_cur, A)
+    if last:
+        _copy(A, velocity_W)
+    gemm(True, False, step_scale, H, V, 1.0 - decay, A)
+    if last:
+        _difference(A, velocity_W, 1.0, velocity_W)
+    return 1.0
+
 
 
 @kernel

@@ -276,10 +276,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         reconstruction error per sample."""
         rng = self._rng
         n, d = X.shape
-        m = self.n_components
-        dtype = X.dtype
         bs = min(self.batch_size, n)
-        rows = bs + max(bs, self._n_neg(bs))
         lr = self.learning_rate
         if schedule and self.learning_rate_schedule == "linear":
             # Tieleman (2008): decay linearly to zero over the run.
@@ -288,26 +285,27 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         order = rng.permutation(n) if self.shuffle else np.empty(0, np.int64)
         keys = _keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
         params = self._params()
-        fpcd = self.method == "fpcd"
-        empty1, empty2 = np.empty(0, dtype), np.empty((0, m), dtype)
-        gaussian = self._visible == "gaussian"
         vel = self._velocity
-        fast = self._fast if fpcd else {"W": empty2, "b": empty1, "c": empty1}
+        fast = self._fast if self.method == "fpcd" else {}
         fast_lr = self.learning_rate if self.fast_learning_rate is None \
             else self.fast_learning_rate
         if sp.issparse(X):
             X = (X.data, X.indices, X.indptr, d)
-        total = _k.train_epoch(
-            X, order, params["W"], params["b"], params["c"], vel["W"], vel["b"], vel["c"],
-            self._chain_h if self.method != "cd" else empty2,
-            fast["W"], fast["b"], fast["c"],
-            self.sigma_ if gaussian else empty1,
-            params.get("log_variance", empty1), vel.get("log_variance", empty1),
-            self._mean_hidden, _UNIT[self._visible], _UNIT[self.hidden_unit], self.k,
-            self.sample_visible, lr, momentum, self.weight_decay, fast_lr, self.fast_decay,
-            self.sparsity_target, self.sparsity_cost, _SPARSITY_DECAY, keys,
-            np.empty((3, rows, d), dtype), np.empty((3, rows, m), dtype),
-            np.empty((m, d) if fpcd else (0, d), dtype), np.empty(bs, dtype))
+        settings = _k.Settings(
+            visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit], k=int(self.k),
+            sample_visible=bool(self.sample_visible), learning_rate=float(lr),
+            momentum=float(momentum), weight_decay=float(self.weight_decay),
+            fast_learning_rate=float(fast_lr), fast_decay=float(self.fast_decay),
+            sparsity_target=float(self.sparsity_target), sparsity_cost=float(self.sparsity_cost),
+            sparsity_decay=_SPARSITY_DECAY)
+        total = _k.run_epoch(
+            X, order, keys, settings, batch_size=bs, W=params["W"], b=params["b"],
+            c=params["c"], velocity_W=vel["W"], velocity_b=vel["b"], velocity_c=vel["c"],
+            sigma=getattr(self, "sigma_", None), log_variance=params.get("log_variance"),
+            velocity_log_variance=vel.get("log_variance"),
+            chains=self._chain_h if self.method != "cd" else None,
+            fast_W=fast.get("W"), fast_b=fast.get("b"), fast_c=fast.get("c"),
+            mean_hidden=self._mean_hidden)
         return total / n
 
     def _learned_names(self):
