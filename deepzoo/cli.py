@@ -112,7 +112,7 @@ def _run(args):
     if recipe.kind != args.command:
         raise recipes.RecipeError(
             f"{path} is a {recipe.kind} recipe; run it with 'deepzoo {recipe.kind} {path}'.")
-    recipes.run_recipe(recipe, **_run_kwargs(args))
+    recipes.run_recipe(recipe, variants=args.variant, **_run_kwargs(args))
     return _DONE
 
 
@@ -168,6 +168,10 @@ def _parser():
         p.add_argument("recipe", metavar="RECIPE",
                        help=f"a recipe name (its {kind}/NAME.toml is looked up) or the path of "
                             "a .toml file")
+        p.add_argument("--variant", metavar="NAME", action="append", default=None,
+                       help="run only this variant (repeatable); variants marked "
+                            "'default = false', such as a paper's own slower protocol, run "
+                            "only when named; a finished run gains the variants it lacks")
         _add_run_options(p)
     p = command("reproduce", "run the pretrain recipe NAME, then the finetune recipe NAME "
                 "(those that exist)", _reproduce)

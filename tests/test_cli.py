@@ -1,6 +1,7 @@
 """The ``deepzoo`` command: exit codes, --version and --help, where recipes
 are found, and suggestions for a misspelled recipe name."""
 
+import json
 import re
 import subprocess
 import sys
@@ -248,6 +249,19 @@ def test_names_with_recipes_dir_and_runs_dir(tiny_recipes, elsewhere, tmp_path, 
     code, out, _ = _run(["results", "--runs-dir", str(runs)], capsys)
     assert code == 0 and "| tiny-e2e (pretrain) | main |" in out
     assert not (elsewhere / "runs").exists()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_variant_option(tiny_recipes, elsewhere, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    where = ["--recipes-dir", str(tiny_recipes), "--runs-dir", str(runs)]
+    assert _run(["pretrain", "tiny-e2e", *where], capsys)[0] == 0
+    code, _, _ = _run(["finetune", "tiny-e2e", "--variant", "no-pretraining", *where], capsys)
+    assert code == 0
+    assert set(json.loads((runs / "tiny-e2e" / "finetune" / "metrics.json").read_text())[
+        "variants"]) == {"no-pretraining"}
+    code, _, err = _run(["finetune", "tiny-e2e", "--variant", "pretrainde", *where], capsys)
+    assert code == 2 and "no variant 'pretrainde'; its variants are pretrained" in err
 
 
 # -- results ----------------------------------------------------------------

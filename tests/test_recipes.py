@@ -440,3 +440,27 @@ def test_progress_time_left_is_honest_from_the_first_epoch():
     assert lines[2].endswith("~14s left in this stage]")
     assert lines[3].endswith("~54s left in this stage]")   # timed from the last line
     assert lines[4].endswith("~8s left in this stage]")
+
+
+def test_optional_variant_runs_only_when_named_and_joins_the_finished_run(tmp_path, capsys):
+    path = tmp_path / "p.toml"
+    path.write_text(PRETRAIN.replace('estimator = "BernoulliRBM"\nparams = { n_components = 16, n_iter = 2, batch_size = 20 }',
+                                     'estimator = "Autoencoder"\nparams = { n_components = 8, max_iter = 1 }')
+                    .replace('"filters", "samples", "learning_curve"', '"filters"')
+                    + '\n[[variants]]\nname = "a"\n\n[[variants]]\nname = "slow"\ndefault = false\n'
+                    'params = { max_iter = 2 }\n')
+    runs = tmp_path / "runs"
+    assert set(recipes.run_recipe(path, runs_dir=runs)["variants"]) == {"a"}
+    folder = runs / "tiny-e2e" / "pretrain"
+    assert not (folder / "slow.h5").exists()
+    first = json.loads((folder / "metrics.json").read_text())["variants"]["a"]
+    # Naming the optional variant adds it, keeping the finished one's results.
+    summary = recipes.run_recipe(path, runs_dir=runs, variants=["slow"])
+    assert list(summary["variants"]) == ["a", "slow"] and summary["variants"]["a"] == first
+    assert (folder / "slow.h5").exists() and "| slow |" in (folder / "report.md").read_text()
+    # A finished variant is not run again without --overwrite, named or not.
+    for variants in (None, ["slow"]):
+        with pytest.raises(RecipeError, match="pass --overwrite"):
+            recipes.run_recipe(path, runs_dir=runs, variants=variants)
+    with pytest.raises(RecipeError, match="no variant 'fast'; its variants are a, slow"):
+        recipes.run_recipe(path, runs_dir=runs, variants=["fast"])

@@ -341,7 +341,30 @@ def _resume(label, paths, section):
     return model, fit_seconds
 
 
-def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, download=False):
+def selected_variants(recipe, variants=None):
+    """The variants a run trains: those named in ``variants``, else the defaults.
+
+    A variant with ``default = false`` (say, a paper's own, slower protocol)
+    runs only when named.
+    """
+    if not recipe.variants:
+        if variants:
+            raise RecipeError(f"{recipe.name} ({recipe.kind}) has no variants; run it without "
+                              "--variant.")
+        return [_MAIN]
+    if not variants:
+        return [v for v in recipe.variants if v["default"]]
+    names = [v["name"] for v in recipe.variants]
+    unknown = [name for name in variants if name not in names]
+    if unknown:
+        raise RecipeError(f"{recipe.name} ({recipe.kind}) has no variant "
+                          f"{', '.join(map(repr, unknown))}; its variants are "
+                          f"{', '.join(names)}.")
+    return [v for v in recipe.variants if v["name"] in variants]
+
+
+def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, download=False,
+               variants=None):
     """Run ``recipe`` and write its run folder; return the metrics.
 
     A finished run (a readable ``metrics.json``) is never overwritten unless
@@ -349,6 +372,11 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     model file was written by the same recipe section (data, seed, model,
     parameters), and retraining the others. Every file written or deleted is
     checked first to lie inside ``runs_dir``.
+
+    ``variants`` names the variants to run (default: those not marked
+    ``default = false``). Variants a finished run lacks are added to it,
+    keeping its other results where the recipe has not changed since; with
+    ``overwrite`` and named variants, only those are trained again.
     """
     from deepzoo.io import save
 
@@ -360,19 +388,32 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     validate_recipe(recipe)
     # Before anything is written or loaded: a fine-tuning's pretraining run
     # must exist.
+    chosen = selected_variants(recipe, variants)
     sections = {v["name"]: _recipe_section(recipe, v, runs_dir)
                 for v in recipe.variants or [_MAIN]}
     out, files, outputs = _outputs(recipe, runs_dir)
-    if files["metrics"].exists():
-        if overwrite:
-            shutil.rmtree(out)
-        elif read_summary(files["metrics"]) is not None:
+    requested = [v["name"] for v in chosen]
+    kept = {}  # results of a finished run's other variants, still valid
+    previous = read_summary(files["metrics"]) if files["metrics"].exists() else None
+    if overwrite and not variants and files["metrics"].exists():
+        shutil.rmtree(out)
+    elif previous is not None:
+        finished = [name for name in requested if name in previous["variants"]]
+        if finished and not overwrite:
             raise RecipeError(
-                f"{out} holds a finished run of {recipe.name}; pass --overwrite to "
-                "replace it (or choose another --runs-dir).")
-        else:
-            print(f"[{recipe.name}] {files['metrics']} is unreadable; treating the run as "
-                  "unfinished", flush=True)
+                f"{out} holds a finished run of {recipe.name} (variants "
+                f"{', '.join(finished)}); pass --overwrite to run them again (or choose "
+                "another --runs-dir).")
+        for name in finished:  # overwrite: retrain these, keep the others
+            for key in ("model", "state"):
+                outputs[name][key].unlink(missing_ok=True)
+        old_hashes = previous.get("recipe_hashes", {})
+        kept = {name: metrics for name, metrics in previous["variants"].items()
+                if name in sections and name not in requested
+                and old_hashes.get(name) == _digest(sections[name])}
+    elif files["metrics"].exists():
+        print(f"[{recipe.name}] {files['metrics']} is unreadable; treating the run as "
+              "unfinished", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     if recipe.path is not None:
         shutil.copyfile(recipe.path, files["recipe"])
@@ -383,8 +424,9 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     baselines = measure_baselines(split, recipe.evaluate)
     for key, value in baselines.items():
         print(f"[{recipe.name}] baseline: {key} = {value}", flush=True)
-    results, hashes = {}, {}
-    for variant in recipe.variants or [_MAIN]:
+    results = dict(kept)
+    hashes = {name: _digest(sections[name]) for name in kept}
+    for variant in chosen:
         name, paths = variant["name"], outputs[variant["name"]]
         label = f"[{recipe.name}] {name}"
         section = sections[name]
@@ -421,7 +463,8 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         "paper": recipe.paper,
         "paper_values": {v["name"]: v["paper_value"] for v in recipe.variants},
         "baselines": baselines,
-        "variants": results,
+        "variants": {v["name"]: results[v["name"]] for v in recipe.variants or [_MAIN]
+                     if v["name"] in results},
         "recipe_hashes": hashes,
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }
@@ -446,8 +489,10 @@ def reproduce(name, recipes_dir=None, **kwargs):
         summary = read_summary(out / "metrics.json")
         if summary is not None and not kwargs.get("overwrite"):
             hashes = {v["name"]: _digest(_recipe_section(recipe, v, runs_dir))
-                      for v in recipe.variants or [_MAIN]}
-            if summary.get("recipe_hashes") != hashes:
+                      for v in selected_variants(recipe)}
+            done = summary.get("recipe_hashes", {})
+            if "recipe_hashes" not in summary or any(
+                    done.get(name) != digest for name, digest in hashes.items()):
                 why = ("recipe changed since" if "recipe_hashes" in summary
                        else "no record of the recipe (an older run) in")
                 raise RecipeError(f"{path}: {why} the finished run in {out}; pass "

@@ -62,6 +62,9 @@ _VARIANT = {
     "params": (dict, False, {}),
     "fit": (dict, False, {}),
     "paper_value": ((int, float), False, None),
+    # false: run only when named (``--variant NAME``), e.g. a paper's own
+    # protocol that is too slow for the default run
+    "default": (bool, False, True),
 }
 _FIT = {
     "y": (bool, False, None),
