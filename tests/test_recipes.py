@@ -441,6 +441,16 @@ def test_progress_time_left_is_honest_from_the_first_epoch():
     assert lines[3].endswith("~54s left in this stage]")   # timed from the last line
     assert lines[4].endswith("~8s left in this stage]")
 
+    # The next layer of the same class: a new stage although the name is the same.
+    times = iter([0.0, 5.0, 6.0, 7.0, 51.0, 53.0])
+    out = io.StringIO()
+    progress = _Progress(out, 3, clock=lambda: next(times))
+    for k in (1, 2, 3, 1, 2):
+        progress.write(f"[DenoisingAutoencoder] Iteration {k}, loss = 1.0\n")
+    lines = out.getvalue().splitlines()
+    assert lines[3].endswith("~88s left in this stage]")  # 44 s from the stage's start, 2 to go
+    assert lines[4].endswith("~2s left in this stage]")
+
 
 def test_optional_variant_runs_only_when_named_and_joins_the_finished_run(tmp_path, capsys):
     path = tmp_path / "p.toml"

@@ -147,7 +147,7 @@ class _Progress:
         self.total = total_iterations
         self.clock = clock
         self.start = self.last = clock()
-        self.block = None
+        self.block = self.k = None
         self.block_start = self.first_done = None
         self.buffer = ""
 
@@ -168,11 +168,13 @@ class _Progress:
             self.last = now
             return line
         name, k = match.group(1), int(match.group(2))
-        if name != self.block:
+        if name != self.block or k <= self.k:
             # A stage (one layer, or fine-tuning) starts where the previous
-            # line left off: its first epoch is timed from there.
+            # line left off: its first epoch is timed from there. Layers of
+            # one class (a stack of denoising autoencoders) print the same
+            # name: their stages part where the epoch count starts again.
             self.block, self.block_start, self.first_done = name, self.last, None
-        self.last = now
+        self.k, self.last = k, now
         suffix = f"  [elapsed {now - self.start:.0f}s"
         if self.total and k <= self.total:
             if k == 1 or self.first_done is None:
