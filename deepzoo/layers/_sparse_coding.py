@@ -75,7 +75,6 @@ def sparse_coding_objective(X, codes, dictionary, alpha):
     ...                         np.array([[1.0, 0.0]]), alpha=0.5)
     1.0
     """
-    # Shape checks only: this runs on every mini-batch of online learning.
     X, codes, dictionary = np.asarray(X), np.asarray(codes), np.asarray(dictionary)
     check_2d(X, "X", "(n_samples, n_features)")
     check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
@@ -85,6 +84,11 @@ def sparse_coding_objective(X, codes, dictionary, alpha):
             f"codes must have shape (n_samples, n_components) = "
             f"{(X.shape[0], dictionary.shape[0])}; got {codes.shape}."
         )
+    return _sparse_coding_objective(X, codes, dictionary, alpha)
+
+
+def _sparse_coding_objective(X, codes, dictionary, alpha):
+    """:func:`sparse_coding_objective` without checks, for every mini-batch."""
     R = (X - codes @ dictionary).ravel()
     n = X.shape[0]
     # Dot products (BLAS) in float64 rather than einsum: this runs on every
@@ -202,11 +206,24 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
             )
     else:
         A = np.zeros((n, K), dtype=dtype)
+    _check_sign(solver, positive)
+    return _sparse_encode(X, D, float(alpha), A, solver=solver, positive=positive, tol=tol,
+                          max_iter=max_iter, n_nonzero_coefs=n_nonzero_coefs)
+
+
+def _check_sign(solver, positive):
     if solver == "omp" and positive:
         raise ValueError(
             "positive=True is not available with solver='omp'; use "
             "'feature_sign', 'cd' or 'fista' for non-negative codes."
         )
+
+
+def _sparse_encode(X, D, alpha, A, *, solver, positive, tol, max_iter, n_nonzero_coefs):
+    """:func:`sparse_encode` on checked arrays: ``X`` (n, F) and ``D`` (K, F)
+    C-contiguous of one float dtype; ``A`` (n, K) of that dtype holds the warm
+    start and receives the codes (returned)."""
+    n, dtype = X.shape[0], X.dtype
     # Every solver works with |x|^2 (objective, duality gap): where it
     # overflows, codes and dictionary steps would silently become inf or 0.
     with np.errstate(over="ignore"):
@@ -219,7 +236,7 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
         )
     tol = _default_tol(dtype) if tol is None else tol
     with blas_single_thread():
-        n_iter = _encode(X, xnorm2, D, A, float(alpha), solver, positive, tol, max_iter,
+        n_iter = _encode(X, xnorm2, D, A, alpha, solver, positive, tol, max_iter,
                          n_nonzero_coefs)
     if not np.all(np.isfinite(A)):
         raise FloatingPointError(
@@ -617,9 +634,13 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     # ------------------------------------------------------------ helpers
 
     def _encode(self, X, D, init=None):
-        return sparse_encode(X, D, self.alpha, solver=self.solver,
-                             positive=self.positive_code, init=init,
-                             n_nonzero_coefs=self.n_nonzero_coefs)
+        """Codes of validated ``X`` (C-contiguous, ``D``'s dtype); ``init``, the
+        previous codes, is overwritten by the new ones."""
+        _check_sign(self.solver, self.positive_code)
+        A = np.zeros((X.shape[0], D.shape[0]), dtype=X.dtype) if init is None else init
+        return _sparse_encode(X, D, float(self.alpha), A, solver=self.solver,
+                              positive=self.positive_code, tol=None, max_iter=1000,
+                              n_nonzero_coefs=self.n_nonzero_coefs)
 
     def _initial_dictionary(self, X, rng):
         n_samples, n_features = X.shape
@@ -676,7 +697,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _online_step(self, X, D):
         """One mini-batch: codes, statistics update, dictionary step."""
         codes = self._encode(X, D)
-        objective = sparse_coding_objective(X, codes, D, self.alpha)
+        objective = _sparse_coding_objective(X, codes, D, self.alpha)
         nb = X.shape[0]
         # Forgetting schedule of Mairal et al. (2010), section 3.4: early
         # batches, coded with a poor dictionary, are down-weighted.
@@ -765,7 +786,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 B = codes.T @ X
                 D = self._dictionary_step(D, A, B, online=False)
                 codes *= _renormalise(D, A, B)[None, :]
-                objective = sparse_coding_objective(X, codes, D, self.alpha)
+                objective = _sparse_coding_objective(X, codes, D, self.alpha)
             else:
                 order = rng.permutation(X.shape[0])
                 total = 0.0
@@ -833,7 +854,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
                           reset=False)
-        return self._encode(X, self.components_.astype(X.dtype, copy=False))
+        return self._encode(X, np.ascontiguousarray(self.components_, dtype=X.dtype))
 
     def inverse_transform(self, X):
         """Reconstruct data from codes: ``codes @ components_``.
