@@ -37,6 +37,11 @@ regularization  ``l2_penalty``/``add_l2_gradient``, ``l1_penalty``/
              ``dropout(X, rate, rng) -> (X * mask, mask)`` (inverted).
 gradcheck    ``check_gradient(loss_and_grad, params, eps)`` (max relative
              error, float64), ``numerical_gradient``, ``relative_error``.
+training     the one mini-batch training loop of the autoencoder layers and
+             the networks: ``train_epochs`` (early stopping, best weights,
+             convergence warning), ``optimizer_for``/``make_optimizer``
+             (solver and schedule from an estimator's parameters),
+             ``minibatches``, ``make_params_updatable``.
 """
 
 from .activations import ACTIVATIONS, activate, backprop_activation, derivative_from_output, encode
