@@ -419,3 +419,71 @@ def rbm_train_epoch(X, state, settings, order, keys):
     if fast is not None:
         new["fast"] = fast
     return new, total_err / n
+
+
+def softmax(z):
+    """Row-wise softmax."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def rbm_label_train_epoch(V, L, state, settings, order, keys):
+    """One epoch of CD-k of a Bernoulli RBM with a group of softmax label
+    units (the labelled top RBM of a DBN, Hinton, Osindero & Teh 2006):
+    E(v, l, h) = -b.v - d.l - c.h - h W v - h U l.
+
+    Returns (new state, summed squared error, the final negative [v, l] of
+    the last mini-batch). ``state``: W, U, b, d, c and velocity {W, U, b, d,
+    c}. ``settings``: learning_rate, momentum, weight_decay (on W and U
+    only), k, batch_size. The chain samples h and v and carries the label
+    probabilities (labels are never sampled); its final visible states are
+    sampled, its final hidden update uses probabilities. The error is
+    |[v, l] - E[[v, l] | h]|^2 with h sampled from p(h | v, l). Random
+    draws as in ``rbm_train_epoch``, the visible ones over whole rows
+    [v, l] (the label columns' draws go unused).
+    """
+    dtype = V.dtype
+    f64 = lambda a: np.array(a, dtype=np.float64)
+    params = {name: f64(state[name]) for name in ("W", "U", "b", "d", "c")}
+    vel = {name: f64(v) for name, v in state["velocity"].items()}
+    lr, mom, wd = settings["learning_rate"], settings["momentum"], settings["weight_decay"]
+    n, n_visible = V.shape
+    bs = min(settings["batch_size"], n)
+    if order is not None:
+        V, L = V[order], L[order]
+
+    def visible(h, key):
+        """Means of [v, l] given h, and states (sampled v, label
+        probabilities) if ``key``."""
+        p = sigmoid(h @ params["W"] + params["b"])
+        q = softmax(h @ params["U"] + params["d"])
+        if key is None:
+            return np.hstack([p, q])
+        u = splitmix_uniform(key, h.shape[0] * (n_visible + q.shape[1]), dtype)
+        u = u.reshape(h.shape[0], -1)[:, :n_visible]
+        return np.hstack([(u < p).astype(float), q])
+
+    def hidden_input(x):
+        return x[:, :n_visible] @ params["W"].T + x[:, n_visible:] @ params["U"].T + params["c"]
+
+    total = 0.0
+    for t, start in enumerate(range(0, n, bs)):
+        x0 = np.hstack([f64(V[start:start + bs]), f64(L[start:start + bs])])
+        nb = x0.shape[0]
+        key = keys[t]
+        h0_mean, h0 = _rbm_hidden(hidden_input(x0), key[0], "bernoulli", dtype)
+        total += ((x0 - visible(h0, None)) ** 2).sum()
+        h = h0
+        for step in range(settings["k"]):
+            xn = visible(h, key[1 + 2 * step])
+            hn_mean, h = _rbm_hidden(hidden_input(xn), key[2 + 2 * step], "bernoulli", dtype)
+        stats_W = (h0_mean.T @ x0 - hn_mean.T @ xn) / nb
+        grad = {"W": stats_W[:, :n_visible], "U": stats_W[:, n_visible:],
+                "b": (x0 - xn)[:, :n_visible].mean(axis=0),
+                "d": (x0 - xn)[:, n_visible:].mean(axis=0),
+                "c": (h0_mean - hn_mean).mean(axis=0)}
+        for name, g in grad.items():
+            decay = wd * params[name] if name in ("W", "U") else 0.0
+            vel[name] = mom * vel[name] + lr * (g - decay)
+            params[name] = params[name] + vel[name]
+    return {**params, "velocity": vel}, total, xn

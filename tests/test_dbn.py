@@ -1,17 +1,24 @@
 """DBN: greedy stack, label units, free-energy classification, up-down, sampling."""
 
+import copy
 import itertools
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from deepzoo import DBN, DeepAutoencoder, FineTunedClassifier
 from deepzoo.io import load, save
+from deepzoo.stacks import _dbn
 
+from . import naive
 from .naive import sigmoid
 
 
@@ -165,3 +172,140 @@ def test_gradient_of_networks_unrolled_from_dbn(digits):
     assert check_gradient(lambda: clf._loss_grad(X, Y), clf._params()) <= 1e-6
     ae = DeepAutoencoder(dbn, max_iter=0).fit(X)
     assert check_gradient(lambda: ae._loss_grad(X, X), ae._params()) <= 1e-6
+
+
+# --------------------------------------------------- the top RBM's CD-k
+N_ROWS, N_PENULTIMATE, N_TOP, N_CLASSES = 7, 6, 5, 3
+
+
+def _top_rbm(dtype):
+    """A top RBM with labels, parameters and momentum far from zero, and
+    data for it: penultimate probabilities and one-hot labels."""
+    rng = np.random.RandomState(0)
+    W, U = rng.normal(size=(N_TOP, N_PENULTIMATE)), rng.normal(size=(N_TOP, N_CLASSES))
+    b, d, c = rng.normal(size=N_PENULTIMATE), rng.normal(size=N_CLASSES), rng.normal(size=N_TOP)
+    top = _dbn._TopRBM(W=W.astype(dtype), c=c.astype(dtype), b=b.astype(dtype),
+                       U=U.astype(dtype), d=d.astype(dtype))
+    for velocity in top.velocity.values():
+        velocity[...] = 0.05 * rng.normal(size=velocity.shape)
+    V = rng.uniform(size=(N_ROWS, N_PENULTIMATE)).astype(dtype)
+    L = np.eye(N_CLASSES, dtype=dtype)[rng.randint(N_CLASSES, size=N_ROWS)]
+    return top, V, L
+
+
+def _state(top):
+    """The top RBM in the reference's terms: ``[W | U]``, ``[b | d]`` apart."""
+    k = N_PENULTIMATE
+    vel = top.velocity
+    return copy.deepcopy({
+        "W": top.W[:, :k], "U": top.W[:, k:], "b": top.b[:k], "d": top.b[k:], "c": top.c,
+        "velocity": {"W": vel["W"][:, :k], "U": vel["W"][:, k:], "b": vel["b"][:k],
+                     "d": vel["b"][k:], "c": vel["c"]}})
+
+
+def _assert_state_close(top, ref, rtol):
+    got = _state(top)
+    for name in ("W", "U", "b", "d", "c"):
+        for g, r, what in ((got[name], ref[name], name),
+                           (got["velocity"][name], ref["velocity"][name], f"velocity[{name}]")):
+            assert_allclose(g, r, rtol=rtol, atol=rtol * max(np.abs(r).max(), 1e-3),
+                            err_msg=what)
+
+
+TOP_TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
+
+
+# batch_size 3 leaves a last batch of 1; epoch 1 uses initial_momentum
+# unless momentum_switch is 0 or 1
+@pytest.mark.parametrize("params", [
+    {}, {"k": 2, "weight_decay": 0.05}, {"momentum_switch": 1},
+    {"initial_momentum": 0.0, "weight_decay": 0.05}, {"initial_momentum": 0.0, "batch_size": 7},
+], ids=["cd1", "cd2-decay", "final-momentum", "no-momentum", "one-batch"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_labelled_top_epoch_matches_reference(params, dtype):
+    dbn = DBN(**{"batch_size": 3, "learning_rate": 0.2, "weight_decay": 0.01, **params})
+    top, V, L = _top_rbm(dtype)
+    before = _state(top)
+    rng = np.random.RandomState(1)
+    draws = copy.deepcopy(rng)
+    total = dbn._top_epoch(top, top.visible(V, L), 1, rng)
+    # the epoch's draws: the permutation, then the kernels' keys
+    order = draws.permutation(N_ROWS)
+    n_batches = -(-N_ROWS // dbn.batch_size)
+    keys = draws.randint(np.iinfo(np.int64).max, size=(n_batches, 2 * dbn.k + 2),
+                         dtype=np.int64).astype(np.uint64)
+    momentum = dbn.initial_momentum if dbn.momentum_switch > 1 else dbn.final_momentum
+    ref, ref_total, _ = naive.rbm_label_train_epoch(
+        V, L, before, {"learning_rate": dbn.learning_rate, "momentum": momentum,
+                       "weight_decay": dbn.weight_decay, "k": dbn.k,
+                       "batch_size": dbn.batch_size}, order, keys)
+    assert top.W.dtype == dtype
+    _assert_state_close(top, ref, TOP_TOLERANCE[dtype])
+    assert_allclose(total, ref_total, rtol=TOP_TOLERANCE[dtype])
+    assert rng.randint(2 ** 31) == draws.randint(2 ** 31)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_updown_top_step_matches_reference(dtype):
+    # up-down: one CD-3 update on one mini-batch, no momentum, no weight
+    # decay; the sleep pass starts from the chain's final visible states
+    top, V, L = _top_rbm(dtype)
+    before = _state(top)
+    keys = np.random.RandomState(2).randint(np.iinfo(np.int64).max, size=(1, 8),
+                                            dtype=np.int64).astype(np.uint64)
+    total, negative = top.epoch(top.visible(V, L), np.empty(0, np.int64), keys,
+                                batch_size=N_ROWS, k=3, learning_rate=0.3)
+    ref, ref_total, ref_negative = naive.rbm_label_train_epoch(
+        V, L, before, {"learning_rate": 0.3, "momentum": 0.0, "weight_decay": 0.0, "k": 3,
+                       "batch_size": N_ROWS}, None, keys)
+    rtol = TOP_TOLERANCE[dtype]
+    _assert_state_close(top, ref, rtol)
+    assert_allclose(total, ref_total, rtol=rtol)
+    assert_allclose(negative, ref_negative, rtol=rtol, atol=rtol)
+
+
+def _reproduced_arrays():
+    """Every learned array of a labelled DBN with up-down fine-tuning,
+    fitted from a fixed seed with BLAS on one thread."""
+    from threadpoolctl import threadpool_limits
+
+    X, y = load_digits(return_X_y=True)
+    with threadpool_limits(1, user_api="blas"):
+        dbn = DBN(hidden_layer_sizes=(20, 16, 12), n_iter=2, k=2, batch_size=32, n_updown_iter=2,
+                  updown_k=2, random_state=0).fit(X[:400] / 16, y[:400])
+    out = {"fantasies": dbn.sample(5, n_steps=10, labels=np.arange(5), random_state=0)}
+    for name, value in vars(dbn).items():
+        arrays = value if isinstance(value, list) else [value]
+        for i, a in enumerate(arrays):
+            if name.endswith("_") and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                out[f"{name}{i}"] = a
+    return out
+
+
+_THREADS_SCRIPT = """
+import sys
+import numba
+import numpy as np
+sys.path.insert(0, {root!r})
+numba.set_num_threads({n_threads})
+from tests.test_dbn import _reproduced_arrays
+np.savez({path!r}, **_reproduced_arrays())
+"""
+
+
+def test_a_seed_reproduces_a_dbn_bit_for_bit_at_any_numba_thread_count(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runs = []
+    for n_threads in (1, 2):
+        path = str(tmp_path / f"threads{n_threads}.npz")
+        # NUMBA_NUM_THREADS=2 lets numba start two threads on any machine
+        subprocess.run([sys.executable, "-c", _THREADS_SCRIPT.format(
+            root=root, path=path, n_threads=n_threads)],
+            env={**os.environ, "NUMBA_NUM_THREADS": "2"}, check=True, timeout=600)
+        runs.append(np.load(path))
+    here = _reproduced_arrays()
+    assert sorted(runs[0].files) == sorted(runs[1].files) == sorted(here)
+    assert "label_components_0" in here and "recognition_weights_1" in here
+    for name, value in here.items():
+        assert np.array_equal(runs[0][name], runs[1][name]), name
+        assert np.array_equal(runs[0][name], value), name

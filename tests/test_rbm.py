@@ -56,6 +56,24 @@ def test_sigmoid_rows_matches_naive(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_visible_rows_with_label_units_match_naive(dtype, rng):
+    # the last 4 columns are one softmax group beside Bernoulli units
+    Z = rng.normal(scale=4, size=(7, 13)).astype(dtype)
+    bias = rng.normal(size=13).astype(dtype)
+    M, S = np.empty_like(Z), np.empty_like(Z)
+    key = np.uint64(2024)
+    K.visible_rows(K.BERNOULLI, Z, bias, bias[:0], bias[:0], 4, key, M, S)
+    x = Z.astype(np.float64) + bias
+    p, q = naive.sigmoid(x[:, :9]), naive.softmax(x[:, 9:])
+    assert_allclose(M, np.hstack([p, q]), **TOL[dtype])
+    # labels carry their probabilities; the draws count over whole rows
+    u = naive.splitmix_uniform(key, Z.size, dtype).reshape(Z.shape)[:, :9]
+    decided = np.abs(u - p) > 1e-5
+    assert_array_equal(S[:, :9][decided], (u < p)[decided])
+    assert_array_equal(S[:, 9:], M[:, 9:])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_sqerr_kernels_match_naive(dtype, rng):
     Z = rng.normal(size=(5, 40)).astype(dtype)
     bias = rng.normal(size=40).astype(dtype)

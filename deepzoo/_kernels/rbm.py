@@ -1,9 +1,11 @@
 """Kernels of the restricted Boltzmann machines.
 
-Pure functions on arrays: fused bias + activation + sampling steps, the
-whole training epoch (``train_epoch``), free-energy sums, the exact
-partition function by enumeration and the inner step of annealed importance
-sampling. Matrix products go to BLAS: in the callers, and inside
+Pure functions on arrays: fused bias + activation + sampling steps (label
+units included), the whole training epoch (``train_epoch``), free-energy
+sums, the exact partition function by enumeration and the inner step of
+annealed importance sampling; and their Python entry points (``run_epoch``,
+``gibbs_chain``, ``draw_keys``), which allocate the buffers and draw the
+keys. Matrix products go to BLAS: in the callers, and inside
 ``train_epoch`` through ``_blas`` (docs/ARCHITECTURE.md gives the reasons).
 Row loops run in parallel; every random draw is ``uniform(key, row * n_cols
 + col)`` (see ``_fastmath``), so a key reproduces a step bit for bit
@@ -216,13 +218,70 @@ def hidden_rows(unit, Z, c, out_scale, key, M, S):
 
 
 @kernel
-def visible_rows(unit, Z, b, var, std, key, M, S):
+def visible_rows(unit, Z, b, var, std, n_labels, key, M, S):
     """Visible means into ``M`` (samples into ``S``) from ``Z = h @ W``:
-    Bernoulli, or Gaussian with variances ``var = std**2``."""
+    Bernoulli, or Gaussian with variances ``var = std**2``; the last
+    ``n_labels`` columns are label units (``softmax_rows``) beside Bernoulli
+    units."""
     if unit == BERNOULLI:
         sigmoid_rows(Z, 1.0, b, 1.0, key, M, S)
     else:
         gaussian_rows(Z, b, var, std, key, M, S)
+    if n_labels > 0:
+        softmax_rows(Z, b, Z.shape[1] - n_labels, M, S)
+
+
+@kernel
+def softmax_rows(Z, bias, start, M, S):
+    """Label units (Hinton, Osindero & Teh 2006): columns ``start:`` form
+    one softmax group, ``M[i, start:] = softmax(Z[i, start:] + bias[start:])``.
+    ``S`` (when it has rows) takes the same probabilities: a chain carries
+    the label probabilities, not sampled labels."""
+    n, d = Z.shape
+    sample = S.shape[0] > 0
+    for i in prange(n):
+        top = Z[i, start] + bias[start]
+        for j in range(start + 1, d):
+            top = max(top, Z[i, j] + bias[j])
+        total = fm.cast_like(0.0, bias[0])
+        for j in range(start, d):
+            p = fm.exp(Z[i, j] + bias[j] - top)
+            M[i, j] = p
+            total += p
+        for j in range(start, d):
+            M[i, j] /= total
+            if sample:
+                S[i, j] = M[i, j]
+
+
+def draw_keys(rng, shape):
+    """Keys of the counter-based generator (see ``_fastmath``) drawn from a
+    ``numpy.random.RandomState``: how the RBM family seeds its kernels."""
+    return rng.randint(np.iinfo(np.int64).max, size=shape, dtype=np.int64).astype(np.uint64)
+
+
+def gibbs_chain(v, W, b, c, keys, *, visible=BERNOULLI, hidden=BERNOULLI, sigma=None,
+                n_labels=0, clamp=None):
+    """Block Gibbs sampling from the visible states ``v``: per row of
+    ``keys`` (shape (n_steps, 2)), ``h ~ p(h | v)``, then ``v ~ p(v | h)``.
+
+    ``sigma``: the standard deviations of Gaussian visible units. With
+    ``clamp``, the label units (the last ``n_labels`` columns) are held at
+    those values. Returns the means and the states of the last visible step.
+    """
+    n = v.shape[0]
+    m, d = W.shape
+    M, H = np.empty((n, m), W.dtype), np.empty((n, m), W.dtype)
+    Vm, V = np.empty((n, d), W.dtype), np.empty((n, d), W.dtype)
+    std = np.empty(0, W.dtype) if sigma is None else sigma
+    var = std * std
+    for key_h, key_v in keys:
+        hidden_rows(hidden, v @ W.T, c, 1.0, key_h, M, H)
+        visible_rows(visible, H @ W, b, var, std, n_labels, key_v, Vm, V)
+        if clamp is not None:
+            V[:, d - n_labels:] = clamp
+        v = V
+    return Vm, V
 
 
 # The arguments of ``train_epoch``, grouped and named; ``run_epoch`` builds
@@ -245,13 +304,14 @@ State = namedtuple("State", ["velocity_W", "velocity_b", "velocity_c", "velocity
 
 #: Scalars of the epoch: unit codes (``BERNOULLI``, ``GAUSSIAN``,
 #: ``NRELU``), Gibbs steps, whether CD's final visible states are sampled,
-#: the rates and costs of the update; the features a caller leaves out
-#: (fast weights, sparsity) are off. Rates are floats: an int would compile
-#: another variant.
+#: the rates and costs of the update (weight decay on ``W`` only), the
+#: number of label units (the last visible columns, see ``visible_rows``);
+#: the features a caller leaves out (labels, fast weights, sparsity) are
+#: off. Rates are floats: an int would compile another variant.
 Settings = namedtuple("Settings", [
     "visible", "hidden", "k", "sample_visible", "learning_rate", "momentum", "weight_decay",
-    "fast_learning_rate", "fast_decay", "sparsity_target", "sparsity_cost", "sparsity_decay"],
-    defaults=[0.0, 0.0, 0.0, 0.0, 0.0])
+    "n_labels", "fast_learning_rate", "fast_decay", "sparsity_target", "sparsity_cost",
+    "sparsity_decay"], defaults=[0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
 #: Work buffers: ``buffers_v`` (3, rows, d) and ``buffers_h`` (3, rows, m)
 #: with ``rows >= batch + max(batch, n_chains)``, ``G`` (m, d) for the raw
@@ -280,6 +340,9 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
     -------
     total : float
         Summed squared reconstruction error of the epoch.
+    negative : ndarray of shape (n_negative, d)
+        The final negative visible states of the epoch's last mini-batch
+        (the chains' states for PCD; what the statistics used).
     """
     dtype = W.dtype
     m, d = W.shape
@@ -295,7 +358,7 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
                       buffers_h=np.empty((3, rows, m), dtype),
                       G=np.empty((m, d) if fpcd else (0, d), dtype),
                       err=np.empty(batch_size, dtype))
-    return train_epoch(
+    total = train_epoch(
         X, order,
         Parameters(W=W, b=b, c=c, sigma=given(sigma, absent1),
                    log_variance=given(log_variance, absent1)),
@@ -304,6 +367,10 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
               fast_W=given(fast_W, absent2), fast_b=given(fast_b, absent1),
               fast_c=given(fast_c, absent1), mean_hidden=given(mean_hidden, absent1)),
         settings, keys, scratch)
+    n = rows_shape(X)[0]
+    last = n - (n - 1) // batch_size * batch_size  # rows of the last mini-batch
+    n_negative = chains.shape[0] if chains.shape[0] else last
+    return total, scratch.buffers_v[0, last:last + n_negative]
 
 
 @kernel
@@ -339,6 +406,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     chains, mean_hidden = state.chains, state.mean_hidden
     fast_W, fast_b, fast_c = state.fast_W, state.fast_b, state.fast_c
     visible, hidden, k = settings.visible, settings.hidden, settings.k
+    n_labels = settings.n_labels
     lr, momentum = settings.learning_rate, settings.momentum
     buffers_v, buffers_h, G, err = scratch.buffers_v, scratch.buffers_h, scratch.G, scratch.err
     n, d = rows_shape(X)
@@ -415,7 +483,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             # Reconstruction error of the data (monitoring only: the
             # negative phase runs on the persistent chains).
             gemm(False, False, s_cur, h, A, 0.0, Av[:nb])
-            visible_rows(visible, Av[:nb], b, var, sigma, no_key, Vm[:nb], Vm[:0])
+            visible_rows(visible, Av[:nb], b, var, sigma, n_labels, no_key, Vm[:nb], Vm[:0])
             sqerr_rows(Vpos, Vm[:nb], e)
             h = chains
         neg_means = False
@@ -424,18 +492,19 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             gemm(False, False, s_n, h, W_n, 0.0, Av[:n_neg])
             if not last or settings.sample_visible or persistent:
                 # a Markov chain needs sampled states; their means go to Vm
-                visible_rows(visible, Av[:n_neg], b_n, var, sigma, keys[t, 1 + 2 * step],
-                             Vm[:n_neg], Vneg)
+                visible_rows(visible, Av[:n_neg], b_n, var, sigma, n_labels,
+                             keys[t, 1 + 2 * step], Vm[:n_neg], Vneg)
                 if step == 0 and not persistent:
                     sqerr_rows(Vpos, Vm[:n_neg], e)
             else:
                 # the final reconstruction uses the means (section 3.2)
                 neg_means = True
-                if visible == BERNOULLI and step == 0:
+                if visible == BERNOULLI and step == 0 and n_labels == 0:
                     # CD-1 fast path: the error in the same pass
                     sigmoid_sqerr_rows(Av[:n_neg], b_n, Vpos, Vneg, e)
                 else:
-                    visible_rows(visible, Av[:n_neg], b_n, var, sigma, no_key, Vneg, Vneg[:0])
+                    visible_rows(visible, Av[:n_neg], b_n, var, sigma, n_labels, no_key, Vneg,
+                                 Vneg[:0])
                     if step == 0:
                         sqerr_rows(Vpos, Vneg, e)
             gemm(False, True, s_n, Vneg, W_n, 0.0, Ah[:n_neg])

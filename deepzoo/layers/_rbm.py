@@ -96,11 +96,6 @@ def _blas_threads(n_rows, n_components, n_features, limit=_SMALL_GEMM):
     return nullcontext()
 
 
-def _keys(rng, shape):
-    """Keys for the counter-based generator of the kernels."""
-    return rng.randint(np.iinfo(np.int64).max, size=shape, dtype=np.int64).astype(np.uint64)
-
-
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Training, inference and evaluation shared by both visible types."""
 
@@ -190,11 +185,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         inputs ``Z = v @ W.T`` (``c`` added here)."""
         _k.hidden_rows(_UNIT[self.hidden_unit], Z, c, 1.0, key, M, S)
 
-    def _visible_step(self, Z, b, key, M, S):
-        """Visible means into ``M`` (samples into ``S``) from ``Z = h @ W``."""
-        s = self.sigma_ if self._visible == "gaussian" else b[:0]
-        _k.visible_rows(_UNIT[self._visible], Z, b, s * s, s, key, M, S)
-
     # ------------------------------------------------------------- training
     def _initialize(self, X, rng):
         n_features = X.shape[1]
@@ -243,7 +233,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 rows = X[rng.randint(X.shape[0], size=n_chains)]
                 H = (rows.toarray() if sp.issparse(rows) else rows) @ self.components_.T
                 self._chain_h = np.empty_like(H)
-                self._hidden(H, self.intercept_hidden_, _keys(rng, ())[()], H, self._chain_h)
+                self._hidden(H, self.intercept_hidden_, _k.draw_keys(rng, ())[()], H, self._chain_h)
         if self.method == "fpcd":
             self._fast = {name: np.zeros(a.shape, a.dtype) for name, a in self._params().items()
                           if name != "log_variance"}
@@ -283,7 +273,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             lr *= 1.0 - epoch / max(self.n_iter, 1)
         momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
         order = rng.permutation(n) if self.shuffle else np.empty(0, np.int64)
-        keys = _keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
+        keys = _k.draw_keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
         params = self._params()
         vel = self._velocity
         fast = self._fast if self.method == "fpcd" else {}
@@ -298,7 +288,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             fast_learning_rate=float(fast_lr), fast_decay=float(self.fast_decay),
             sparsity_target=float(self.sparsity_target), sparsity_cost=float(self.sparsity_cost),
             sparsity_decay=_SPARSITY_DECAY)
-        total = _k.run_epoch(
+        total, _ = _k.run_epoch(
             X, order, keys, settings, batch_size=bs, W=params["W"], b=params["b"],
             c=params["c"], velocity_W=vel["W"], velocity_b=vel["b"], velocity_c=vel["c"],
             sigma=getattr(self, "sigma_", None), log_variance=params.get("log_variance"),
@@ -447,16 +437,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._gibbs(v.toarray() if sp.issparse(v) else v, self._get_rng(), 1)
 
     def _gibbs(self, v, rng, n_steps, mean=False):
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
-        M = np.empty((v.shape[0], W.shape[0]), W.dtype)
-        H = np.empty_like(M)
-        Vm = np.empty((v.shape[0], W.shape[1]), W.dtype)
-        V = np.empty_like(Vm)
-        keys = _keys(rng, (n_steps, 2))
-        for step in range(n_steps):
-            self._hidden(v @ W.T, c, keys[step, 0], M, H)
-            self._visible_step(H @ W, b, keys[step, 1], Vm, V)
-            v = V
+        Vm, V = _k.gibbs_chain(v, self.components_, self.intercept_visible_,
+                               self.intercept_hidden_, _k.draw_keys(rng, (n_steps, 2)),
+                               visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit],
+                               sigma=getattr(self, "sigma_", None))
         return Vm if mean else V
 
     def sample(self, n_samples=1, n_steps=1000, *, mean=False, random_state=None):
@@ -712,7 +696,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         H = np.empty_like(X)
         Y = np.empty((n_runs, d), dtype)
         Vm = np.empty_like(Y)
-        keys = _keys(rng, (betas.size, 2))
+        keys = _k.draw_keys(rng, (betas.size, 2))
         for t in range(1, betas.size):
             beta_prev, beta = betas[t - 1], betas[t]
             np.matmul(V, W.T, out=X)

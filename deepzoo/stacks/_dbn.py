@@ -23,6 +23,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._kernels import rbm as _k
 from .._nn.activations import activate, encode
 from .._nn.divergence import check_divergence, parameter_bound
 from ..layers import BernoulliRBM
@@ -42,11 +43,6 @@ from ._stack import EncoderLayer, Stack, _decode, check_layer_sizes
 __all__ = ["DBN"]
 
 
-def _bernoulli(P, rng):
-    """Binary states with probabilities ``P`` (same dtype)."""
-    return (rng.random(P.shape, dtype=P.dtype) < P).astype(P.dtype)
-
-
 def _sigmoid_layer(X, W, b):
     """Upward step, ``sigmoid(X @ W.T + b)``: the networks' :func:`encode`."""
     return encode(X, W, b, "sigmoid")
@@ -57,6 +53,14 @@ def _sigmoid_down(H, W, b):
     Z = H @ W
     Z += b
     return activate("sigmoid", Z)
+
+
+def _sample_layer(Z, bias, key):
+    """Binary states of ``sigmoid(Z + bias)``, drawn under ``key`` with the
+    counter-based generator of the RBM kernels."""
+    P, S = np.empty_like(Z), np.empty_like(Z)
+    _k.sigmoid_rows(Z, 1.0, bias, 1.0, key, P, S)
+    return S
 
 
 def _softmax(Z):
@@ -70,56 +74,64 @@ def _has_labels(dbn):
 
 
 class _TopRBM:
-    """Plain-array view of the top RBM (weights ``W``, label weights ``U``).
+    """The top RBM as the RBM kernels see it: a Bernoulli RBM whose last
+    visible columns, with labels, are the label units (weights ``[W | U]``,
+    visible biases ``[b | d]``, one softmax group).
 
-    Holds references to the DBN's arrays, so updates land in the estimator.
+    Holds working copies (and their momentum); :meth:`store` writes them
+    back to the DBN.
     """
 
     def __init__(self, W, c, b, U=None, d=None):
-        self.W, self.c, self.b, self.U, self.d = W, c, b, U, d
+        self.n_labels = 0 if U is None else U.shape[1]
+        self.W = np.hstack([W, U]) if self.n_labels else W.copy()
+        self.b = np.concatenate([b, d]) if self.n_labels else b.copy()
+        self.c = c.copy()
+        self.velocity = {name: np.zeros_like(a) for name, a in self.params().items()}
 
     def params(self):
-        return [p for p in (self.W, self.c, self.b, self.U, self.d) if p is not None]
+        return {"W": self.W, "b": self.b, "c": self.c}
 
-    def hidden(self, V, L):
-        Z = V @ self.W.T
-        if L is not None:
-            Z += L @ self.U.T
-        Z += self.c
-        return activate("sigmoid", Z)
+    def store(self, dbn):
+        n_visible = self.W.shape[1] - self.n_labels
+        dbn.top_components_ = np.ascontiguousarray(self.W[:, :n_visible])
+        dbn.top_intercept_visible_ = self.b[:n_visible].copy()
+        dbn.top_intercept_hidden_ = self.c.copy()
+        if self.n_labels:
+            dbn.label_components_ = np.ascontiguousarray(self.W[:, n_visible:])
+            dbn.label_intercept_ = self.b[n_visible:].copy()
 
-    def gibbs_down(self, H, rng, clamp_labels=None):
-        """Penultimate probabilities and states, label probabilities given ``H``."""
-        Pv = _sigmoid_down(H, self.W, self.b)
-        Pl = None
-        if self.U is not None:
-            Pl = clamp_labels if clamp_labels is not None else _softmax(H @ self.U + self.d)
-        return Pv, _bernoulli(Pv, rng), Pl
+    def visible(self, V, L):
+        """The visible layer's rows: ``[V, L]`` with labels, else ``V``."""
+        return np.hstack([V, L]) if self.n_labels else V
 
-    def statistics(self, V, L, H):
-        """Sufficient statistics ``[H.T V, sum H, sum V, H.T L, sum L]``."""
-        stats = [H.T @ V, H.sum(axis=0), V.sum(axis=0)]
-        if self.U is not None:
-            stats += [H.T @ L, L.sum(axis=0)]
-        return stats
+    def epoch(self, X, order, keys, *, batch_size, k, learning_rate, momentum=0.0,
+              weight_decay=0.0):
+        """One epoch of CD-k over the rows of ``X`` (see :meth:`visible`) in
+        the RBM epoch kernel; weight decay on ``W`` and ``U``, not the biases.
 
-    def cd(self, V, L, k, rng, clamp_labels=False):
-        """Positive and negative statistics of CD-k from data ``(V, L)``.
-
-        Positive phase with hidden probabilities; the chain uses sampled
-        hidden and penultimate states, label probabilities (softmax) and
-        hidden probabilities at its end (Hinton's guide, section 3).
+        The chain samples the hidden and penultimate units, carries the
+        label probabilities and ends with sampled visible states and hidden
+        probabilities (Hinton's guide, section 3). Returns the summed
+        squared reconstruction error and the last mini-batch's final
+        negative visible states.
         """
-        Ph = self.hidden(V, L)
-        pos = self.statistics(V, L, Ph)
-        H = _bernoulli(Ph, rng)
-        for step in range(k):
-            Pv, Sv, Pl = self.gibbs_down(H, rng, L if clamp_labels else None)
-            Ph_neg = self.hidden(Sv, Pl)
-            if step < k - 1:
-                H = _bernoulli(Ph_neg, rng)
-        neg = self.statistics(Sv, Pl, Ph_neg)
-        return pos, neg, Sv
+        settings = _k.Settings(
+            visible=_k.BERNOULLI, hidden=_k.BERNOULLI, k=int(k), sample_visible=True,
+            learning_rate=float(learning_rate), momentum=float(momentum),
+            weight_decay=float(weight_decay), n_labels=self.n_labels)
+        vel = self.velocity
+        return _k.run_epoch(X, order, keys, settings, batch_size=batch_size, W=self.W,
+                            b=self.b, c=self.c, velocity_W=vel["W"], velocity_b=vel["b"],
+                            velocity_c=vel["c"])
+
+    def sample(self, V, L, keys, clamp):
+        """Gibbs chains from ``(V, L)``, one step per row of ``keys``, label
+        units clamped to ``L`` if ``clamp``; returns the penultimate units'
+        probabilities at the last step."""
+        means, _ = _k.gibbs_chain(self.visible(V, L), self.W, self.b, self.c, keys,
+                                  n_labels=self.n_labels, clamp=L if clamp else None)
+        return means[:, :self.W.shape[1] - self.n_labels]
 
 
 class DBN(TransformerMixin, BaseEstimator):
@@ -178,8 +190,10 @@ class DBN(TransformerMixin, BaseEstimator):
     label_intercept_ : ndarray of shape (n_classes,) or None
     classes_ : ndarray or None
     reconstruction_error_ : ndarray
-        Mean squared reconstruction error of each greedy epoch of the top RBM
-        (labelled training) or empty.
+        Per greedy epoch of the labelled top RBM, the mean over samples of
+        ``|x - E[x | h]|**2``, ``x`` its visible units (label units
+        included) and ``h`` sampled from ``p(h | x)``, as for
+        :class:`deepzoo.BernoulliRBM`; empty when fitted without labels.
     updown_error_ : ndarray
         Per up-down epoch: mean squared error of the generative prediction
         of the data from the wake states.
@@ -256,9 +270,9 @@ class DBN(TransformerMixin, BaseEstimator):
             random_state=seed, verbose=self.verbose)
 
     def _top(self):
-        return _TopRBM(self.top_components_, self.top_intercept_hidden_,
-                       self.top_intercept_visible_, self.label_components_,
-                       self.label_intercept_)
+        return _TopRBM(W=self.top_components_, c=self.top_intercept_hidden_,
+                       b=self.top_intercept_visible_, U=self.label_components_,
+                       d=self.label_intercept_)
 
     @announces_compilation
     @transactional
@@ -290,7 +304,6 @@ class DBN(TransformerMixin, BaseEstimator):
         check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
         sizes = check_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
-        self._gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         if supervised:
             check_classification_targets(y)
             self.classes_, y_idx = np.unique(y, return_inverse=True)
@@ -328,7 +341,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.n_iter_ = 0
         self.updown_error_ = np.empty(0)
         if self.n_updown_iter:
-            self._updown(X, Y)
+            self._updown(X, Y, rng)
         return self
 
     def _fit_labelled_top(self, V, Y, n_top, rng):
@@ -346,67 +359,76 @@ class DBN(TransformerMixin, BaseEstimator):
         prior = np.clip(Y.mean(axis=0), 1e-3, None)
         self.label_intercept_ = np.log(prior / prior.sum()).astype(dtype)
         top = self._top()
-        params = top.params()
-        velocity = [np.zeros_like(p) for p in params]
+        X = top.visible(V, Y)
         errors = []
         bound = parameter_bound(V)
-        bs = min(self.batch_size, n)
         for epoch in range(self.n_iter):
             t0 = time.perf_counter()
-            mom = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
-            order = rng.permutation(n)
-            err = 0.0
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                Vb, Yb = V[idx], Y[idx]
-                pos, neg, Sv = top.cd(Vb, Yb, self.k, self._gen)
-                err += float(np.sum((Vb - Sv) ** 2))
-                scale = dtype.type(self.learning_rate / len(idx))
-                for i, (p, v, a, b) in enumerate(zip(params, velocity, pos, neg)):
-                    v *= dtype.type(mom)
-                    v += scale * (a - b)
-                    if i in (0, 3):  # weights (not biases) carry the weight cost
-                        v -= dtype.type(self.learning_rate * self.weight_decay) * p
-                    p += v
-            errors.append(err / n)
-            check_divergence(self, params, errors, bound)
+            errors.append(self._top_epoch(top, X, epoch, rng) / n)
+            check_divergence(self, list(top.params().values()), errors, bound)
             if self.verbose:
                 report_progress(self, epoch + 1, "top RBM reconstruction error", errors[-1],
                                 time.perf_counter() - t0)
+        top.store(self)
         self.reconstruction_error_ = np.asarray(errors)
 
+    def _top_epoch(self, top, X, epoch, rng):
+        """Epoch ``epoch`` of the labelled top RBM's CD-k on the rows ``X``
+        of ``top.visible``; returns the summed reconstruction error."""
+        n = X.shape[0]
+        bs = min(self.batch_size, n)
+        order = rng.permutation(n)
+        keys = _k.draw_keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
+        momentum = self.initial_momentum if epoch < self.momentum_switch \
+            else self.final_momentum
+        total, _ = top.epoch(X, order, keys, batch_size=bs, k=self.k,
+                             learning_rate=self.learning_rate, momentum=momentum,
+                             weight_decay=self.weight_decay)
+        return total
+
     # --------------------------------------------------------------- up-down
-    def _updown(self, X, Y):
+    def _updown(self, X, Y, rng):
         """Contrastive wake-sleep (Hinton, Osindero & Teh 2006, appendix B)."""
-        rng = self._gen
         dtype = X.dtype
         R, r = self.recognition_weights_, self.recognition_intercepts_
         G, g = self.generative_weights_, self.generative_intercepts_
         top = self._top()
-        top_params = top.params()
+        n_penultimate = self.top_components_.shape[1]
         bound = parameter_bound(X)
         n = X.shape[0]
         bs = min(self.batch_size, n)
+        n_batches = (n + bs - 1) // bs
+        no_order = np.empty(0, np.int64)
         for _ in range(self.n_updown_iter):
             t0 = time.perf_counter()
             order = rng.permutation(n)
+            # per mini-batch: the sampled wake layers, the sampled sleep
+            # layers (all but the bottom one) and the top RBM's CD-k
+            layer_keys = _k.draw_keys(rng, (n_batches, max(2 * len(R) - 1, 0)))
+            top_keys = _k.draw_keys(rng, (n_batches, 2 * self.updown_k + 2))
             err = 0.0
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
+            for t in range(n_batches):
+                idx = order[t * bs:(t + 1) * bs]
                 V0 = X[idx]
-                Yb = Y[idx] if Y is not None else None
                 lr = dtype.type(self.updown_learning_rate / len(idx))
                 # Wake (up) pass with sampled states.
                 wake = [V0]
-                for W, b in zip(R, r):
-                    wake.append(_bernoulli(_sigmoid_layer(wake[-1], W, b), rng))
-                # Top RBM: CD-k from the wake penultimate states and labels.
-                pos, neg, sleep_top = top.cd(wake[-1], Yb, self.updown_k, rng)
+                for l, (W, b) in enumerate(zip(R, r)):
+                    wake.append(_sample_layer(wake[-1] @ W.T, b, layer_keys[t, l]))
+                # Top RBM: one CD-k update from the wake penultimate states
+                # and labels; the sleep pass starts from the chain's states.
+                _, negative = top.epoch(top.visible(wake[-1], None if Y is None else Y[idx]),
+                                        no_order, top_keys[t:t + 1], batch_size=len(idx),
+                                        k=self.updown_k,
+                                        learning_rate=self.updown_learning_rate)
                 # Sleep (down) pass from the chain's penultimate states.
-                sleep = [sleep_top]
+                sleep = [negative[:, :n_penultimate]]
                 for l in range(len(G) - 1, -1, -1):
-                    P = _sigmoid_down(sleep[0], G[l], g[l])
-                    sleep.insert(0, P if l == 0 else _bernoulli(P, rng))
+                    if l == 0:
+                        sleep.insert(0, _sigmoid_down(sleep[0], G[l], g[l]))
+                    else:
+                        sleep.insert(0, _sample_layer(sleep[0] @ G[l], g[l],
+                                                      layer_keys[t, len(R) + l - 1]))
                 # Generative updates: predict each wake layer from the one above.
                 for l in range(len(G)):
                     pred = _sigmoid_down(wake[l + 1], G[l], g[l])
@@ -415,9 +437,6 @@ class DBN(TransformerMixin, BaseEstimator):
                         err += float(np.sum(diff * diff))
                     G[l] += lr * (wake[l + 1].T @ diff)
                     g[l] += lr * diff.sum(axis=0)
-                # Top RBM update.
-                for p, a, b in zip(top_params, pos, neg):
-                    p += lr * (a - b)
                 # Recognition updates: predict each sleep layer from the one below.
                 for l in range(len(R)):
                     pred = _sigmoid_layer(sleep[l], R[l], r[l])
@@ -426,11 +445,13 @@ class DBN(TransformerMixin, BaseEstimator):
                     r[l] += lr * diff.sum(axis=0)
             self.n_iter_ += 1
             self.updown_error_ = np.append(self.updown_error_, err / n)
-            check_divergence(self, [*R, *r, *G, *g, *top_params], self.updown_error_, bound,
-                             rate_name="updown_learning_rate", stage="up-down fine-tuning")
+            check_divergence(self, [*R, *r, *G, *g, *top.params().values()], self.updown_error_,
+                             bound, rate_name="updown_learning_rate",
+                             stage="up-down fine-tuning")
             if self.verbose:
                 report_progress(self, self.n_iter_, "up-down data prediction error",
                                 err / n, time.perf_counter() - t0)
+        top.store(self)
 
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
@@ -597,9 +618,7 @@ class DBN(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "top_components_")
         check_not_bool("DBN.sample", n_samples=n_samples, n_steps=n_steps)
-        rs = check_random_state(random_state)
-        rng = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
-        top = self._top()
+        rng = check_random_state(random_state)
         dtype = self.top_components_.dtype
         L = None
         if labels is not None:
@@ -615,13 +634,9 @@ class DBN(TransformerMixin, BaseEstimator):
             L = (labels[:, None] == self.classes_[None, :]).astype(dtype)
         elif self.label_components_ is not None:
             L = np.full((n_samples, len(self.classes_)), 1 / len(self.classes_), dtype)
-        V = _bernoulli(np.broadcast_to(expit(self.top_intercept_visible_),
-                                       (n_samples, top.W.shape[1])).astype(dtype), rng)
-        for _ in range(n_steps):
-            H = _bernoulli(top.hidden(V, L), rng)
-            Pv, V, Pl = top.gibbs_down(H, rng, L if labels is not None else None)
-            L = Pl
-        H = Pv
+        b = self.top_intercept_visible_
+        V = (rng.random_sample((n_samples, b.size)) < expit(b)).astype(dtype)
+        H = self._top().sample(V, L, _k.draw_keys(rng, (n_steps, 2)), clamp=labels is not None)
         for layer in reversed(self.encoder_layers()[:-1]):
             H = _decode(H, layer)
         return H
