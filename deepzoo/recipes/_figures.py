@@ -83,6 +83,20 @@ FIGURES = {
 }
 
 
+FIGURES_SKIPPED = ("figures: matplotlib is not installed, so this run writes the models, "
+                   "numbers and report without figures (pip install 'deepzoo[figures]' "
+                   "to draw them)")
+
+
+def can_draw():
+    """Whether matplotlib, the optional dependency behind every figure, is importable."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def draw_figures(model, split, evaluate, paths, title):
     """Draw every figure the recipe names to ``paths[name]``; return the file
     names written.

@@ -71,6 +71,9 @@ def write_report(summary, path):
         for fig in metrics.get("figures", []):
             lines.append(f"- figure: ![{fig}]({fig})")
         lines.append("")
+    if summary.get("figures_skipped"):
+        lines += ["No figures: matplotlib was not installed for this run "
+                  "(pip install 'deepzoo[figures]' to draw them).", ""]
     lines.append(f"Wall time of the whole run: {summary['wall_seconds']:.0f} s.")
     write_text(path, "\n".join(lines) + "\n")
 
