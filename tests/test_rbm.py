@@ -2,13 +2,16 @@
 gradients, learning, sampling, the encoder contract and bad input."""
 
 import copy
+import inspect
 import re
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
 
 from deepzoo import BernoulliRBM, GaussianBernoulliRBM
+from deepzoo.layers import ais_schedule
 from deepzoo._kernels import rbm as K
 from deepzoo._nn.activations import encode
 
@@ -401,6 +404,67 @@ def test_bad_input_messages(rng):
     with pytest.raises(FloatingPointError, match="learning_rate"):
         BernoulliRBM(n_components=3, learning_rate=1e30, n_iter=3, random_state=0).fit(
             _bars(rng, 40))
+
+
+@pytest.mark.parametrize("cls", [BernoulliRBM, GaussianBernoulliRBM])
+def test_constructor_stores_every_argument_under_its_name(cls):
+    # a distinct object per argument: two arguments swapped on the way to
+    # _BaseRBM.__init__ would show, even where their defaults are equal
+    values = {name: object() for name in inspect.signature(cls).parameters}
+    params = cls(**values).get_params()
+    assert set(params) == set(values)
+    for name, value in values.items():
+        assert params[name] is value, name
+
+
+@pytest.fixture(scope="module")
+def small_fitted():
+    X = np.random.default_rng(0).random((20, 5))
+    return [cls(n_components=3, n_iter=1, random_state=0).fit(X)
+            for cls in (BernoulliRBM, GaussianBernoulliRBM)]
+
+
+@pytest.mark.parametrize("method, kwargs, name", [
+    ("log_partition", {"method": "importance"}, "method"),
+    ("log_partition", {"method": None}, "method"),
+    ("log_partition", {"method": "ais", "n_runs": 0}, "n_runs"),
+    ("log_partition", {"n_runs": 0}, "n_runs"),  # refused whatever the method
+    ("log_partition", {"method": "ais", "n_runs": 2.5}, "n_runs"),
+    ("log_partition", {"method": "ais", "betas": "linear"}, "betas"),
+    ("log_partition", {"method": "ais", "base_rate": 0.5}, "base_rate"),
+    ("log_partition", {"method": "ais", "random_state": "seed"}, "random_state"),
+    ("sample", {"n_samples": 0}, "n_samples"),
+    ("sample", {"n_samples": "3"}, "n_samples"),
+    ("sample", {"n_steps": 0}, "n_steps"),
+    ("sample", {"n_steps": 1.5}, "n_steps"),
+    ("sample", {"mean": "yes"}, "mean"),
+    ("sample", {"random_state": "seed"}, "random_state"),
+    ("gibbs", {"v": None}, "v"),
+    ("gibbs", {"v": "visible"}, "v"),
+])
+@pytest.mark.parametrize("i", [0, 1], ids=["bernoulli", "gaussian"])
+def test_public_methods_name_the_bad_argument(small_fitted, i, method, kwargs, name):
+    rbm = small_fitted[i]
+    before = copy.deepcopy(vars(rbm))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of .*{method} must be"):
+        getattr(rbm, method)(**kwargs)
+    assert vars(rbm).keys() == before.keys()
+    assert_array_equal(rbm.components_, before["components_"])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, bool, np.float16, np.complex128, object, "int32",
+                                   "no such type"])
+def test_ais_schedule_refuses_all_but_float32_and_float64(dtype):
+    with pytest.raises(ValueError, match="ais_schedule: dtype must be float32 or float64"):
+        ais_schedule(dtype)
+
+
+def test_ais_schedule_takes_any_spelling_of_its_dtypes():
+    for dtype in (np.float32, "float32", np.dtype(np.float32)):
+        assert ais_schedule(dtype).dtype == np.float32
+    betas = ais_schedule()
+    assert betas.dtype == np.float64 and betas.shape == (14501,)
+    assert np.all(np.diff(ais_schedule(np.float32)) > 0)
 
 
 @pytest.mark.parametrize("method", ["cd", "pcd", "fpcd"])

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
 
 from .._kernels import rbm as _k
 from .._nn.activations import encode
@@ -34,7 +34,9 @@ from ..utils._compat import (
     _fit_context,
     check_is_fitted,
     validate_data,
+    validate_params,
 )
+from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._sparse import by_rows, column_mean
 from ..utils._threads import blas_single_thread
@@ -59,9 +61,20 @@ def ais_schedule(dtype=np.float64):
     ``0 : 1/1000 : 0.5``, ``0.5 : 1/10000 : 0.9``, ``0.9 : 1/100000 : 1``:
     14,501 values from 0 to 1, dense where the distributions change fastest.
 
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Any spelling of the two (``"float32"``, ``np.dtype("float32")``);
+        a coarser float cannot hold steps of 1e-5 below 1.
+
     Returns
     -------
     betas : ndarray of shape (14501,)
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not float32 or float64.
 
     Examples
     --------
@@ -69,11 +82,18 @@ def ais_schedule(dtype=np.float64):
     >>> betas.shape, float(betas[0]), float(betas[-1])
     ((14501,), 0.0, 1.0)
     """
+    try:
+        float_dtype = np.dtype(dtype)
+    except TypeError:
+        float_dtype = None
+    if float_dtype not in (np.float32, np.float64):
+        raise ValueError("ais_schedule: dtype must be float32 or float64 (the schedule steps "
+                         f"by 1e-5 up to 1); got {dtype!r}.")
     return np.concatenate([
         np.linspace(0.0, 0.5, 501),
         np.linspace(0.5, 0.9, 4001)[1:],
         np.linspace(0.9, 1.0, 10001)[1:],
-    ]).astype(dtype)
+    ]).astype(float_dtype)
 
 
 # Below this many multiply-adds per matrix product, BLAS runs on one thread:
@@ -418,6 +438,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
                                             self.hidden_activation_))
 
+    @validate_params({"v": ["array-like", "sparse matrix"]}, prefer_skip_nested_validation=True)
     def gibbs(self, v):
         """One Gibbs step: ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
 
@@ -443,6 +464,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                                sigma=getattr(self, "sigma_", None))
         return Vm if mean else V
 
+    @validate_params(
+        {
+            "n_samples": [Interval(Integral, 1, None, closed="left")],
+            "n_steps": [Interval(Integral, 1, None, closed="left")],
+            "mean": ["boolean"],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def sample(self, n_samples=1, n_steps=1000, *, mean=False, random_state=None):
         """Draw from the model by Gibbs sampling from fresh chains.
 
@@ -465,14 +495,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Raises
         ------
-        TypeError, ValueError
-            If ``n_samples`` or ``n_steps`` is not an integer >= 1.
+        InvalidParameterError
+            scikit-learn's (a ``ValueError`` and a ``TypeError``), if an
+            argument is outside its range or of the wrong type.
+        TypeError
+            If ``n_samples`` or ``n_steps`` is a bool.
         """
         check_is_fitted(self)
-        # bool is an Integral: check_scalar would take True for 1
+        # bool is an Integral: the interval would take True for 1
         check_not_bool(f"{type(self).__name__}.sample", n_samples=n_samples, n_steps=n_steps)
-        check_scalar(n_samples, "n_samples", Integral, min_val=1)
-        check_scalar(n_steps, "n_steps", Integral, min_val=1)
         rng = check_random_state(random_state)
         b = self.intercept_visible_
         if self._visible == "bernoulli":
@@ -532,6 +563,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._energy_input(X, "free_energy")
         return by_rows(X, self._free_energy)
 
+    @validate_params(
+        {
+            "method": [StrOptions({"exact", "ais"})],
+            "n_runs": [Interval(Integral, 1, None, closed="left")],
+            "betas": ["array-like", None],
+            "base_rate": ["array-like", None],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def log_partition(self, method="exact", *, n_runs=100, betas=None, base_rate=None,
                       random_state=None):
         """Log partition function ``log Z``, exact or by AIS.
@@ -569,21 +610,24 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Raises
         ------
-        TypeError, ValueError
-            If ``n_runs`` is not an integer >= 1 (AIS), ``betas`` does not
-            increase strictly from 0 to 1, ``base_rate`` is not a vector of
-            probabilities, or ``method`` is neither ``"exact"`` nor ``"ais"``.
+        InvalidParameterError
+            scikit-learn's (a ``ValueError`` and a ``TypeError``), if
+            ``method`` is neither ``"exact"`` nor ``"ais"``, ``n_runs`` is not
+            an integer >= 1 (whatever the method) or an argument has the
+            wrong type.
+        TypeError
+            If ``n_runs`` is a bool.
+        ValueError
+            If ``betas`` does not increase strictly from 0 to 1 or
+            ``base_rate`` is not a vector of probabilities (AIS).
         """
         check_is_fitted(self)
+        check_not_bool(f"{type(self).__name__}.log_partition", n_runs=n_runs)
         self._check_energy("log_partition")
         if method == "exact":
             return self._exact_log_partition()
-        if method == "ais":
-            check_not_bool(f"{type(self).__name__}.log_partition", n_runs=n_runs)
-            check_scalar(n_runs, "n_runs", Integral, min_val=1)
-            with _blas_threads(n_runs, *self.components_.shape, limit=_SMALL_AIS_GEMM):
-                return self._ais(n_runs, betas, base_rate, random_state)
-        raise ValueError(f"method must be 'exact' or 'ais'; got {method!r}.")
+        with _blas_threads(n_runs, *self.components_.shape, limit=_SMALL_AIS_GEMM):
+            return self._ais(n_runs, betas, base_rate, random_state)
 
     def log_likelihood(self, X, method="exact", **kwargs):
         """Log-likelihood ``log p(x) = -F(x) - log Z`` of each sample.
@@ -721,11 +765,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return float(log_z), (float(low), float(high))
 
 
-_COMMON_PARAMETERS = """n_components : int, default=256
-        Number of hidden units.
-    learning_rate : float, default={learning_rate}
-        Learning rate of the weights and biases (gradients are averaged
-        over the mini-batch).
+# Docstring blocks of both RBMs (utils/_docstrings.py: fill_docstring).
+_PARAMETERS_DOC = """\
     batch_size : int, default=10
         Examples per mini-batch.
     n_iter : int, default=10
@@ -736,7 +777,7 @@ _COMMON_PARAMETERS = """n_components : int, default=256
         Seeds initialisation, shuffling and every sampling step: a seed
         reproduces a run bit for bit at a given BLAS thread count, whatever
         numba's (docs/ARCHITECTURE.md, "Randomness").
-    method : {{"cd", "pcd", "fpcd"}}, default="cd"
+    method : {"cd", "pcd", "fpcd"}, default="cd"
         Negative phase: contrastive divergence from the data (Hinton 2002),
         persistent chains (Tieleman 2008), or persistent chains run on the
         regular plus decaying "fast" weights (Tieleman & Hinton 2009).
@@ -744,7 +785,7 @@ _COMMON_PARAMETERS = """n_components : int, default=256
         Gibbs steps per update (CD-k; PCD-k).
     n_chains : int, default=None
         Persistent chains for ``"pcd"``/``"fpcd"``; None: ``batch_size``.
-    hidden_unit : {{"bernoulli", "gaussian", "nrelu"}}, default="bernoulli"
+    hidden_unit : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
         Binary stochastic units; linear units with unit-variance Gaussian
         noise (the code layer of Hinton & Salakhutdinov 2006); noisy
         rectified linear units (Nair & Hinton 2010). ``transform`` returns
@@ -767,7 +808,7 @@ _COMMON_PARAMETERS = """n_components : int, default=256
         ``cost * (target - q)``, with ``q`` an exponentially decaying
         average (0.9) of the mean hidden activation, is added to the hidden
         biases' gradient (Lee, Ekanadham & Ng 2008; guide, section 11).
-    learning_rate_schedule : {{"constant", "linear"}}, default="constant"
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
         ``"linear"`` decays the learning rate to zero over ``n_iter`` epochs
         (Tieleman 2008). ``partial_fit`` always uses the constant rate.
     fast_learning_rate : float, default=None
@@ -779,7 +820,8 @@ _COMMON_PARAMETERS = """n_components : int, default=256
     shuffle : bool, default=True
         Shuffle the samples before each epoch."""
 
-_COMMON_ATTRIBUTES = """components_ : ndarray of shape (n_components, n_features)
+_ATTRIBUTES_DOC = """\
+    components_ : ndarray of shape (n_components, n_features)
         Weights ``W``; ``transform(X) = act(X @ W.T + intercept_hidden_)``.
     intercept_hidden_ : ndarray of shape (n_components,)
     intercept_visible_ : ndarray of shape (n_features,)
@@ -795,7 +837,8 @@ _COMMON_ATTRIBUTES = """components_ : ndarray of shape (n_components, n_features
         sampled from ``p(h | x)`` at the time of the update.
     n_features_in_ : int"""
 
-_COMMON_NOTES = """Training follows Hinton's "A Practical Guide to Training Restricted
+_NOTES_DOC = """\
+    Training follows Hinton's "A Practical Guide to Training Restricted
     Boltzmann Machines" (2010): the positive statistics use the hidden
     probabilities given the data; the hidden states that drive the
     reconstruction are sampled; intermediate Gibbs steps sample every
@@ -814,8 +857,9 @@ _COMMON_NOTES = """Training follows Hinton's "A Practical Guide to Training Rest
     save."""
 
 
+@fill_docstring(params=_PARAMETERS_DOC, attrs=_ATTRIBUTES_DOC, notes=_NOTES_DOC)
 class BernoulliRBM(_BaseRBM):
-    __doc__ = f"""Restricted Boltzmann machine with binary visible units.
+    """Restricted Boltzmann machine with binary visible units.
 
     Visible values in [0, 1] (grey levels are used as probabilities); binary,
     Gaussian (linear) or noisy rectified linear hidden units. Trained by
@@ -824,11 +868,16 @@ class BernoulliRBM(_BaseRBM):
 
     Parameters
     ----------
-    {_COMMON_PARAMETERS.format(learning_rate=0.1)}
+    n_components : int, default=256
+        Number of hidden units.
+    learning_rate : float, default=0.1
+        Learning rate of the weights and biases (gradients are averaged
+        over the mini-batch).
+%(params)s
 
     Attributes
     ----------
-    {_COMMON_ATTRIBUTES}
+%(attrs)s
 
     See Also
     --------
@@ -837,7 +886,7 @@ class BernoulliRBM(_BaseRBM):
 
     Notes
     -----
-    {_COMMON_NOTES}
+%(notes)s
 
     ``score_samples`` is the pseudo-log-likelihood per feature, averaged
     exactly over every feature; scikit-learn's ``BernoulliRBM`` flips one
@@ -906,8 +955,9 @@ class BernoulliRBM(_BaseRBM):
         return -np.logaddexp(0, -dF.astype(np.float64)).mean(axis=1)
 
 
+@fill_docstring(params=_PARAMETERS_DOC, attrs=_ATTRIBUTES_DOC, notes=_NOTES_DOC)
 class GaussianBernoulliRBM(_BaseRBM):
-    __doc__ = f"""Restricted Boltzmann machine with Gaussian visible units.
+    """Restricted Boltzmann machine with Gaussian visible units.
 
     Real-valued visible units with unit variance (standardise the data) or
     learned per-feature variances; binary, Gaussian (linear) or noisy
@@ -921,14 +971,19 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     Parameters
     ----------
-    {_COMMON_PARAMETERS.format(learning_rate=0.01)}
+    n_components : int, default=256
+        Number of hidden units.
+    learning_rate : float, default=0.01
+        Learning rate of the weights and biases (gradients are averaged
+        over the mini-batch).
+%(params)s
     learn_variance : bool, default=False
         Learn ``log s**2`` per feature (initialised from the data variance)
         instead of fixing ``s = 1``.
 
     Attributes
     ----------
-    {_COMMON_ATTRIBUTES}
+%(attrs)s
     sigma_ : ndarray of shape (n_features,)
         Standard deviations ``s`` of the visible units.
     decoder_components_ : ndarray of shape (n_components, n_features)
@@ -941,7 +996,7 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     Notes
     -----
-    {_COMMON_NOTES}
+%(notes)s
 
     Gaussian visible units need a learning rate one or two orders of
     magnitude below that of binary units (guide, section 13.2). There is
@@ -977,8 +1032,14 @@ class GaussianBernoulliRBM(_BaseRBM):
                  sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
                  fast_learning_rate=None, fast_decay=0.95, shuffle=True,
                  learn_variance=False):
-        # the shared parameters are stored by _BaseRBM.__init__; only the
-        # default learning rate differs
-        super().__init__(**{name: value for name, value in locals().items()
-                            if name not in ("self", "learn_variance", "__class__")})
+        # only the default learning rate differs from _BaseRBM's
+        super().__init__(
+            n_components, learning_rate=learning_rate, batch_size=batch_size, n_iter=n_iter,
+            verbose=verbose, random_state=random_state, method=method, k=k, n_chains=n_chains,
+            hidden_unit=hidden_unit, sample_visible=sample_visible,
+            initial_momentum=initial_momentum, final_momentum=final_momentum,
+            momentum_switch=momentum_switch, weight_decay=weight_decay,
+            sparsity_target=sparsity_target, sparsity_cost=sparsity_cost,
+            learning_rate_schedule=learning_rate_schedule,
+            fast_learning_rate=fast_learning_rate, fast_decay=fast_decay, shuffle=shuffle)
         self.learn_variance = learn_variance
