@@ -459,6 +459,18 @@ def test_progress_time_left_is_honest_from_the_first_epoch():
     assert lines[3].endswith("~88s left in this stage]")  # 44 s from the stage's start, 2 to go
     assert lines[4].endswith("~2s left in this stage]")
 
+    # A second line of the same epoch (the validation score) keeps the estimate.
+    times = iter([0.0, 10.0, 11.0, 20.0, 21.0])
+    out = io.StringIO()
+    progress = _Progress(out, 5, clock=lambda: next(times))
+    for k, what in ((1, "loss"), (1, "validation score"), (2, "loss"), (2, "validation score")):
+        progress.write(f"[FineTunedClassifier] Iteration {k}, {what} = 1.0\n")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("~40s left in this stage]") and lines[1].endswith(
+        "[elapsed 10s, ~40s left in this stage]")
+    assert lines[2].endswith("~30s left in this stage]")
+    assert lines[3].endswith("[elapsed 20s, ~30s left in this stage]")
+
 
 def test_optional_variant_runs_only_when_named_and_joins_the_finished_run(tmp_path, capsys):
     path = tmp_path / "p.toml"

@@ -161,7 +161,11 @@ class _Progress:
             self.last = now
             return line
         name, k = match.group(1), int(match.group(2))
-        if name != self.block or k <= self.k:
+        if name == self.block and k == self.k:
+            # another line of the same epoch (a validation score after the
+            # loss): the estimate of the first line stands
+            return line + self.suffix
+        if name != self.block or k < self.k:
             # A stage (one layer, or fine-tuning) starts where the previous
             # line left off: its first epoch is timed from there. Layers of
             # one class (a stack of denoising autoencoders) print the same
@@ -178,7 +182,8 @@ class _Progress:
                 # epoch, which carries one-off costs (Numba compilation).
                 per_epoch = (now - self.first_done) / (k - 1)
             suffix += f", ~{per_epoch * (self.total - k):.0f}s left in this stage"
-        return line + suffix + "]"
+        self.suffix = suffix + "]"
+        return line + self.suffix
 
 
 def _total_iterations(model):
