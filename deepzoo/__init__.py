@@ -28,6 +28,8 @@ _EXPORTS = {
     "DenoisingAutoencoder": "layers",
     "SparseAutoencoder": "layers",
     "ContractiveAutoencoder": "layers",
+    "ConvolutionalRBM": "layers",
+    "ConvolutionalDBN": "stacks",
 }
 # Reachable as attributes after ``import deepzoo``, as they were when the
 # package imported its estimators eagerly.

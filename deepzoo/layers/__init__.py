@@ -17,3 +17,7 @@ from ._autoencoder import (  # noqa: E402
 )
 
 __all__ += ["Autoencoder", "DenoisingAutoencoder", "SparseAutoencoder", "ContractiveAutoencoder"]
+
+from ._conv_rbm import ConvolutionalRBM  # noqa: E402
+
+__all__ += ["ConvolutionalRBM"]
