@@ -487,3 +487,190 @@ def rbm_label_train_epoch(V, L, state, settings, order, keys):
             vel[name] = mom * vel[name] + lr * (g - decay)
             params[name] = params[name] + vel[name]
     return {**params, "velocity": vel}, total, xn
+
+
+# ---------------------------------------------------------------------------
+# Convolutional RBM (issue 17: deepzoo._kernels.conv, deepzoo.layers._conv_rbm).
+# Images channels-last (n, H, W, C); filters W (K, fh, fw, C); hidden biases
+# b (K,), visible biases c (C,); pooling blocks of (ph, pw), smaller at the
+# bottom and right edges of a detection map.
+
+
+def crbm_detection_input(V, W, b):
+    """Valid correlation plus bias: I[n, i, j, k] = b[k] + sum W[k, r, q, c] V[n, i + r, j + q, c]."""
+    n, height, width, _ = V.shape
+    K, fh, fw, _ = W.shape
+    out = np.zeros((n, height - fh + 1, width - fw + 1, K))
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            out[:, i, j, :] = np.einsum("nrqc,krqc->nk", V[:, i:i + fh, j:j + fw, :], W) + b
+    return out
+
+
+def crbm_visible_input(H, W):
+    """Full convolution of the maps H (n, Hd, Wd, K): every unit adds its filter
+    where its patch lies, Z[n, i + r, j + q, c] += H[n, i, j, k] W[k, r, q, c]."""
+    n, hd, wd, _ = H.shape
+    _, fh, fw, C = W.shape
+    Z = np.zeros((n, hd + fh - 1, wd + fw - 1, C))
+    for i in range(hd):
+        for j in range(wd):
+            Z[:, i:i + fh, j:j + fw, :] += np.einsum("nk,krqc->nrqc", H[:, i, j, :], W)
+    return Z
+
+
+def crbm_blocks(hd, wd, ph, pw):
+    """((bi, bj), rows, cols) of every pooling block, row by row."""
+    for bi, i0 in enumerate(range(0, hd, ph)):
+        for bj, j0 in enumerate(range(0, wd, pw)):
+            yield (bi, bj), slice(i0, min(i0 + ph, hd)), slice(j0, min(j0 + pw, wd))
+
+
+def crbm_pool(I, ph, pw):
+    """Probabilistic max-pooling of the inputs I (bias included).
+
+    Returns the detection probabilities exp(x_u) / (1 + sum_B exp(x)), the
+    pooling probabilities 1 - 1 / (1 + sum_B exp(x)) and, per sample, the
+    sum over blocks of log(1 + sum_B exp(x)).
+    """
+    n, hd, wd, K = I.shape
+    D = np.zeros(I.shape)
+    P = np.zeros((n, -(-hd // ph), -(-wd // pw), K))
+    log_z = np.zeros(n)
+    for (bi, bj), rows, cols in crbm_blocks(hd, wd, ph, pw):
+        block = I[:, rows, cols, :]
+        total = 1.0 + np.exp(block).sum(axis=(1, 2))
+        D[:, rows, cols, :] = np.exp(block) / total[:, None, None, :]
+        P[:, bi, bj, :] = 1.0 - 1.0 / total
+        log_z += np.log(total).sum(axis=1)
+    return D, P, log_z
+
+
+def crbm_pool_sample(D, ph, pw, key, dtype):
+    """Block states from the detection probabilities D: the unit whose interval
+    (after the "all off" state's, units in row-major order) holds the draw is
+    on. The draw of sample s, block (bi, bj), filter k is number
+    ((s * Hp + bi) * Wp + bj) * K + k under key."""
+    n, hd, wd, K = D.shape
+    hp, wp = -(-hd // ph), -(-wd // pw)
+    u = splitmix_uniform(key, n * hp * wp * K, dtype).reshape(n, hp, wp, K)
+    S = np.zeros(D.shape)
+    for (bi, bj), rows, cols in crbm_blocks(hd, wd, ph, pw):
+        block = D[:, rows, cols, :]
+        shape = block.shape
+        p = block.reshape(n, -1, K)
+        upper = (1.0 - p.sum(axis=1))[:, None, :] + np.cumsum(p, axis=1)
+        lower = upper - p
+        draw = u[:, bi, bj, :][:, None, :]
+        S[:, rows, cols, :] = ((lower <= draw) & (upper > draw)).reshape(shape)
+    return S
+
+
+def crbm_free_energy(V, W, b, c, ph, pw, visible):
+    """F(v) in closed form: the hidden layer summed block by block."""
+    log_z = crbm_pool(crbm_detection_input(V, W, b), ph, pw)[2]
+    if visible == "bernoulli":
+        return -log_z - (V * c).sum(axis=(1, 2, 3))
+    return -log_z + 0.5 * ((V - c) ** 2).sum(axis=(1, 2, 3))
+
+
+def crbm_free_energy_brute(V, W, b, c, ph, pw, visible):
+    """F(v) = -log sum_h exp(-E(v, h)) over every hidden state with at most
+    one unit on per block, from the energy itself."""
+    n = V.shape[0]
+    I = crbm_detection_input(V, W, 0.0)
+    _, hd, wd, K = I.shape
+    # each block of each filter: off, or one of its units on
+    choices = [[None] + [(i, j, k) for i in range(hd)[rows] for j in range(wd)[cols]]
+               for k in range(K) for _, rows, cols in crbm_blocks(hd, wd, ph, pw)]
+    energies = []
+    for state in np.ndindex(*[len(options) for options in choices]):
+        H = np.zeros((n, hd, wd, K))
+        for options, pick in zip(choices, state):
+            if options[pick] is not None:
+                H[(slice(None),) + options[pick]] = 1.0
+        energy = -(H * (I + b)).sum(axis=(1, 2, 3))
+        if visible == "bernoulli":
+            energy -= (V * c).sum(axis=(1, 2, 3))
+        else:
+            energy += 0.5 * ((V - c) ** 2).sum(axis=(1, 2, 3))
+        energies.append(energy)
+    E = np.array(energies)
+    top = (-E).max(axis=0)
+    return -(top + np.log(np.exp(-E - top).sum(axis=0)))
+
+
+def crbm_train_epoch(X, state, settings, order, keys):
+    """One epoch of CD-k for the convolutional RBM; returns (new state, summed
+    reconstruction error).
+
+    ``X``: images (n, H, W, C). ``state``: W, b (hidden), c (visible),
+    velocity {W, b, c}, mean_hidden. ``settings``: the estimator's
+    parameters plus "epoch". ``order``: the permutation (None without
+    shuffling); ``keys``: one row of 2k + 1 keys per mini-batch: the positive
+    hidden sample, then per Gibbs step the visible, then the hidden sample.
+    Gradients are averaged over the mini-batch and the positions (pixels for
+    the visible biases).
+    """
+    dtype = X.dtype
+    f64 = lambda a: np.array(a, dtype=np.float64)  # noqa: E731
+    W, b, c = f64(state["W"]), f64(state["b"]), f64(state["c"])
+    vel = {name: f64(v) for name, v in state["velocity"].items()}
+    q = f64(state["mean_hidden"])
+    ph, pw = settings["pool_shape"]
+    gaussian = settings["visible_unit"] == "gaussian"
+    mom = settings["initial_momentum"] if settings["epoch"] < settings["momentum_switch"] \
+        else settings["final_momentum"]
+    lr, wd, k = settings["learning_rate"], settings["weight_decay"], settings["k"]
+    n = X.shape[0]
+    bs = min(settings["batch_size"], n)
+    data = X if order is None else X[order]
+
+    def hidden(V, key):
+        D = crbm_pool(crbm_detection_input(V, W, b), ph, pw)[0]
+        return D, None if key is None else crbm_pool_sample(D, ph, pw, key, dtype)
+
+    def visible(H, key):
+        Z = crbm_visible_input(H, W)
+        if gaussian:
+            mean = Z + c
+            noise = None if key is None else splitmix_normal(key, mean.size)
+            return mean, None if key is None else mean + noise.reshape(mean.shape)
+        p = sigmoid(Z + c)
+        u = None if key is None else splitmix_uniform(key, p.size, dtype).reshape(p.shape)
+        return p, None if key is None else (u < p).astype(float)
+
+    total = 0.0
+    for t, start in enumerate(range(0, n, bs)):
+        v0 = f64(data[start:start + bs])
+        key = keys[t]
+        D0, h = hidden(v0, key[0])
+        if settings["sparsity_cost"] > 0:
+            q = 0.9 * q + 0.1 * D0.mean(axis=(0, 1, 2))
+        for step in range(k):
+            last = step == k - 1
+            sample_v = not last or settings["sample_visible"]
+            v_mean, v_sample = visible(h, key[1 + 2 * step] if sample_v else None)
+            if step == 0:
+                total += ((v0 - v_mean) ** 2).sum()
+            vn = v_sample if sample_v else v_mean
+            Dn, h = hidden(vn, None if last else key[2 + 2 * step])
+        positions = D0.shape[0] * D0.shape[1] * D0.shape[2]
+        fh, fw = W.shape[1:3]
+        grad_W = np.zeros(W.shape)
+        for i in range(D0.shape[1]):
+            for j in range(D0.shape[2]):
+                grad_W += np.einsum("nk,nrqc->krqc", D0[:, i, j], v0[:, i:i + fh, j:j + fw])
+                grad_W -= np.einsum("nk,nrqc->krqc", Dn[:, i, j], vn[:, i:i + fh, j:j + fw])
+        grad = {"W": grad_W / positions,
+                "b": D0.mean(axis=(0, 1, 2)) - Dn.mean(axis=(0, 1, 2)),
+                "c": v0.mean(axis=(0, 1, 2)) - vn.mean(axis=(0, 1, 2))}
+        if settings["sparsity_cost"] > 0:
+            grad["b"] += settings["sparsity_cost"] * (settings["sparsity_target"] - q)
+        params = {"W": W, "b": b, "c": c}
+        for name, g in grad.items():
+            decay = wd * params[name] if name == "W" else 0.0
+            vel[name] = mom * vel[name] + lr * (g - decay)
+            params[name] = params[name] + vel[name]
+        W, b, c = params["W"], params["b"], params["c"]
+    return {"W": W, "b": b, "c": c, "velocity": vel, "mean_hidden": q}, total
