@@ -974,8 +974,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     n_components : int, default=256
         Number of hidden units.
     learning_rate : float, default=0.01
-        Learning rate of the weights and biases (gradients are averaged
-        over the mini-batch).
+        Learning rate of the weights, biases and learned log-variances
+        (gradients are averaged over the mini-batch); see the Notes on its
+        size.
 %(params)s
     learn_variance : bool, default=False
         Learn ``log s**2`` per feature (initialised from the data variance)
