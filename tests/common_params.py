@@ -12,7 +12,10 @@ parameters accept; ``EXPECTED_FAILED_DEFAULT`` lists those runs' failing
 checks with the reason. Every other estimator's fast parameters only make
 it smaller or shorter (sizes, iterations, seeds), except ``Stack``, which
 like scikit-learn's ``Pipeline`` has no default steps (scikit-learn checks
-``Pipeline`` with steps chosen for the checks, as here).
+``Pipeline`` with steps chosen for the checks, as here), and the
+convolutional models, whose default 10x10 filters fit no image of the
+checks' data: they are checked with 1-wide filters and Gaussian visible
+units (tests/test_conv_rbm.py covers binary units and larger images).
 """
 
 # stacks and networks (issue 6)
@@ -41,6 +44,16 @@ CHECK_PARAMS = {
     # RBMs (issue 3)
     "BernoulliRBM": {"n_components": 4, "n_iter": 3, "random_state": 0},
     "GaussianBernoulliRBM": {"n_components": 4, "n_iter": 3, "random_state": 0},
+    # convolutional models (issue 17): the checks' 2-D rows are images of
+    # height 1 (no image_shape), which 1-wide filters fit whatever the
+    # number of features; Gaussian visible units, because binary ones refuse
+    # the checks' data outside [0, 1] as BernoulliRBM does
+    "ConvolutionalRBM": {"n_filters": 3, "filter_shape": 1, "pool_shape": 2,
+                         "visible_unit": "gaussian", "learning_rate": 0.01, "n_iter": 3,
+                         "random_state": 0},
+    "ConvolutionalDBN": {"n_filters": (3, 2), "filter_shape": 1, "pool_shape": [2, 1],
+                         "visible_unit": "gaussian", "learning_rate": [0.01, 0.1], "n_iter": 2,
+                         "random_state": 0},
 }
 
 EXPECTED_FAILED = {}

@@ -81,6 +81,11 @@ SMALL = {
                                 random_state=0),
     "FineTunedRegressor": dict(hidden_layer_sizes=(3,), max_iter=2, batch_size=4,
                                random_state=0),
+    # 2-D rows are images of height 1: 1 x 2 filters fit any width but 1
+    "ConvolutionalRBM": dict(n_filters=3, filter_shape=(1, 2), pool_shape=2, n_iter=2,
+                             batch_size=4, random_state=0),
+    "ConvolutionalDBN": dict(n_filters=(3, 2), filter_shape=[(1, 2), 1], pool_shape=2,
+                             n_iter=1, batch_size=4, random_state=0),
 }
 
 
@@ -127,10 +132,15 @@ EXTREME = {
     "epsilon": [0.0],
     "n_nonzero_coefs": [0],
     "top_only_iter": [-1],
+    "n_filters": [0, -1, 40, (3, 0), ()],
+    "filter_shape": [0, 100, (1, 0), (1, 2, 3)],
+    "pool_shape": [0, 100, (0, 2)],
+    "image_shape": [(5, 1), (0, 5), (1, 5, 1)],
 }
 
 # Counts that must be at least 1 (0 is meaningless, not "none").
-_POSITIVE = {"batch_size", "n_components", "k", "updown_k", "n_chains", "n_nonzero_coefs"}
+_POSITIVE = {"batch_size", "n_components", "k", "updown_k", "n_chains", "n_nonzero_coefs",
+             "n_filters", "filter_shape", "pool_shape"}
 # Values that are invalid on their face: a model must refuse them, not
 # train on them. Values not listed (a learning rate of 1e30, a weight decay
 # of 1e10, max_iter=0) are legal settings: they must give a finite, bounded
@@ -616,7 +626,10 @@ def _range_refused(est, X, y):
 # item 8). Elsewhere a range check in fit comes from a cross-entropy loss:
 # then only the methods that evaluate that loss must refuse such data;
 # encoding or decoding it is well defined (borderline decision).
-_BERNOULLI_VISIBLE = {"BernoulliRBM", "DBN", "Stack"}
+_BERNOULLI_VISIBLE = {"BernoulliRBM", "DBN", "Stack", "ConvolutionalRBM", "ConvolutionalDBN"}
+# Estimators of images, which take 3-D arrays (a batch of one-channel
+# images) as well as 2-D rows.
+_IMAGE_INPUT = {"ConvolutionalRBM", "ConvolutionalDBN"}
 _LOSS_METHODS = {"fit", "partial_fit", "score", "score_samples"}
 
 _METHODS = ("transform", "inverse_transform", "predict", "predict_proba", "predict_log_proba",
@@ -641,6 +654,9 @@ def fuzz_estimator(name, tmp_path):
 
     def bad_for(data, method="fit"):
         """Why this estimator must refuse ``data`` (None: it may accept it)."""
+        if data.bad == "ndim" and name in _IMAGE_INPUT and np.ndim(data.X) == 3 \
+                and method == "fit":
+            return None
         if data.bad == "range" and not (range_bad and (
                 name in _BERNOULLI_VISIBLE or method in _LOSS_METHODS)):
             return None

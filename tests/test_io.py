@@ -31,6 +31,24 @@ def test_nested_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.transform(X), pipe.transform(X))
 
 
+def test_convolutional_models_round_trip(tmp_path):
+    # the allowlist comes from all_estimators: new estimators need no entry;
+    # the image shape (a tuple) and the CDBN's nested layers come back
+    from deepzoo import ConvolutionalDBN, ConvolutionalRBM
+
+    X = np.random.default_rng(0).random((10, 9, 8, 2))
+    crbm = ConvolutionalRBM(3, filter_shape=(3, 2), n_iter=1, random_state=0).fit(X)
+    cdbn = ConvolutionalDBN((3, 2), filter_shape=2, n_iter=1, random_state=0).fit(X)
+    for model in (crbm, cdbn):
+        io.save(model, tmp_path / "m.h5")
+        loaded = io.load(tmp_path / "m.h5")
+        np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    assert loaded.steps_[1][1].image_shape_ == (4, 4, 3)
+    io.save(crbm, tmp_path / "c.h5")
+    # training resumes from the file (the optimiser state is not saved)
+    assert io.load(tmp_path / "c.h5").partial_fit(X).n_iter_ == 2
+
+
 def test_feature_names_round_trip(tmp_path):
     scaler = MinMaxScaler().fit([[0.0, 2.0], [1.0, 4.0]])
     # What fit sets for a DataFrame, without needing pandas in the tests.
