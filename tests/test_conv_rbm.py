@@ -85,13 +85,15 @@ def test_pool_matches_naive(detection, pool, dtype):
     D = np.empty_like(I)
     hp, wp = _conv.pooled_shape(detection, pool)
     pooled = np.empty((n, hp, wp, K), dtype)
-    log_z = np.empty(n)
-    _conv.pool(I, bias, *pool, np.uint64(7), D, np.empty((0, 0, 0, 0), dtype), pooled, log_z)
+    log_z, totals = np.empty(n), np.empty(K)
+    _conv.pool(I, bias, *pool, np.uint64(7), D, np.empty((0, 0, 0, 0), dtype), pooled, log_z,
+               totals)
     D_ref, P_ref, log_z_ref = naive.crbm_pool(I.astype(np.float64) + bias, *pool)
     tol = 1e-12 if dtype == np.float64 else 2e-6
     assert_allclose(D, D_ref, rtol=tol, atol=tol)
     assert_allclose(pooled, P_ref, rtol=tol, atol=tol)
     assert_allclose(log_z, log_z_ref, rtol=tol)
+    assert_allclose(totals, D_ref.sum(axis=(0, 1, 2)), rtol=tol * 10)
 
 
 @pytest.mark.parametrize("detection, pool", [((4, 6), (2, 2)), ((5, 7), (2, 3)),
@@ -105,7 +107,7 @@ def test_pool_samples_match_naive_and_keep_one_unit_per_block(detection, pool):
     S = np.empty_like(I)
     none = np.empty((0, 0, 0, 0))
     key = np.uint64(12345)
-    _conv.pool(I, bias, *pool, key, D, S, none, np.empty(0))
+    _conv.pool(I, bias, *pool, key, D, S, none, np.empty(0), np.empty(0))
     assert_array_equal(S, naive.crbm_pool_sample(D, *pool, key, np.float64))
     for _, rows, cols in naive.crbm_blocks(*detection, *pool):
         assert S[:, rows, cols, :].sum(axis=(1, 2)).max() <= 1
@@ -119,7 +121,8 @@ def test_pool_sample_frequencies():
     n = 20000
     I = np.tile(np.array([0.5, -1.0, 2.0, 0.0]).reshape(1, 2, 2, 1), (n, 1, 1, 1))
     D, S = np.empty_like(I), np.empty_like(I)
-    _conv.pool(I, np.zeros(1), 2, 2, np.uint64(3), D, S, np.empty((0, 0, 0, 0)), np.empty(0))
+    _conv.pool(I, np.zeros(1), 2, 2, np.uint64(3), D, S, np.empty((0, 0, 0, 0)), np.empty(0),
+               np.empty(0))
     e = np.exp([0.5, -1.0, 2.0, 0.0])
     expected = e / (1 + e.sum())
     assert_allclose(S.reshape(n, 4).mean(axis=0), expected, atol=0.01)
@@ -138,10 +141,11 @@ def test_pooling_log_partition_gradient_is_the_detection_probability():
 
     def log_z(J):
         out = np.empty(2)
-        _conv.pool(J, bias, *pool, np.uint64(0), np.empty_like(J), none, none, out)
+        _conv.pool(J, bias, *pool, np.uint64(0), np.empty_like(J), none, none, out,
+                   np.empty(0))
         return out.sum()
 
-    _conv.pool(I, bias, *pool, np.uint64(0), D, none, none, np.empty(2))
+    _conv.pool(I, bias, *pool, np.uint64(0), D, none, none, np.empty(2), np.empty(0))
     numeric = np.zeros_like(I)
     eps = 1e-6
     for idx in np.ndindex(I.shape):

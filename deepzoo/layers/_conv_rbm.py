@@ -378,9 +378,9 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             ones = np.ones_like(bias)
             _k.gaussian_rows(Z, bias, ones, ones, key, M, S)
 
-    def _pool(self, I, key, D, S, pooled, log_z):
+    def _pool(self, I, key, D, S, pooled, log_z, totals):
         ph, pw = self._geometry()["pool"]
-        _conv.pool(I, self.intercept_hidden_, ph, pw, key, D, S, pooled, log_z)
+        _conv.pool(I, self.intercept_hidden_, ph, pw, key, D, S, pooled, log_z, totals)
 
     def _buffers(self, n):
         """Work arrays of one mini-batch of ``n`` images, positive and
@@ -398,7 +398,7 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Z=np.empty((n, height, width * n_channels), dtype),
             M=np.empty((n, height * width * n_channels), dtype),
             V=np.empty((n, height * width * n_channels), dtype),
-            err=np.empty(n, dtype))
+            err=np.empty(n, dtype), totals=np.empty((2, g["n_filters"])))
 
     # ------------------------------------------------------------ training
     def _initialize(self, X, shape, rng):
@@ -471,10 +471,11 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             key = keys[t]
             # positive phase: probabilities for the statistics, samples go on
             I = self._detection_input(v0.reshape(nb, height, width * n_channels), P0, b["I"])
-            self._pool(I, key[0], D0.reshape(shape4), b["S"].reshape(shape4), empty, no_log_z)
+            self._pool(I, key[0], D0.reshape(shape4), b["S"].reshape(shape4), empty, no_log_z,
+                       b["totals"][0])
             if self.sparsity_cost > 0:
                 self._mean_hidden *= _SPARSITY_DECAY
-                self._mean_hidden += (1 - _SPARSITY_DECAY) * D0.mean(axis=0)
+                self._mean_hidden += (1 - _SPARSITY_DECAY) * b["totals"][0] / half
             for step in range(self.k):
                 last = step == self.k - 1
                 sample_v = not last or self.sample_visible
@@ -488,7 +489,8 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 I = self._detection_input(vn.reshape(nb, height, width * n_channels), Pn,
                                           b["I"])
                 self._pool(I, key[2 + 2 * step], Dn.reshape(shape4),
-                           empty if last else b["S"].reshape(shape4), empty, no_log_z)
+                           empty if last else b["S"].reshape(shape4), empty, no_log_z,
+                           b["totals"][1])
             self._step(v0, vn, b, half, momentum)
         return total
 
@@ -496,8 +498,8 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Gradient step with momentum and weight decay from the statistics
         of one mini-batch."""
         n_channels = self.image_shape_[2]
-        D0, Dn = b["D"][:positions], b["D"][positions:]
-        grad_c = D0.mean(axis=0) - Dn.mean(axis=0)
+        Dn = b["D"][positions:]
+        grad_c = (b["totals"][0] - b["totals"][1]) / positions
         if self.sparsity_cost > 0:
             grad_c += self.sparsity_cost * (self.sparsity_target - self._mean_hidden)
         grad_b = v0.reshape(-1, n_channels).mean(axis=0) - vn.reshape(-1, n_channels).mean(axis=0)
@@ -626,7 +628,8 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         pooled = np.empty((n if want_pooled else 0, *g["pooled"], n_filters), dtype)
         log_z = np.empty(n if want_log_z else 0)
         # no sample drawn: the key is not used
-        self._pool(I, np.uint64(0), D, np.empty((0, 0, 0, 0), dtype), pooled, log_z)
+        self._pool(I, np.uint64(0), D, np.empty((0, 0, 0, 0), dtype), pooled, log_z,
+                   np.empty(0))
         return D, pooled, log_z
 
     @fill_docstring(images=IMAGES_DOC)
