@@ -11,6 +11,7 @@ SUITES = {
     "sparse_coding": "sparse_coding",
     "autoencoder": "autoencoder",
     "first_use": "first_use",
+    "conv_rbm": "conv_rbm",
     "gemm": None,
 }
 

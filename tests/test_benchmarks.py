@@ -21,7 +21,7 @@ from benchmarks.__main__ import SUITES
 ROOT = Path(__file__).resolve().parents[1]
 
 # optional peers of each suite, by importable module name
-OPTIONAL_PEERS = {"finetune": ["torch"], "sparse_coding": ["spams"]}
+OPTIONAL_PEERS = {"finetune": ["torch"], "sparse_coding": ["spams"], "conv_rbm": ["torch"]}
 
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_suite_runs(suite):
