@@ -20,7 +20,9 @@ float32, one epoch over 10,000 images (2,000 with ``--quick``):
   flipped filters took 88 ms per mini-batch against 33 ms, one thread).
 
 Candidates run interleaved in one process, at one thread and at every
-core (BLAS and PyTorch alike). The ratios are printed, and the share of
+core (BLAS and PyTorch alike); deepzoo's training itself runs BLAS on one
+thread for products below 2**27 multiply-adds (these are 87 million), so
+its times at every core show that choice against the others' threads. The ratios are printed, and the share of
 the machine's float32 GEMM throughput (a 1000x1000x1000 product at the same
 thread count) that deepzoo's epoch reaches, counting the convolutions'
 multiply-adds.

@@ -49,12 +49,10 @@ def pooled_shape(detection, pool_shape):
 
 
 @kernel
-def im2col(V, filter_height, filter_width, n_channels, P):
-    """``P[(s * Hd + i) * Wd + j, (r * fw + q) * C + c] = V[s, i + r, (j + q) * C + c]``.
-
-    ``V``: images ``(n, H, W * C)``; ``P``: patches ``(n * Hd * Wd, fh * fw * C)``
-    with ``Hd = H - fh + 1``, ``Wd = W - fw + 1``.
-    """
+def _patch_rows(V, filter_height, filter_width, n_channels, P, to_images):
+    """Copy every patch of ``V`` into its row of ``P``, or (``to_images``) add
+    each row of ``P`` back onto its patch of ``V``: the two directions of
+    one correspondence, see :func:`im2col`."""
     n, height, row_len = V.shape
     hd = height - filter_height + 1
     wd = row_len // n_channels - filter_width + 1
@@ -69,32 +67,31 @@ def im2col(V, filter_height, filter_width, n_channels, P):
                 col = 0
                 for r in range(filter_height):
                     line = V[s, i + r, j * n_channels:j * n_channels + span]
-                    for t in range(span):
-                        patch[col + t] = line[t]
+                    if to_images:
+                        for t in range(span):
+                            line[t] += patch[col + t]
+                    else:
+                        for t in range(span):
+                            patch[col + t] = line[t]
                     col += span
                 row += 1
+
+
+@kernel
+def im2col(V, filter_height, filter_width, n_channels, P):
+    """``P[(s * Hd + i) * Wd + j, (r * fw + q) * C + c] = V[s, i + r, (j + q) * C + c]``.
+
+    ``V``: images ``(n, H, W * C)``; ``P``: patches ``(n * Hd * Wd, fh * fw * C)``
+    with ``Hd = H - fh + 1``, ``Wd = W - fw + 1``.
+    """
+    _patch_rows(V, filter_height, filter_width, n_channels, P, False)
 
 
 @kernel
 def col2im(R, filter_height, filter_width, n_channels, V):
     """``V[s, i + r, (j + q) * C + c] += R[(s * Hd + i) * Wd + j, (r * fw + q) * C + c]``,
     over every patch: the transpose of :func:`im2col` (``V`` is not zeroed)."""
-    n, height, row_len = V.shape
-    hd = height - filter_height + 1
-    wd = row_len // n_channels - filter_width + 1
-    span = filter_width * n_channels
-    row = 0
-    for s in range(n):
-        for i in range(hd):
-            for j in range(wd):
-                patch = R[row]
-                col = 0
-                for r in range(filter_height):
-                    line = V[s, i + r, j * n_channels:j * n_channels + span]
-                    for t in range(span):
-                        line[t] += patch[col + t]
-                    col += span
-                row += 1
+    _patch_rows(V, filter_height, filter_width, n_channels, R, True)
 
 
 @kernel

@@ -22,6 +22,7 @@ is, and ``p(v | h)`` takes the full convolution ``sum_k W^k (*) h^k``:
 """
 
 import time
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -45,6 +46,7 @@ from ..utils._compat import (
 )
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation, report_progress
+from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
 from ..utils.validation import check_unit_interval
 
@@ -57,6 +59,14 @@ _SPARSITY_DECAY = 0.9
 # (transform, free_energy); training builds those of one mini-batch.
 _CHUNK_BYTES = 1 << 25
 _PARAMETER_ATTRIBUTES = ("filters_", "intercept_hidden_", "intercept_visible_")
+# Training runs BLAS on one thread below this many multiply-adds per
+# product: an epoch is a long chain of mid-sized products, and on a 2-core
+# machine with other work two BLAS threads lose scheduler quanta waiting
+# for each other (python -m benchmarks conv_rbm --quick, 24 filters of
+# 10x10, 28x28 images, batch 100, 87 million multiply-adds per product:
+# an epoch took 0.93 s on one thread and 20.8 s on two), as AIS does for
+# the RBMs.
+_SMALL_GEMM = 1 << 27
 
 #: The ``X`` of every method of the convolutional models.
 IMAGES_DOC = """    X : array-like of shape (n_samples, n_features), or ndarray of shape \
@@ -521,6 +531,13 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             # memory map) is copied first
             setattr(self, name, updatable(getattr(self, name)))
         bound = parameter_bound(X)
+        g = self._geometry()
+        product = (min(self.batch_size, X.shape[0]) * g["detection"][0] * g["detection"][1]
+                   * g["n_filters"] * g["filter"][0] * g["filter"][1] * g["image"][2])
+        with blas_single_thread() if product < _SMALL_GEMM else nullcontext():
+            self._run_epochs(X, n_epochs, bound)
+
+    def _run_epochs(self, X, n_epochs, bound):
         for _ in range(n_epochs):
             t0 = time.perf_counter()
             err = self._epoch(X, self.n_iter_)
