@@ -175,6 +175,10 @@ class DBN(TransformerMixin, BaseEstimator):
         Gibbs steps in the top RBM during up-down (Hinton et al.: 3, then 6
         and 10 in later epochs).
     random_state : int, RandomState instance or None, default=None
+        Seeds every draw (initialisation, shuffling, the sampling of the
+        greedy layers, of the top RBM and of up-down): a seed reproduces a
+        fit bit for bit at a given BLAS thread count, whatever numba's
+        (docs/ARCHITECTURE.md, "Randomness").
     verbose : bool, default=False
 
     Attributes
