@@ -451,3 +451,12 @@ def test_cdbn_bad_layer_settings_are_refused_clearly(params, message):
     X = np.random.default_rng(19).random((4, 10, 10))
     with pytest.raises(ValueError, match=message):
         ConvolutionalDBN(**{"filter_shape": 3, **params}).fit(X)
+
+
+def test_read_only_images_are_read_not_written():
+    # the patch kernel only reads the images: read-only input (a memory map
+    # opened read-only) trains and transforms
+    X = np.random.default_rng(20).random((6, 5, 5))
+    X.setflags(write=False)
+    model = ConvolutionalRBM(2, filter_shape=2, n_iter=1, random_state=0).fit(X)
+    assert model.transform(X).shape == (6, 2 * 2 * 2)

@@ -49,10 +49,12 @@ def pooled_shape(detection, pool_shape):
 
 
 @kernel
-def _patch_rows(V, filter_height, filter_width, n_channels, P, to_images):
-    """Copy every patch of ``V`` into its row of ``P``, or (``to_images``) add
-    each row of ``P`` back onto its patch of ``V``: the two directions of
-    one correspondence, see :func:`im2col`."""
+def im2col(V, filter_height, filter_width, n_channels, P):
+    """``P[(s * Hd + i) * Wd + j, (r * fw + q) * C + c] = V[s, i + r, (j + q) * C + c]``.
+
+    ``V``: images ``(n, H, W * C)``; ``P``: patches ``(n * Hd * Wd, fh * fw * C)``
+    with ``Hd = H - fh + 1``, ``Wd = W - fw + 1``.
+    """
     n, height, row_len = V.shape
     hd = height - filter_height + 1
     wd = row_len // n_channels - filter_width + 1
@@ -67,31 +69,37 @@ def _patch_rows(V, filter_height, filter_width, n_channels, P, to_images):
                 col = 0
                 for r in range(filter_height):
                     line = V[s, i + r, j * n_channels:j * n_channels + span]
-                    if to_images:
-                        for t in range(span):
-                            line[t] += patch[col + t]
-                    else:
-                        for t in range(span):
-                            patch[col + t] = line[t]
+                    for t in range(span):
+                        patch[col + t] = line[t]
                     col += span
                 row += 1
 
 
 @kernel
-def im2col(V, filter_height, filter_width, n_channels, P):
-    """``P[(s * Hd + i) * Wd + j, (r * fw + q) * C + c] = V[s, i + r, (j + q) * C + c]``.
-
-    ``V``: images ``(n, H, W * C)``; ``P``: patches ``(n * Hd * Wd, fh * fw * C)``
-    with ``Hd = H - fh + 1``, ``Wd = W - fw + 1``.
-    """
-    _patch_rows(V, filter_height, filter_width, n_channels, P, False)
-
-
-@kernel
 def col2im(R, filter_height, filter_width, n_channels, V):
     """``V[s, i + r, (j + q) * C + c] += R[(s * Hd + i) * Wd + j, (r * fw + q) * C + c]``,
-    over every patch: the transpose of :func:`im2col` (``V`` is not zeroed)."""
-    _patch_rows(V, filter_height, filter_width, n_channels, R, True)
+    over every patch: the transpose of :func:`im2col` (``V`` is not zeroed).
+
+    The same walk as :func:`im2col` in the other direction, kept apart: one
+    kernel for both would type the write into ``V`` even when it only reads,
+    and refuse read-only images (a read-only memory map).
+    """
+    n, height, row_len = V.shape
+    hd = height - filter_height + 1
+    wd = row_len // n_channels - filter_width + 1
+    span = filter_width * n_channels
+    row = 0
+    for s in range(n):
+        for i in range(hd):
+            for j in range(wd):
+                patch = R[row]
+                col = 0
+                for r in range(filter_height):
+                    line = V[s, i + r, j * n_channels:j * n_channels + span]
+                    for t in range(span):
+                        line[t] += patch[col + t]
+                    col += span
+                row += 1
 
 
 @kernel
