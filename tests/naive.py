@@ -295,7 +295,8 @@ def rbm_model_marginals(W, b, c):
 
 # ---- RBM training epoch (reference for BernoulliRBM / GaussianBernoulliRBM.partial_fit)
 # Hinton's guide (2010) with momentum, L2 weight decay on W, sparsity on the
-# hidden biases; CD-k, PCD (Tieleman 2008), FPCD (Tieleman & Hinton 2009);
+# hidden biases; CD-k, PCD (Tieleman 2008), FPCD (Tieleman & Hinton 2009),
+# parallel tempering (Desjardins et al. 2010: see pt_swap);
 # Gaussian visible units E = sum (v-b)^2/(2 s^2) - c.h - h W v, with
 # optionally learned log s^2. Random draws: under key keys[t, j], element
 # (i, u) of a sample uses counter i * n_cols + u.
@@ -331,10 +332,15 @@ def rbm_train_epoch(X, state, settings, order, keys):
     """One epoch of mini-batch RBM training; returns (new state, mean error).
 
     ``state``: W, b, c, sigma (Gaussian visible), velocity {W, b, c,
-    log_variance}, mean_hidden, chain_h (pcd/fpcd), fast {W, b, c} (fpcd).
+    log_variance}, mean_hidden, chain_h (pcd/fpcd/pt), fast {W, b, c} (fpcd).
+    Parallel tempering ("pt"): chain_h holds n_temperatures blocks of
+    chains, block t at beta_t = (1 - t / (n_temperatures - 1))**2 of
+    p_beta(v, h) ~ exp(beta (c.h + h W v)) base(v); every Gibbs step runs
+    all of them and ends with the swaps of ``pt_swap`` (keys 2k + 2 + step);
+    the new state then also holds "swaps", the accepted swaps per pair.
     ``settings``: the estimator's parameters plus "visible" and "epoch".
     ``order``: the permutation (None without shuffling); ``keys``: one row
-    of 2k + 2 keys per mini-batch.
+    of 2k + 2 keys per mini-batch (3k + 2 for "pt").
     """
     dtype = X.dtype
     f64 = lambda a: np.array(a, dtype=np.float64)
@@ -349,6 +355,12 @@ def rbm_train_epoch(X, state, settings, order, keys):
     persistent = method != "cd"
     chain = f64(state["chain_h"]) if persistent else None
     fast = {name: f64(v) for name, v in state["fast"].items()} if method == "fpcd" else None
+    tempered = method == "pt"
+    if tempered:
+        betas = np.linspace(1.0, 0.0, settings["n_temperatures"]) ** 2
+        n_cold = chain.shape[0] // len(betas)
+        beta_rows = np.repeat(betas, n_cold)[:, None]
+        swaps = np.zeros(len(betas) - 1)
     lr = settings["learning_rate"]  # partial_fit: constant rate
     mom = settings["initial_momentum"] if settings["epoch"] < settings["momentum_switch"] \
         else settings["final_momentum"]
@@ -376,6 +388,19 @@ def rbm_train_epoch(X, state, settings, order, keys):
         for step in range(k):
             last = step == k - 1
             sample_v = not last or settings["sample_visible"] or persistent
+            if tempered:
+                # every temperature's chains; the model's are the first block
+                _, v_all = _rbm_visible(beta_rows * (h @ Wn), bn, s, key[1 + 2 * step], dtype)
+                x = v_all @ Wn.T + cn
+                p = sigmoid(beta_rows * x)
+                u = splitmix_uniform(key[2 + 2 * step], p.size, dtype).reshape(p.shape)
+                h_all = (u < p).astype(float)
+                vn, hn_mean = v_all[:n_cold], p[:n_cold]
+                h, _, accepted = pt_swap((h_all * x).sum(axis=1), betas, n_cold,
+                                         key[2 * k + 2 + step], h_all)
+                swaps += accepted
+                hn = h
+                continue
             v_mean, v_sample = _rbm_visible(h @ Wn, bn, s, key[1 + 2 * step] if sample_v else None,
                                             dtype)
             vn = v_sample if sample_v else v_mean
@@ -418,7 +443,75 @@ def rbm_train_epoch(X, state, settings, order, keys):
         new["chain_h"] = chain
     if fast is not None:
         new["fast"] = fast
+    if tempered:
+        new["swaps"] = swaps
     return new, total_err / n
+
+
+def pt_swap(coupling, betas, n_block, key, S):
+    """One round of replica exchange; returns (new S, new coupling, accepted
+    swaps per pair).
+
+    Rows of S come in blocks of n_block chains, block t at inverse
+    temperature betas[t] of p_t(v, h) ~ exp(betas[t] U(v, h)) base(v), with
+    U = c.h + h W v given as ``coupling``. Exchanging the states x, y of
+    chain r between blocks t and t + 1 is a Metropolis move with ratio
+    p_t(y) p_(t+1)(x) / (p_t(x) p_(t+1)(y)) = exp((betas[t] - betas[t+1])
+    (U(y) - U(x))), accepted when draw t * n_block + r (float64) under key
+    falls below it. The pairs go from the hottest (t = len(betas) - 2) to
+    the coldest (t = 0), each seeing the states the previous ones left.
+    """
+    S = np.array(S, dtype=np.float64)
+    U = np.array(coupling, dtype=np.float64)
+    u = splitmix_uniform(key, (len(betas) - 1) * n_block, np.float64)
+    accepted = np.zeros(len(betas) - 1)
+    for t in reversed(range(len(betas) - 1)):
+        for r in range(n_block):
+            lo, hi = t * n_block + r, (t + 1) * n_block + r
+            ratio = np.exp((betas[t] - betas[t + 1]) * (U[hi] - U[lo]))
+            if u[lo] < ratio:
+                S[[lo, hi]] = S[[hi, lo]]
+                U[[lo, hi]] = U[[hi, lo]]
+                accepted[t] += 1
+    return S, U, accepted
+
+
+def rbm_path_log_f(V, W, b, base_b, c, beta):
+    """log f_beta(v) on the AIS path of a Bernoulli RBM (Salakhutdinov &
+    Murray 2008): log sum_h exp(beta (c.h + h W v) + ((1 - beta) base_b +
+    beta b).v); f_0 is the base model (W = 0, c = 0, biases base_b), f_1 is
+    exp(-F(v))."""
+    return V @ ((1 - beta) * base_b + beta * b) + softplus(beta * (V @ W.T + c)).sum(axis=1)
+
+
+def rbm_raise_runs(X, W, b, base_b, c, betas, n_runs, keys, dtype):
+    """RAISE (Burda, Grosse & Salakhutdinov 2015, algorithm 2), Bernoulli
+    units: per image and run, the log of the unbiased estimate of q(x), q the
+    annealing model (v_0 from the base model p_0, then v_k ~ T_k(. | v_(k-1))
+    for k = 1..K, T_k a Gibbs step of p_k = f_k / Z_k, K = len(betas) - 1).
+
+    From v_K = x, the reverse chain draws v_(k-1) ~ T_k(. | v_k) (T_k is
+    reversible) for k = K..1, and the estimate is
+    p_0(v_0) prod_k f_k(v_k) / f_k(v_(k-1)). Rows are image-major (row
+    i * n_runs + r); T_k draws its hidden states under keys[K + 1 - k, 0]
+    and its visible states under keys[K + 1 - k, 1]. Returns (n, n_runs).
+    """
+    K = len(betas) - 1
+    v = np.repeat(np.asarray(X, dtype=np.float64), n_runs, axis=0)
+    rows = v.shape[0]
+    log_w = np.zeros(rows)
+    for k in range(K, 0, -1):
+        beta = betas[k]
+        key_h, key_v = keys[K + 1 - k]
+        log_w += rbm_path_log_f(v, W, b, base_b, c, beta)
+        p_h = sigmoid(beta * (v @ W.T + c))
+        h = (splitmix_uniform(key_h, p_h.size, dtype).reshape(p_h.shape) < p_h).astype(float)
+        p_v = sigmoid(beta * (h @ W) + (1 - beta) * base_b + beta * b)
+        v = (splitmix_uniform(key_v, p_v.size, dtype).reshape(p_v.shape) < p_v).astype(float)
+        log_w -= rbm_path_log_f(v, W, b, base_b, c, beta)
+    log_z0 = W.shape[0] * np.log(2) + softplus(base_b).sum()
+    log_w += rbm_path_log_f(v, W, b, base_b, c, 0.0) - log_z0  # log p_0(v_0)
+    return log_w.reshape(-1, n_runs)
 
 
 def softmax(z):

@@ -144,6 +144,78 @@ def test_ais_hidden_rows_matches_naive(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_tempered_hidden_rows_matches_naive(dtype, rng):
+    # 3 temperatures of 4 chains; the first 4 rows also give probabilities
+    Z = rng.normal(scale=2, size=(12, 9)).astype(dtype)
+    c = rng.normal(size=9).astype(dtype)
+    betas = np.array([1.0, 0.4, 0.0])
+    P, S, U = np.empty((4, 9), dtype), np.empty_like(Z), np.empty(12)
+    key = np.uint64(31)
+    K.tempered_hidden_rows(Z, c, betas, 4, -0.5, key, P, S, U)
+    x = (Z + c).astype(np.float64)  # the input in the data type, as the kernel forms it
+    p = naive.sigmoid(np.repeat(betas, 4)[:, None] * x)
+    u = naive.splitmix_uniform(key, Z.size, dtype).reshape(Z.shape)
+    decided = np.abs(u - p) > 1e-5
+    assert_array_equal(S[decided], (u < p)[decided])
+    assert_allclose(P, -0.5 * p[:4], **TOL[dtype])
+    assert_allclose(U, (S * x).sum(axis=1), rtol=1e-12)
+    # the model's block draws what hidden_rows draws
+    M, H = np.empty((4, 9), dtype), np.empty((4, 9), dtype)
+    K.hidden_rows(K.BERNOULLI, Z[:4], c, -0.5, key, M, H)
+    assert_array_equal(H, S[:4])
+    assert_array_equal(M, P)
+
+
+@pytest.mark.parametrize("n_block", [1, 5])
+def test_pt_swap_matches_naive(n_block, rng):
+    """Same keys, same swaps: the states, couplings and counts of a round of
+    replica exchange equal the plain-numpy reference's, over rounds whose
+    couplings make every kind of decision (certain, likely, unlikely)."""
+    betas = np.linspace(1, 0, 4) ** 2
+    S = rng.random((4 * n_block, 6))
+    total = np.zeros(3)
+    for round_ in range(20):
+        coupling = rng.normal(scale=3.0, size=4 * n_block)
+        key = np.uint64(1000 + round_)
+        S_ref, U_ref, acc_ref = naive.pt_swap(coupling, betas, n_block, key, S)
+        accepted = np.zeros(3)
+        U = coupling.copy()
+        K.pt_swap(U, betas, n_block, key, S, accepted)
+        assert_array_equal(S, S_ref)
+        assert_array_equal(U, U_ref)
+        assert_array_equal(accepted, acc_ref)
+        total += accepted
+    # rows only move between blocks, chain index kept
+    assert 0 < total.sum() < 20 * 3 * n_block
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_raise_runs_match_naive(dtype, rng):
+    """The RAISE estimate of every run, from the compiled reverse anneal,
+    equals the plain-numpy reference written from Burda et al.'s
+    algorithm (f_k ratios along the reverse chain), same keys."""
+    W, b, c = _tiny(rng, 5, 7)
+    X = (rng.random((30, 7)) < 0.5).astype(dtype)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    betas = np.linspace(0, 1, 30)
+    base_rate = 0.8 * X.mean(axis=0) + 0.1
+    runs = rbm._raise(X[:3], 4, betas, base_rate, random_state=5)
+    # the keys RAISE draws: one (len(betas) + 1, 2) block
+    keys = np.random.RandomState(5).randint(np.iinfo(np.int64).max, size=(31, 2),
+                                            dtype=np.int64).astype(np.uint64)
+    base_b = np.log(base_rate / (1 - base_rate))
+    ref = naive.rbm_raise_runs(X[:3], *(a.astype(np.float64) for a in (
+        rbm.components_, rbm.intercept_visible_)), base_b, rbm.intercept_hidden_.astype(float),
+        betas, 4, keys, dtype)
+    assert runs.shape == (3, 4)
+    assert_allclose(runs, ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert_allclose(rbm.log_likelihood(X[:3], "raise", n_runs=4, betas=betas,
+                                       base_rate=base_rate, random_state=5),
+                    np.log(np.mean(np.exp(ref), axis=1)), rtol=1e-5 if dtype == np.float32
+                    else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_pseudo_loglik_rows_matches_naive(dtype, rng):
     W, b, c = _tiny(rng, 5, 9)
     X = (rng.random((4, 9)) < 0.4).astype(dtype)

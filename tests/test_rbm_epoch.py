@@ -5,7 +5,8 @@ Relies on the estimators' private optimiser state (``_velocity`` with keys
 W, b, c, log_variance; ``_mean_hidden``; ``_chain_h``; ``_fast`` with keys
 W, b, c) and on the order of the epoch's draws from ``_rng``: the
 permutation (``shuffle=True``), then ``randint(int64 max, (n_batches,
-2k + 2), dtype=int64)`` as the kernels' keys.
+2k + 2), dtype=int64)`` as the kernels' keys (3k + 2 columns for parallel
+tempering).
 """
 
 import copy
@@ -51,6 +52,11 @@ CASES = [
     ("fpcd", "bernoulli", {"method": "fpcd", "n_chains": 4}),
     ("fpcd2-fast", "bernoulli", {"method": "fpcd", "k": 2, "fast_learning_rate": 0.3,
                                  "fast_decay": 0.8, "momentum_switch": 1}),
+    ("pt", "bernoulli", {"method": "pt", "n_temperatures": 3}),
+    ("pt2-chains2", "bernoulli", {"method": "pt", "k": 2, "n_chains": 2, "n_temperatures": 4,
+                                  "learning_rate": 1.0}),
+    ("pt-no-momentum", "bernoulli", {"method": "pt", "n_chains": 5, "n_temperatures": 2,
+                                     "initial_momentum": 0.0, "final_momentum": 0.0}),
     ("cd1-gaussian-hidden", "bernoulli", {"hidden_unit": "gaussian", "learning_rate": 0.02}),
     ("pcd-gaussian-hidden", "bernoulli", {"hidden_unit": "gaussian", "method": "pcd",
                                           "learning_rate": 0.02}),
@@ -67,6 +73,8 @@ CASES = [
     ("g-pcd", "gaussian", {"method": "pcd", "k": 2}),
     ("g-fpcd-var", "gaussian", {"learn_variance": True, "method": "fpcd", "n_chains": 2,
                                 "fast_learning_rate": 0.1}),
+    ("g-pt-var", "gaussian", {"learn_variance": True, "method": "pt", "k": 2,
+                              "n_temperatures": 3}),
     ("g-cd1-gaussian-hidden", "gaussian", {"hidden_unit": "gaussian", "learning_rate": 0.01}),
     ("g-cd2-nrelu-var", "gaussian", {"hidden_unit": "nrelu", "k": 2, "learn_variance": True,
                                      "shuffle": False}),
@@ -119,7 +127,8 @@ def test_partial_fit_epoch_matches_reference(visible, params, dtype):
     rng = copy.deepcopy(rbm._rng)
     n_batches = -(-N_SAMPLES // min(rbm.batch_size, N_SAMPLES))
     order = rng.permutation(N_SAMPLES) if rbm.shuffle else None
-    keys = rng.randint(np.iinfo(np.int64).max, size=(n_batches, 2 * rbm.k + 2),
+    n_keys = (3 if rbm.method == "pt" else 2) * rbm.k + 2
+    keys = rng.randint(np.iinfo(np.int64).max, size=(n_batches, n_keys),
                        dtype=np.int64).astype(np.uint64)
     epoch = rbm.n_iter_
     settings = {**rbm.get_params(), "visible": visible, "epoch": epoch}
@@ -140,6 +149,13 @@ def test_partial_fit_epoch_matches_reference(visible, params, dtype):
                 _assert_close(after[group][name], ref[group][name], rtol, f"{group}[{name}]")
     if visible == "gaussian":
         _assert_close(rbm.decoder_components_, ref["W"] * ref["sigma"] ** 2, rtol, "decoder")
+    if rbm.method == "pt":
+        n_chains = rbm._chain_h.shape[0] // rbm.n_temperatures
+        assert ref["swaps"].sum() > 0  # the case reaches the swaps
+        assert_allclose(rbm.swap_rate_, ref["swaps"] / (n_batches * rbm.k * n_chains),
+                        rtol=1e-12)
+    else:
+        assert not hasattr(rbm, "swap_rate_")
     assert rbm.n_iter_ == epoch + 1 and rbm.reconstruction_error_.shape == (epoch + 1,)
     _assert_close(rbm.reconstruction_error_[-1], ref_err, rtol, "reconstruction error")
     # the epoch draws nothing else from the estimator's generator

@@ -2,10 +2,11 @@
 
 Pure functions on arrays: fused bias + activation + sampling steps (label
 units included), the whole training epoch (``train_epoch``), free-energy
-sums, the exact partition function by enumeration and the inner step of
-annealed importance sampling; and their Python entry points (``run_epoch``,
-``gibbs_chain``, ``draw_keys``), which allocate the buffers and draw the
-keys. Matrix products go to BLAS: in the callers, and inside
+sums, the exact partition function by enumeration, annealed importance
+sampling forward and in reverse (``anneal``), the tempered steps and swaps
+of parallel tempering; and their Python entry points (``run_epoch``,
+``gibbs_chain``, ``tempered_chain``, ``draw_keys``), which allocate the
+buffers and draw the keys. Matrix products go to BLAS: in the callers, and inside
 ``train_epoch`` through ``_blas`` (docs/ARCHITECTURE.md gives the reasons).
 Row loops run in parallel; every random draw is ``uniform(key, row * n_cols
 + col)`` (see ``_fastmath``), so a key reproduces a step bit for bit
@@ -265,9 +266,13 @@ def gibbs_chain(v, W, b, c, keys, *, visible=BERNOULLI, hidden=BERNOULLI, sigma=
     """Block Gibbs sampling from the visible states ``v``: per row of
     ``keys`` (shape (n_steps, 2)), ``h ~ p(h | v)``, then ``v ~ p(v | h)``.
 
-    ``sigma``: the standard deviations of Gaussian visible units. With
-    ``clamp``, the label units (the last ``n_labels`` columns) are held at
-    those values. Returns the means and the states of the last visible step.
+    ``sigma``: the standard deviations of Gaussian visible units;
+    ``n_labels``: the last visible columns are one softmax group. ``clamp``:
+    a boolean mask broadcastable to ``v``; the units it marks keep their
+    values in ``v``, in the states and in the means (sampling from the
+    conditional distribution of the others: in-painting, or a DBN's label
+    units held at a class). Returns the means and the states of the last
+    visible step.
     """
     n = v.shape[0]
     m, d = W.shape
@@ -275,13 +280,47 @@ def gibbs_chain(v, W, b, c, keys, *, visible=BERNOULLI, hidden=BERNOULLI, sigma=
     Vm, V = np.empty((n, d), W.dtype), np.empty((n, d), W.dtype)
     std = np.empty(0, W.dtype) if sigma is None else sigma
     var = std * std
+    held = v
     for key_h, key_v in keys:
         hidden_rows(hidden, v @ W.T, c, 1.0, key_h, M, H)
         visible_rows(visible, H @ W, b, var, std, n_labels, key_v, Vm, V)
         if clamp is not None:
-            V[:, d - n_labels:] = clamp
+            np.copyto(V, held, where=clamp)
+            np.copyto(Vm, held, where=clamp)
         v = V
     return Vm, V
+
+
+def tempered_chain(v, W, b, c, keys, betas, *, visible=BERNOULLI, sigma=None):
+    """Parallel tempering (Swendsen & Wang 1986; for RBMs Desjardins et al.
+    2010): chains at the inverse temperatures ``betas`` (decreasing from
+    ``betas[0] = 1``, the model) of the family ``p_beta(v, h) ~ exp(beta
+    (c.h + h W v)) base(v)``, ``base`` the visible biases' own distribution
+    (see ``tempered_hidden_rows``). Bernoulli hidden units.
+
+    ``v``: the starting visible states, ``len(betas)`` blocks of ``n``
+    rows, block ``t`` at ``betas[t]``. Per row of ``keys`` (shape
+    (n_steps, 3)): ``h ~ p_beta(h | v)``, one round of swaps between
+    neighbouring temperatures (``pt_swap``), then ``v ~ p_beta(v | h)``.
+    Returns the means and states of the last visible step (all blocks; the
+    first is the model's) and the accepted swaps of each neighbouring pair.
+    """
+    n_rows = v.shape[0]
+    m, d = W.shape
+    n = n_rows // betas.shape[0]
+    H, Hb = np.empty((n_rows, m), W.dtype), np.empty((n_rows, m), W.dtype)
+    Vm, V = np.empty((n_rows, d), W.dtype), np.empty((n_rows, d), W.dtype)
+    coupling = np.empty(n_rows)
+    accepted = np.zeros(betas.shape[0] - 1)
+    std = np.empty(0, W.dtype) if sigma is None else sigma
+    var = std * std
+    for key_h, key_swap, key_v in keys:
+        tempered_hidden_rows(v @ W.T, c, betas, n, 1.0, key_h, H[:0], H, coupling)
+        pt_swap(coupling, betas, n, key_swap, H, accepted)
+        scale_rows(H, betas, n, Hb)
+        visible_rows(visible, Hb @ W, b, var, std, 0, key_v, Vm, V)
+        v = V
+    return Vm, V, accepted
 
 
 # The arguments of ``train_epoch``, grouped and named; ``run_epoch`` builds
@@ -299,8 +338,14 @@ Parameters = namedtuple("Parameters", ["W", "b", "c", "sigma", "log_variance"])
 #: place: the momentum of each parameter, the persistent hidden chains
 #: (n_chains, m) of PCD/FPCD, the fast weights of FPCD and the running mean
 #: of the positive hidden probabilities that the sparsity penalty follows.
+#: Parallel tempering: ``betas`` (n_temperatures,), decreasing from 1, and
+#: ``chains`` of n_temperatures blocks of chains, block ``t`` at
+#: ``betas[t]`` (the first is the model's, whose states give the negative
+#: statistics); ``swaps`` (n_temperatures - 1,) counts the accepted swaps
+#: between neighbouring temperatures.
 State = namedtuple("State", ["velocity_W", "velocity_b", "velocity_c", "velocity_log_variance",
-                             "chains", "fast_W", "fast_b", "fast_c", "mean_hidden"])
+                             "chains", "fast_W", "fast_b", "fast_c", "mean_hidden", "betas",
+                             "swaps"])
 
 #: Scalars of the epoch: unit codes (``BERNOULLI``, ``GAUSSIAN``,
 #: ``NRELU``), Gibbs steps, whether CD's final visible states are sampled,
@@ -314,7 +359,8 @@ Settings = namedtuple("Settings", [
     "sparsity_decay"], defaults=[0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
 #: Work buffers: ``buffers_v`` (3, rows, d) and ``buffers_h`` (3, rows, m)
-#: with ``rows >= batch + max(batch, n_chains)``, ``G`` (m, d) for the raw
+#: with ``rows >= batch + max(batch, chains)`` (every chain of every
+#: temperature), ``G`` (m, d) for the raw
 #: weight gradient (FPCD only), ``err`` (batch,), whose length is the
 #: mini-batch size.
 Scratch = namedtuple("Scratch", ["buffers_v", "buffers_h", "G", "err"])
@@ -322,7 +368,8 @@ Scratch = namedtuple("Scratch", ["buffers_v", "buffers_h", "G", "err"])
 
 def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velocity_b,
               velocity_c, sigma=None, log_variance=None, velocity_log_variance=None,
-              chains=None, fast_W=None, fast_b=None, fast_c=None, mean_hidden=None):
+              chains=None, fast_W=None, fast_b=None, fast_c=None, mean_hidden=None,
+              betas=None, swaps=None):
     """``train_epoch`` called by keyword; arrays left out (None) are absent.
 
     Parameters
@@ -335,6 +382,9 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
         The parameters and their momentum, updated in place.
     sigma, log_variance, velocity_log_variance, chains, fast_W, fast_b, fast_c, mean_hidden
         Optional: see ``Parameters`` and ``State``.
+    betas, swaps : ndarray, optional
+        Parallel tempering (see ``State``): the inverse temperatures and
+        the swap counters, with ``chains`` holding every temperature's.
 
     Returns
     -------
@@ -342,7 +392,8 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
         Summed squared reconstruction error of the epoch.
     negative : ndarray of shape (n_negative, d)
         The final negative visible states of the epoch's last mini-batch
-        (the chains' states for PCD; what the statistics used).
+        (the chains' states for PCD, the model's chains for parallel
+        tempering; what the statistics used).
     """
     dtype = W.dtype
     m, d = W.shape
@@ -365,19 +416,21 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
         State(velocity_W=velocity_W, velocity_b=velocity_b, velocity_c=velocity_c,
               velocity_log_variance=given(velocity_log_variance, absent1), chains=chains,
               fast_W=given(fast_W, absent2), fast_b=given(fast_b, absent1),
-              fast_c=given(fast_c, absent1), mean_hidden=given(mean_hidden, absent1)),
+              fast_c=given(fast_c, absent1), mean_hidden=given(mean_hidden, absent1),
+              betas=given(betas, np.empty(0)), swaps=given(swaps, np.empty(0))),
         settings, keys, scratch)
     n = rows_shape(X)[0]
     last = n - (n - 1) // batch_size * batch_size  # rows of the last mini-batch
-    n_negative = chains.shape[0] if chains.shape[0] else last
+    n_temperatures = 1 if betas is None else betas.shape[0]
+    n_negative = chains.shape[0] // n_temperatures if chains.shape[0] else last
     return total, scratch.buffers_v[0, last:last + n_negative]
 
 
 @kernel
 def train_epoch(X, order, params, state, settings, keys, scratch):
-    """One epoch of CD-k, PCD or fast PCD in mini-batches of
-    ``scratch.err.shape[0]`` rows; updates ``params`` and ``state`` in place
-    and returns the summed squared reconstruction error.
+    """One epoch of CD-k, PCD, fast PCD or parallel tempering in
+    mini-batches of ``scratch.err.shape[0]`` rows; updates ``params`` and
+    ``state`` in place and returns the summed squared reconstruction error.
 
     The algorithm, stated plainly, is ``tests/naive.py: rbm_train_epoch``
     (``tests/test_rbm_epoch.py`` holds the two together over every
@@ -396,7 +449,8 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     settings : Settings
     keys : (n_batches, 2 k + 2) keys of the random draws: ``[0]`` positive
         hidden samples, ``[1 + 2 s]`` visible and ``[2 + 2 s]`` hidden states
-        of Gibbs step ``s``.
+        of Gibbs step ``s``; with parallel tempering (n_batches, 3 k + 2),
+        ``[2 k + 2 + s]`` the swaps after step ``s``.
     scratch : Scratch
     """
     # by name, never by position: the groups' fields may move
@@ -404,6 +458,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     sigma, log_variance = params.sigma, params.log_variance
     velocity_W, velocity_b, velocity_c = state.velocity_W, state.velocity_b, state.velocity_c
     chains, mean_hidden = state.chains, state.mean_hidden
+    betas, swaps = state.betas, state.swaps
     fast_W, fast_b, fast_c = state.fast_W, state.fast_b, state.fast_c
     visible, hidden, k = settings.visible, settings.hidden, settings.k
     n_labels = settings.n_labels
@@ -414,6 +469,11 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     bs = err.shape[0]
     persistent = chains.shape[0] > 0
     fpcd = fast_W.shape[0] > 0
+    tempered = betas.shape[0] > 0
+    # chains per temperature (the model's chains are the first block)
+    n_cold = chains.shape[0] // betas.shape[0] if tempered else chains.shape[0]
+    # tempered part of each chain's negative energy, for the swaps
+    coupling = np.empty(chains.shape[0] if tempered else 0)
     gaussian_visible = visible == GAUSSIAN
     learn_variance = log_variance.shape[0] > 0
     # The stacked statistics: V = [v_data; v_model], H = [h_data; -h_model
@@ -453,10 +513,14 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     for t in range((n + bs - 1) // bs):
         start = t * bs
         nb = min(bs, n - start)
-        n_neg = chains.shape[0] if persistent else nb
+        # n_neg negative rows enter the statistics; n_run chains are run
+        # (every temperature's with parallel tempering, the model's first)
+        n_neg = n_cold if persistent else nb
+        n_run = chains.shape[0] if persistent else nb
         rows = nb + n_neg
         load_rows(X, order, start, nb, V)
         Vpos, Vneg, Hpos, Hneg = V[:nb], V[nb:rows], H[:nb], H[nb:rows]
+        Vrun = V[nb:nb + n_run]  # the chains' visible states, Vneg first
         e = err[:nb]
         # Positive phase: hidden probabilities for the statistics, binary
         # samples to drive the reconstruction (guide, sections 3.1-3.2).
@@ -489,11 +553,15 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
         neg_means = False
         for step in range(k):
             last = step == k - 1
-            gemm(False, False, s_n, h, W_n, 0.0, Av[:n_neg])
+            if tempered:
+                # p_beta(v | h) has the input beta (h W): temper h
+                scale_rows(h, betas, n_cold, Hs[:n_run])
+                h = Hs[:n_run]
+            gemm(False, False, s_n, h, W_n, 0.0, Av[:n_run])
             if not last or settings.sample_visible or persistent:
                 # a Markov chain needs sampled states; their means go to Vm
-                visible_rows(visible, Av[:n_neg], b_n, var, sigma, n_labels,
-                             keys[t, 1 + 2 * step], Vm[:n_neg], Vneg)
+                visible_rows(visible, Av[:n_run], b_n, var, sigma, n_labels,
+                             keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
                 if step == 0 and not persistent:
                     sqerr_rows(Vpos, Vm[:n_neg], e)
             else:
@@ -507,8 +575,17 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
                                  Vneg[:0])
                     if step == 0:
                         sqerr_rows(Vpos, Vneg, e)
-            gemm(False, True, s_n, Vneg, W_n, 0.0, Ah[:n_neg])
-            if last:
+            gemm(False, True, s_n, Vrun, W_n, 0.0, Ah[:n_run])
+            if tempered:
+                # the model's hidden probabilities for the statistics (last
+                # step), every chain's sampled state, then the swaps
+                states = chains if last else Hs[:n_run]
+                tempered_hidden_rows(Ah[:n_run], c_n, betas, n_cold, -nb / n_neg,
+                                     keys[t, 2 + 2 * step], Hneg if last else Hneg[:0], states,
+                                     coupling)
+                pt_swap(coupling, betas, n_cold, keys[t, 2 * k + 2 + step], states, swaps)
+                h = states
+            elif last:
                 # The final hidden update uses probabilities (section 3.3);
                 # persistent chains also keep a sampled state.
                 hidden_rows(hidden, Ah[:n_neg], c_n, -nb / n_neg, keys[t, 2 + 2 * step], Hneg,
@@ -740,6 +817,132 @@ def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
             p = fm.sigmoid(beta * x)
             H[i, j] = 1.0 if fm.uniform(key, base + j, p) < p else 0.0
         log_w[i] += acc
+
+
+@kernel
+def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
+    """Annealed importance sampling of the chains ``V`` (rows, updated in
+    place) through the distributions of ``betas``, forward or in reverse.
+
+    The path (Salakhutdinov & Murray 2008; Bernoulli hidden units):
+    ``f_beta(v) = sum_h exp(beta (c.h + h W v)) base(v)`` with ``base(v) =
+    exp(((1 - beta) base_b + beta b).v)`` for Bernoulli visible units and
+    ``exp(-sum (v - b)**2 / (2 s**2))`` for Gaussian ones (``sigma`` = s).
+    Per step ``t = 1, 2, ...``: ``log_w += log f_t(V) - log f_(t-1)(V)``
+    (the hidden part through ``ais_hidden_rows``, which also samples
+    ``h ~ p_t(h | V)``); then, except after the last step, ``V ~ p_t(v |
+    h)``. ``keys`` (len(betas), 2): the hidden and visible draws of each
+    step (row 0 unused).
+
+    Forward AIS runs ``betas`` from 0 to 1 from samples of the base model;
+    ``log Z_0 + log mean exp(log_w)`` estimates ``log Z``. RAISE (Burda,
+    Grosse & Salakhutdinov 2015) runs ``[1, 1, ..., 0]`` (a transition at
+    ``beta = 1``, then the schedule backwards) from the data: its
+    ``log_w`` is minus the increments along the reverse chain, and
+    ``-F(v) - log Z_0 + log_w`` estimates ``log p(v)`` from below.
+    """
+    n, d = V.shape
+    m = W.shape[0]
+    X, H = np.empty((n, m), V.dtype), np.empty((n, m), V.dtype)
+    Y, Vm = np.empty((n, d), V.dtype), np.empty((n, d), V.dtype)
+    bias = np.empty(d, V.dtype)
+    var_scale = np.empty(d, V.dtype)
+    bernoulli = visible == BERNOULLI
+    last = betas.shape[0] - 1
+    for t in range(1, last + 1):
+        beta_prev, beta = betas[t - 1], betas[t]
+        gemm(False, True, 1.0, V, W, 0.0, X)
+        ais_hidden_rows(X, c, beta_prev, beta, keys[t, 0], log_w, H)
+        if bernoulli and beta != beta_prev:
+            # the visible biases move from base_b to b along the path
+            for i in range(n):
+                acc = 0.0
+                for j in range(d):
+                    acc += V[i, j] * (b[j] - base_b[j])
+                log_w[i] += (beta - beta_prev) * acc
+        if t == last:
+            break
+        gemm(False, False, 1.0, H, W, 0.0, Y)
+        if bernoulli:
+            for j in range(d):
+                bias[j] = (1.0 - beta) * base_b[j] + beta * b[j]
+            sigmoid_rows(Y, beta, bias, 1.0, keys[t, 1], Vm, V)
+        else:
+            for j in range(d):
+                var_scale[j] = beta * sigma[j] * sigma[j]
+            gaussian_rows(Y, b, var_scale, sigma, keys[t, 1], Vm, V)
+
+
+@kernel
+def scale_rows(H, betas, n_block, out):
+    """``out[i] = betas[i // n_block] * H[i]`` (``out`` may be ``H``): rows
+    in blocks of ``n_block``, one inverse temperature per block."""
+    n, m = H.shape
+    for i in range(n):
+        beta = fm.cast_like(betas[i // n_block], out[0, 0])
+        for j in range(m):
+            out[i, j] = beta * H[i, j]
+
+
+@kernel
+def tempered_hidden_rows(Z, c, betas, n_block, out_scale, key, P, S, coupling):
+    """The hidden step of parallel tempering, for rows in blocks of
+    ``n_block`` at the inverse temperatures ``betas``.
+
+    Row ``i`` (block ``t = i // n_block``), with ``x = Z[i] + c`` its
+    hidden input: ``S[i] ~ Bernoulli(sigmoid(betas[t] x))``, and
+    ``coupling[i] = S[i] . x``, the state's ``c.h + h W v`` (the part of its
+    negative energy that the temperature scales; float64). The first
+    ``P.shape[0]`` rows also get the probabilities times ``out_scale`` (the
+    model's statistics). Draws as ``sigmoid_rows``: block 0 at ``beta = 1``
+    draws what ``hidden_rows`` would.
+    """
+    n, m = Z.shape
+    out_scale = fm.cast_like(out_scale, c[0])
+    for i in prange(n):
+        beta = fm.cast_like(betas[i // n_block], c[0])
+        base = i * m
+        with_p = i < P.shape[0]
+        acc = 0.0
+        for j in range(m):
+            x = Z[i, j] + c[j]
+            p = fm.sigmoid(beta * x)
+            on = fm.uniform(key, base + j, p) < p
+            S[i, j] = 1.0 if on else 0.0
+            if with_p:
+                P[i, j] = out_scale * p
+            if on:
+                acc += x
+        coupling[i] = acc
+
+
+@kernel
+def pt_swap(coupling, betas, n_block, key, S, accepted):
+    """One round of replica exchange between neighbouring temperatures.
+
+    Rows come in blocks of ``n_block`` chains, block ``t`` at
+    ``betas[t]``; ``coupling`` holds each chain's ``c.h + h W v`` (see
+    ``tempered_hidden_rows``). For the pairs of blocks ``(t, t + 1)``, the
+    hottest pair first, chain ``r`` of block ``t`` trades its state (its
+    row of ``S`` and its coupling) with chain ``r`` of block ``t + 1`` with
+    the Metropolis probability ``min(1, exp((betas[t] - betas[t + 1])
+    (coupling_(t+1) - coupling_t)))``, decided by draw ``t * n_block + r``
+    (float64) under ``key``; ``accepted[t]`` counts the trades. A state can
+    move down several temperatures in one round.
+    """
+    m = S.shape[1]
+    for t in range(betas.shape[0] - 2, -1, -1):
+        gap = betas[t] - betas[t + 1]
+        for r in range(n_block):
+            lo = t * n_block + r
+            hi = lo + n_block
+            log_ratio = gap * (coupling[hi] - coupling[lo])
+            if log_ratio < 0.0 and fm.uniform(key, lo, log_ratio) >= math.exp(log_ratio):
+                continue
+            accepted[t] += 1.0
+            coupling[lo], coupling[hi] = coupling[hi], coupling[lo]
+            for j in range(m):
+                S[lo, j], S[hi, j] = S[hi, j], S[lo, j]
 
 
 @parallel_kernel

@@ -96,6 +96,24 @@ def ais_schedule(dtype=np.float64):
     ]).astype(float_dtype)
 
 
+def _temperatures(n_temperatures):
+    """The inverse temperatures of parallel tempering, from 1 (the model)
+    down to 0 (the base model: independent visible units with the model's
+    visible biases, uniform hidden units): ``(1 - t / (n - 1))**2``.
+
+    Denser near 0, where the hidden units' distribution changes fastest
+    (from uniform to the model's): on a 64-25 RBM trained on digits, 10
+    temperatures swapped at rates 0.21-0.72 with this ladder and 0.01-0.73
+    with an even one, whose hottest pair almost never swapped.
+    """
+    return np.linspace(1.0, 0.0, n_temperatures) ** 2
+
+
+# Rows of one compiled RAISE run (test images times runs): large enough for
+# efficient products, small enough that its buffers stay modest (a 784-500
+# RBM in float32: 55 MB).
+_RAISE_ROWS = 4096
+
 # Below this many multiply-adds per matrix product, BLAS runs on one thread:
 # waking the thread team costs more than it saves (784-25 RBM, batch 100:
 # 0.8 ms per update on one thread, 2-3 ms on two, measured on a busy
@@ -126,9 +144,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "method": [StrOptions({"cd", "pcd", "fpcd"})],
+        "method": [StrOptions({"cd", "pcd", "fpcd", "pt"})],
         "k": [Interval(Integral, 1, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         "hidden_unit": [StrOptions({"bernoulli", "gaussian", "nrelu"})],
         "sample_visible": ["boolean"],
         "initial_momentum": [Interval(Real, 0, 1, closed="left")],
@@ -145,10 +164,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def __init__(self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10,
                  verbose=0, random_state=None, method="cd", k=1, n_chains=None,
-                 hidden_unit="bernoulli", sample_visible=False, initial_momentum=0.5,
-                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
-                 sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
-                 fast_learning_rate=None, fast_decay=0.95, shuffle=True):
+                 n_temperatures=10, hidden_unit="bernoulli", sample_visible=False,
+                 initial_momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 weight_decay=0.0002, sparsity_target=0.1, sparsity_cost=0.0,
+                 learning_rate_schedule="constant", fast_learning_rate=None, fast_decay=0.95,
+                 shuffle=True):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -158,6 +178,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.method = method
         self.k = k
         self.n_chains = n_chains
+        self.n_temperatures = n_temperatures
         self.hidden_unit = hidden_unit
         self.sample_visible = sample_visible
         self.initial_momentum = initial_momentum
@@ -244,8 +265,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._chain_h = None
         if self.method != "cd":
             # Persistent chains start from hidden states driven by data
-            # (random states when resuming a loaded model).
-            n_chains = self._n_neg(self.batch_size)
+            # (random states when resuming a loaded model); with parallel
+            # tempering, every temperature's chains.
+            n_chains = self._n_chain_rows()
             if X is None:
                 self._chain_h = (rng.random_sample((n_chains, self.n_components)) < 0.5
                                  ).astype(self.components_.dtype)
@@ -262,8 +284,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Whether the optimiser state has what the current method needs."""
         if self.method != "cd":
             chains = self._chain_h
-            if chains is None or chains.shape != (self._n_neg(self.batch_size),
-                                                  self.n_components):
+            if chains is None or chains.shape != (self._n_chain_rows(), self.n_components):
                 return False
         return self.method != "fpcd" or getattr(self, "_fast", None) is not None
 
@@ -281,6 +302,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return batch
         return self.n_chains or self.batch_size
 
+    def _n_chain_rows(self):
+        """Persistent chains of every temperature."""
+        n_temperatures = self.n_temperatures if self.method == "pt" else 1
+        return self._n_neg(self.batch_size) * n_temperatures
+
+    def _check_tempering(self, what):
+        if self.hidden_unit != "bernoulli":
+            raise ValueError(
+                f"{what} tempers binary hidden units only; got hidden_unit="
+                f"{self.hidden_unit!r}. Use hidden_unit='bernoulli'"
+                + (" or method='pcd'." if what == "method='pt'" else ".")
+            )
+
     def _epoch(self, X, epoch, schedule):
         """One pass over ``X`` in mini-batches; returns the mean squared
         reconstruction error per sample."""
@@ -293,7 +327,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             lr *= 1.0 - epoch / max(self.n_iter, 1)
         momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
         order = rng.permutation(n) if self.shuffle else np.empty(0, np.int64)
-        keys = _k.draw_keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
+        tempered = self.method == "pt"
+        n_batches = (n + bs - 1) // bs
+        # parallel tempering: one more key per Gibbs step, for its swaps
+        keys = _k.draw_keys(rng, (n_batches, (3 if tempered else 2) * self.k + 2))
         params = self._params()
         vel = self._velocity
         fast = self._fast if self.method == "fpcd" else {}
@@ -301,6 +338,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             else self.fast_learning_rate
         if sp.issparse(X):
             X = (X.data, X.indices, X.indptr, d)
+        swaps = np.zeros(self.n_temperatures - 1) if tempered else None
         settings = _k.Settings(
             visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit], k=int(self.k),
             sample_visible=bool(self.sample_visible), learning_rate=float(lr),
@@ -315,7 +353,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             velocity_log_variance=vel.get("log_variance"),
             chains=self._chain_h if self.method != "cd" else None,
             fast_W=fast.get("W"), fast_b=fast.get("b"), fast_c=fast.get("c"),
-            mean_hidden=self._mean_hidden)
+            mean_hidden=self._mean_hidden,
+            betas=_temperatures(self.n_temperatures) if tempered else None, swaps=swaps)
+        if tempered:
+            self.swap_rate_ = swaps / (n_batches * self.k * self._n_neg(bs))
+        else:
+            # a diagnostic of parallel tempering only
+            self.__dict__.pop("swap_rate_", None)
         return total / n
 
     def _learned_names(self):
@@ -372,6 +416,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             leaves the estimator as it was before the call.
         """
         X = self._check_X(X, reset=True)
+        if self.method == "pt":
+            self._check_tempering("method='pt'")
         self._initialize(X, check_random_state(self.random_state))
         self._run(X, self.n_iter, 0, schedule=True)
         return self
@@ -407,6 +453,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         first = not hasattr(self, "components_")
         X = self._check_X(X, reset=first)
+        if self.method == "pt":
+            self._check_tempering("method='pt'")
         if first:
             self._initialize(X, check_random_state(self.random_state))
         elif getattr(self, "_velocity", None) is None:
@@ -438,31 +486,51 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
                                             self.hidden_activation_))
 
-    @validate_params({"v": ["array-like", "sparse matrix"]}, prefer_skip_nested_validation=True)
-    def gibbs(self, v):
+    @validate_params({"v": ["array-like", "sparse matrix"], "clamp": ["array-like", None]},
+                     prefer_skip_nested_validation=True)
+    def gibbs(self, v, *, clamp=None):
         """One Gibbs step: ``h ~ p(h | v)``, then ``v' ~ p(v | h)``.
 
         Parameters
         ----------
         v : {array-like, sparse matrix} of shape (n_samples, n_features)
             Sparse input is made dense (the result is dense and as large).
+        clamp : array-like of bool, shape (n_features,) or (n_samples, n_features), default=None
+            Visible units held at their values in ``v`` (the step samples
+            the others from their distribution given the held ones).
 
         Returns
         -------
         v_new : ndarray of shape (n_samples, n_features)
             Sampled visible states.
+
+        Raises
+        ------
+        ValueError
+            If ``clamp`` is not boolean or not of one of the two shapes.
         """
         check_is_fitted(self)
         v = self._check_X(v, reset=False)
         # the result is dense and as large: densifying the input costs no more
-        return self._gibbs(v.toarray() if sp.issparse(v) else v, self._get_rng(), 1)
+        v = v.toarray() if sp.issparse(v) else v
+        clamp = None if clamp is None else _check_mask(clamp, v.shape, "gibbs", "clamp")
+        return self._gibbs(v, self._get_rng(), 1, clamp=clamp)
 
-    def _gibbs(self, v, rng, n_steps, mean=False):
+    def _gibbs(self, v, rng, n_steps, mean=False, clamp=None):
         Vm, V = _k.gibbs_chain(v, self.components_, self.intercept_visible_,
                                self.intercept_hidden_, _k.draw_keys(rng, (n_steps, 2)),
                                visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit],
-                               sigma=getattr(self, "sigma_", None))
+                               sigma=getattr(self, "sigma_", None), clamp=clamp)
         return Vm if mean else V
+
+    def _base_visible(self, rng, n_samples, base_b=None):
+        """Visible states of the base model: ``Bernoulli(sigmoid(base_b))``
+        (``base_b`` None: the visible biases) or ``N(b, s**2)``."""
+        b = self.intercept_visible_
+        if self._visible == "bernoulli":
+            p = expit(b if base_b is None else base_b)
+            return (rng.random_sample((n_samples, b.size)) < p).astype(b.dtype)
+        return (b + self.sigma_ * rng.standard_normal((n_samples, b.size))).astype(b.dtype)
 
     @validate_params(
         {
@@ -470,11 +538,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "n_steps": [Interval(Integral, 1, None, closed="left")],
             "mean": ["boolean"],
             "random_state": ["random_state"],
+            "method": [StrOptions({"gibbs", "pt"})],
+            "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         },
         prefer_skip_nested_validation=True,
     )
-    def sample(self, n_samples=1, n_steps=1000, *, mean=False, random_state=None):
-        """Draw from the model by Gibbs sampling from fresh chains.
+    def sample(self, n_samples=1, n_steps=1000, *, mean=False, random_state=None,
+               method="gibbs", n_temperatures=10):
+        """Draw from the model by Gibbs sampling or parallel tempering from
+        fresh chains.
 
         Chains start from the visible biases' own distribution
         (``Bernoulli(sigmoid(b))`` or ``N(b, s**2)``) and run ``n_steps``
@@ -484,10 +556,24 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ----------
         n_samples : int >= 1, default=1
         n_steps : int >= 1, default=1000
+            Gibbs steps; with ``method="pt"``, sweeps (a Gibbs step at every
+            temperature, then swaps).
         mean : bool, default=False
             Return the means of ``p(v | h)`` of the last step instead of the
             sampled states (smoother images).
         random_state : int, RandomState instance or None, default=None
+        method : {"gibbs", "pt"}, default="gibbs"
+            ``"gibbs"``: block Gibbs sampling. ``"pt"``: parallel tempering
+            (Swendsen & Wang 1986; Desjardins et al. 2010), Bernoulli
+            hidden units: each sample is the model's chain of a ladder of
+            ``n_temperatures`` chains at the inverse temperatures
+            ``linspace(1, 0, n_temperatures)**2`` of ``p_beta(v, h) ~
+            exp(beta (c.h + h W v)) base(v)`` (``base``: the start
+            distribution above), neighbours swapping states after every
+            step; a sweep costs ``n_temperatures`` Gibbs steps, and the
+            chains cross between modes that trap Gibbs chains.
+        n_temperatures : int >= 2, default=10
+            Temperatures of ``method="pt"``.
 
         Returns
         -------
@@ -499,18 +585,93 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             scikit-learn's (a ``ValueError`` and a ``TypeError``), if an
             argument is outside its range or of the wrong type.
         TypeError
-            If ``n_samples`` or ``n_steps`` is a bool.
+            If ``n_samples``, ``n_steps`` or ``n_temperatures`` is a bool.
+        ValueError
+            If ``method="pt"`` and the hidden units are not binary.
         """
         check_is_fitted(self)
         # bool is an Integral: the interval would take True for 1
-        check_not_bool(f"{type(self).__name__}.sample", n_samples=n_samples, n_steps=n_steps)
+        check_not_bool(f"{type(self).__name__}.sample", n_samples=n_samples, n_steps=n_steps,
+                       n_temperatures=n_temperatures)
         rng = check_random_state(random_state)
-        b = self.intercept_visible_
-        if self._visible == "bernoulli":
-            v = (rng.random_sample((n_samples, b.size)) < expit(b)).astype(b.dtype)
-        else:
-            v = (b + self.sigma_ * rng.standard_normal((n_samples, b.size))).astype(b.dtype)
-        return self._gibbs(v, rng, n_steps, mean=mean)
+        if method == "gibbs":
+            return self._gibbs(self._base_visible(rng, n_samples), rng, n_steps, mean=mean)
+        self._check_tempering("method='pt'")
+        v = self._base_visible(rng, n_samples * n_temperatures)
+        Vm, V, _ = _k.tempered_chain(v, self.components_, self.intercept_visible_,
+                                     self.intercept_hidden_, _k.draw_keys(rng, (n_steps, 3)),
+                                     _temperatures(n_temperatures),
+                                     visible=_UNIT[self._visible],
+                                     sigma=getattr(self, "sigma_", None))
+        return (Vm if mean else V)[:n_samples]
+
+    @validate_params(
+        {
+            "X": ["array-like", "sparse matrix"],
+            "mask": ["array-like"],
+            "n_steps": [Interval(Integral, 1, None, closed="left")],
+            "mean": ["boolean"],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def complete(self, X, mask, n_steps=1000, *, mean=False, random_state=None):
+        """In-painting: sample the visible units that ``mask`` leaves free
+        given the values of those it marks.
+
+        Gibbs sampling with the marked units clamped (held at their values
+        in ``X``): the chains sample ``p(v_free | v_marked)`` exactly, as
+        the RBM's conditionals factorise. The free units start from the
+        visible biases' own distribution, as in :meth:`sample`; their
+        values in ``X`` are ignored.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The known values (where ``mask`` is True).
+        mask : array-like of bool, shape (n_features,) or (n_samples, n_features)
+            True for the known (clamped) units.
+        n_steps : int >= 1, default=1000
+            Gibbs steps.
+        mean : bool, default=False
+            The free units' means of ``p(v | h)`` at the last step instead of
+            sampled states.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+            ``X`` where ``mask`` is True (exactly), the samples elsewhere.
+
+        Raises
+        ------
+        InvalidParameterError
+            scikit-learn's, if an argument is outside its range or of the
+            wrong type.
+        ValueError
+            If ``mask`` is not boolean or not of one of the two shapes, or
+            ``X`` is not valid input of :meth:`transform`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deepzoo import BernoulliRBM
+        >>> X = np.array([[1, 1, 0, 0], [0, 0, 1, 1]] * 20, dtype=float)
+        >>> rbm = BernoulliRBM(n_components=2, learning_rate=0.5, n_iter=200,
+        ...                    random_state=0).fit(X)
+        >>> rbm.complete([[1, 0, 0, 0]], [True, False, False, False], n_steps=50,
+        ...              mean=True, random_state=0).round(1)
+        array([[1. , 1. , 0. , 0. ]])
+        """
+        check_is_fitted(self)
+        check_not_bool(f"{type(self).__name__}.complete", n_steps=n_steps)
+        X = self._check_X(X, reset=False)
+        X = X.toarray() if sp.issparse(X) else X
+        mask = _check_mask(mask, X.shape, "complete", "mask")
+        rng = check_random_state(random_state)
+        v = self._base_visible(rng, X.shape[0])
+        np.copyto(v, X, where=mask)
+        return self._gibbs(v, rng, n_steps, mean=mean, clamp=mask)
 
     # ------------------------------------------------------------ likelihood
     def _energy_input(self, X, what):
@@ -626,10 +787,21 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._check_energy("log_partition")
         if method == "exact":
             return self._exact_log_partition()
-        with _blas_threads(n_runs, *self.components_.shape, limit=_SMALL_AIS_GEMM):
-            return self._ais(n_runs, betas, base_rate, random_state)
+        return self._ais(n_runs, betas, base_rate, random_state)
 
-    def log_likelihood(self, X, method="exact", **kwargs):
+    @validate_params(
+        {
+            "X": ["array-like", "sparse matrix"],
+            "method": [StrOptions({"exact", "ais", "raise"})],
+            "n_runs": [Interval(Integral, 1, None, closed="left")],
+            "betas": ["array-like", None],
+            "base_rate": ["array-like", None],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def log_likelihood(self, X, method="exact", *, n_runs=100, betas=None, base_rate=None,
+                       random_state=None):
         """Log-likelihood ``log p(x) = -F(x) - log Z`` of each sample.
 
         For Gaussian visible units this is a log-density.
@@ -639,17 +811,51 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Sparse input gives the same result as its dense equivalent;
             it is made dense a block of rows at a time.
-        method : {"exact", "ais"}, default="exact"
-            How ``log Z`` is obtained, see :meth:`log_partition`.
-        **kwargs
-            Passed to :meth:`log_partition` for AIS.
+        method : {"exact", "ais", "raise"}, default="exact"
+            ``"exact"`` and ``"ais"``: ``log Z`` as :meth:`log_partition`
+            computes it. Forward AIS underestimates ``log Z`` in
+            expectation, so its log-likelihoods tend to be too high.
+            ``"raise"``: reverse annealed importance sampling (Burda,
+            Grosse & Salakhutdinov 2015), per sample, Bernoulli hidden
+            units: ``n_runs`` chains start at ``x`` and anneal back from
+            the model to the base model along the AIS path; the log of the
+            mean of their weights is a stochastic lower bound on the
+            log-likelihood of the annealing model (the model that AIS's
+            chains sample), which tends to ``log p(x)`` as the schedule
+            grows finer. AIS and RAISE together bracket the truth; a wide
+            gap between them says that neither is to be trusted. It costs
+            ``n_runs`` AIS runs per sample (a 784-500 RBM, 14,500
+            temperatures: seconds per run).
+        n_runs : int >= 1, default=100
+            AIS runs, or RAISE runs per sample.
+        betas : array-like, default=None
+            Increasing inverse temperatures from 0 to 1 (AIS, RAISE); None:
+            :func:`ais_schedule`.
+        base_rate : array-like of shape (n_features,), default=None
+            Bernoulli visible units: the base model's visible marginals
+            (AIS, RAISE), see :meth:`log_partition`.
+        random_state : int, RandomState instance or None, default=None
 
         Returns
         -------
         log_p : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        InvalidParameterError
+            scikit-learn's, if an argument is outside its range or of the
+            wrong type (``n_runs`` is checked whatever the method).
+        ValueError
+            As :meth:`log_partition`; RAISE needs Bernoulli hidden units.
         """
+        check_not_bool(f"{type(self).__name__}.log_likelihood", n_runs=n_runs)
         X = self._energy_input(X, "log_likelihood")
-        log_z = self.log_partition(method, **kwargs)
+        if method == "raise":
+            runs = self._raise(X, n_runs, betas, base_rate, random_state)
+            top = runs.max(axis=1)
+            return top + np.log(np.mean(np.exp(runs - top[:, None]), axis=1))
+        log_z = self.log_partition(method, n_runs=n_runs, betas=betas, base_rate=base_rate,
+                                   random_state=random_state)
         if method == "ais":
             log_z = log_z[0]
         return -by_rows(X, self._free_energy) - log_z
@@ -695,14 +901,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 WT, c, b.astype(np.float64), 1, np.full(m, 0.5), min(chunk_bits, 16))
         return _k.logsumexp_states(WT, c, b.astype(np.float64), 0, c, min(chunk_bits, 16))
 
-    def _ais(self, n_runs, betas, base_rate, random_state):
+    def _annealing_path(self, betas, base_rate):
+        """The checked AIS schedule, the base model's visible biases
+        (float64; empty for Gaussian visible units, whose base is
+        ``N(b, s**2)``) and its ``log Z_0``."""
         if self.hidden_unit != "bernoulli":
-            raise ValueError("AIS is implemented for hidden_unit='bernoulli' only.")
-        rng = check_random_state(random_state)
-        W = self.components_
-        dtype = W.dtype
-        b, c = self.intercept_visible_, self.intercept_hidden_
-        m, d = W.shape
+            raise ValueError("AIS and RAISE are implemented for hidden_unit='bernoulli' only.")
+        b = self.intercept_visible_
+        m, d = self.components_.shape
         betas = ais_schedule() if betas is None else np.asarray(betas, dtype=np.float64)
         # `not all(diff > 0)` rather than `any(diff <= 0)`: NaN compares false
         if betas.ndim != 1 or betas.size < 2 or betas[0] != 0 or betas[-1] != 1 \
@@ -711,50 +917,40 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "betas must be a 1-D array increasing strictly from 0 to 1 (no NaN); got "
                 f"shape {betas.shape}, first {betas.ravel()[:1]}, last {betas.ravel()[-1:]}."
             )
-        bernoulli = self._visible == "bernoulli"
-        if bernoulli:
-            if base_rate is None:
-                b_A = b.astype(np.float64)
-            else:
-                p = np.asarray(base_rate, dtype=np.float64)
-                if p.shape != (d,):
-                    raise ValueError(f"base_rate must have shape ({d},); got {p.shape}.")
-                # the base model's visible marginals: probabilities, no NaN
-                if not np.all((p >= 0) & (p <= 1)):
-                    raise ValueError(
-                        "base_rate holds probabilities and must lie in [0, 1] (no NaN); "
-                        f"got min={np.min(p):.4g}, max={np.max(p):.4g}. Use the training "
-                        "data's pixel means."
-                    )
-                p = np.clip(p, 1e-6, 1 - 1e-6)
-                b_A = np.log(p / (1 - p))
-            log_z0 = m * np.log(2) + np.sum(np.logaddexp(0, b_A))
-            V = (rng.random_sample((n_runs, d)) < expit(b_A)).astype(dtype)
-            db = (b - b_A).astype(dtype)
+        if self._visible == "gaussian":
+            s = self.sigma_.astype(np.float64)
+            log_z0 = m * np.log(2) + np.sum(0.5 * np.log(2 * np.pi * s ** 2))
+            return betas, np.empty(0), log_z0
+        if base_rate is None:
+            base_b = b.astype(np.float64)
         else:
-            s = self.sigma_
-            log_z0 = m * np.log(2) + np.sum(0.5 * np.log(2 * np.pi * s.astype(np.float64) ** 2))
-            V = (b + s * rng.standard_normal((n_runs, d))).astype(dtype)
+            p = np.asarray(base_rate, dtype=np.float64)
+            if p.shape != (d,):
+                raise ValueError(f"base_rate must have shape ({d},); got {p.shape}.")
+            # the base model's visible marginals: probabilities, no NaN
+            if not np.all((p >= 0) & (p <= 1)):
+                raise ValueError(
+                    "base_rate holds probabilities and must lie in [0, 1] (no NaN); "
+                    f"got min={np.min(p):.4g}, max={np.max(p):.4g}. Use the training "
+                    "data's pixel means."
+                )
+            p = np.clip(p, 1e-6, 1 - 1e-6)
+            base_b = np.log(p / (1 - p))
+        return betas, base_b, m * np.log(2) + np.sum(np.logaddexp(0, base_b))
+
+    def _anneal(self, V, base_b, betas, keys, log_w):
+        """``_kernels.rbm.anneal`` on this model's parameters."""
+        with _blas_threads(V.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
+            _k.anneal(_UNIT[self._visible], V, self.components_, self.intercept_visible_,
+                      base_b, self.intercept_hidden_,
+                      getattr(self, "sigma_", np.empty(0, V.dtype)), betas, keys, log_w)
+
+    def _ais(self, n_runs, betas, base_rate, random_state):
+        betas, base_b, log_z0 = self._annealing_path(betas, base_rate)
+        rng = check_random_state(random_state)
+        V = self._base_visible(rng, n_runs, base_b)
         log_w = np.zeros(n_runs)
-        X = np.empty((n_runs, m), dtype)
-        H = np.empty_like(X)
-        Y = np.empty((n_runs, d), dtype)
-        Vm = np.empty_like(Y)
-        keys = _k.draw_keys(rng, (betas.size, 2))
-        for t in range(1, betas.size):
-            beta_prev, beta = betas[t - 1], betas[t]
-            np.matmul(V, W.T, out=X)
-            _k.ais_hidden_rows(X, c, beta_prev, beta, keys[t, 0], log_w, H)
-            if bernoulli:
-                log_w += (beta - beta_prev) * (V @ db)
-            if t == betas.size - 1:
-                break
-            np.matmul(H, W, out=Y)
-            if bernoulli:
-                bias = ((1 - beta) * b_A + beta * b).astype(dtype)
-                _k.sigmoid_rows(Y, beta, bias, 1.0, keys[t, 1], Vm, V)
-            else:
-                _k.gaussian_rows(Y, b, (beta * s * s).astype(dtype), s, keys[t, 1], Vm, V)
+        self._anneal(V, base_b, betas, _k.draw_keys(rng, (betas.size, 2)), log_w)
         top = log_w.max()
         w = np.exp(log_w - top)
         mean = w.mean()
@@ -763,6 +959,41 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         low = log_z0 + top + np.log(mean - 3 * se) if mean > 3 * se else -np.inf
         high = log_z0 + top + np.log(mean + 3 * se)
         return float(log_z), (float(low), float(high))
+
+    def _raise(self, X, n_runs, betas, base_rate, random_state):
+        """RAISE's estimate of ``log p(x)`` per sample and run, shape
+        (n_samples, n_runs): ``-F(x) - log Z_0`` plus the log weight of a
+        reverse chain from ``x`` (``_kernels.rbm.anneal``). Samples are
+        processed in blocks of at most ``_RAISE_ROWS`` chains, each block
+        with its own keys drawn in order."""
+        betas, base_b, log_z0 = self._annealing_path(betas, base_rate)
+        rng = check_random_state(random_state)
+        # one transition at beta = 1, then the schedule backwards
+        schedule = np.concatenate([[1.0], betas[::-1]])
+        n = X.shape[0]
+        out = np.empty((n, n_runs))
+        block = max(1, _RAISE_ROWS // n_runs)
+        for start in range(0, n, block):
+            rows = X[start:start + block]
+            rows = rows.toarray() if sp.issparse(rows) else rows
+            V = np.repeat(rows, n_runs, axis=0)
+            log_w = np.zeros(V.shape[0])
+            self._anneal(V, base_b, schedule, _k.draw_keys(rng, (schedule.size, 2)), log_w)
+            out[start:start + block] = log_w.reshape(-1, n_runs)
+        out += (-by_rows(X, self._free_energy) - log_z0)[:, None]
+        return out
+
+
+def _check_mask(mask, shape, what, name):
+    """``mask`` as a boolean array of shape ``shape[1:]`` or ``shape``."""
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape not in (tuple(shape[1:]), tuple(shape)):
+        raise ValueError(
+            f"{what}: {name} must be a boolean array of shape ({shape[1]},) or "
+            f"{tuple(shape)} (True: the units held at their values); got dtype "
+            f"{mask.dtype}, shape {mask.shape}."
+        )
+    return mask
 
 
 # Docstring blocks of both RBMs (utils/_docstrings.py: fill_docstring).
@@ -777,14 +1008,28 @@ _PARAMETERS_DOC = """\
         Seeds initialisation, shuffling and every sampling step: a seed
         reproduces a run bit for bit at a given BLAS thread count, whatever
         numba's (docs/ARCHITECTURE.md, "Randomness").
-    method : {"cd", "pcd", "fpcd"}, default="cd"
+    method : {"cd", "pcd", "fpcd", "pt"}, default="cd"
         Negative phase: contrastive divergence from the data (Hinton 2002),
-        persistent chains (Tieleman 2008), or persistent chains run on the
-        regular plus decaying "fast" weights (Tieleman & Hinton 2009).
+        persistent chains (Tieleman 2008), persistent chains run on the
+        regular plus decaying "fast" weights (Tieleman & Hinton 2009), or
+        persistent parallel tempering (Desjardins et al. 2010; Cho, Raiko &
+        Ilin 2010; Bernoulli hidden units): chains at the
+        ``n_temperatures`` inverse temperatures ``linspace(1, 0,
+        n_temperatures)**2`` of ``p_beta(v, h) ~ exp(beta (c.h + h W v))
+        base(v)``, ``base`` the visible biases' own distribution
+        (``Bernoulli(sigmoid(b))`` or ``N(b, s**2)``), neighbours
+        proposing to swap states after every Gibbs step; the chains at
+        ``beta = 1`` give the negative statistics. An update costs
+        ``n_temperatures`` times PCD's Gibbs steps.
     k : int, default=1
-        Gibbs steps per update (CD-k; PCD-k).
+        Gibbs steps per update (CD-k; PCD-k; with ``"pt"``, steps of every
+        temperature, each followed by swaps).
     n_chains : int, default=None
-        Persistent chains for ``"pcd"``/``"fpcd"``; None: ``batch_size``.
+        Persistent chains for ``"pcd"``/``"fpcd"``, chains per temperature
+        for ``"pt"``; None: ``batch_size``.
+    n_temperatures : int >= 2, default=10
+        Temperatures of ``method="pt"`` (1 and 0 included); ignored by the
+        other methods.
     hidden_unit : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
         Binary stochastic units; linear units with unit-variance Gaussian
         noise (the code layer of Hinton & Salakhutdinov 2006); noisy
@@ -835,6 +1080,11 @@ _ATTRIBUTES_DOC = """\
     reconstruction_error_ : ndarray of shape (`n_iter_`,)
         Per epoch, the mean over samples of ``|x - E[v | h]|**2`` with ``h``
         sampled from ``p(h | x)`` at the time of the update.
+    swap_rate_ : ndarray of shape (n_temperatures - 1,)
+        ``method="pt"`` only: over the last epoch, the share of proposed
+        swaps accepted between the temperatures ``t`` and ``t + 1``
+        (``t = 0``: the model and its neighbour). Rates near 0 cut the
+        ladder (more temperatures needed); rates near 1 waste them.
     n_features_in_ : int"""
 
 _NOTES_DOC = """\
@@ -863,8 +1113,8 @@ class BernoulliRBM(_BaseRBM):
 
     Visible values in [0, 1] (grey levels are used as probabilities); binary,
     Gaussian (linear) or noisy rectified linear hidden units. Trained by
-    CD-k, persistent CD or fast persistent CD with momentum, weight decay,
-    sparsity and a learning-rate schedule.
+    CD-k, persistent CD, fast persistent CD or parallel tempering with
+    momentum, weight decay, sparsity and a learning-rate schedule.
 
     Parameters
     ----------
@@ -903,6 +1153,14 @@ class BernoulliRBM(_BaseRBM):
     persistent contrastive divergence. ICML.
     Salakhutdinov, R. & Murray, I. (2008). On the quantitative analysis of
     deep belief networks. ICML.
+    Desjardins, G., Courville, A., Bengio, Y., Vincent, P. & Delalleau, O.
+    (2010). Tempered Markov chain Monte Carlo for training of restricted
+    Boltzmann machines. AISTATS.
+    Cho, K., Raiko, T. & Ilin, A. (2010). Parallel tempering is efficient
+    for learning restricted Boltzmann machines. IJCNN.
+    Burda, Y., Grosse, R. B. & Salakhutdinov, R. (2015). Accurate and
+    conservative estimates of MRF log-likelihood using reverse annealing.
+    AISTATS.
 
     Examples
     --------
@@ -1028,16 +1286,16 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     def __init__(self, n_components=256, *, learning_rate=0.01, batch_size=10, n_iter=10,
                  verbose=0, random_state=None, method="cd", k=1, n_chains=None,
-                 hidden_unit="bernoulli", sample_visible=False, initial_momentum=0.5,
-                 final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
-                 sparsity_target=0.1, sparsity_cost=0.0, learning_rate_schedule="constant",
-                 fast_learning_rate=None, fast_decay=0.95, shuffle=True,
-                 learn_variance=False):
+                 n_temperatures=10, hidden_unit="bernoulli", sample_visible=False,
+                 initial_momentum=0.5, final_momentum=0.9, momentum_switch=5,
+                 weight_decay=0.0002, sparsity_target=0.1, sparsity_cost=0.0,
+                 learning_rate_schedule="constant", fast_learning_rate=None, fast_decay=0.95,
+                 shuffle=True, learn_variance=False):
         # only the default learning rate differs from _BaseRBM's
         super().__init__(
             n_components, learning_rate=learning_rate, batch_size=batch_size, n_iter=n_iter,
             verbose=verbose, random_state=random_state, method=method, k=k, n_chains=n_chains,
-            hidden_unit=hidden_unit, sample_visible=sample_visible,
+            n_temperatures=n_temperatures, hidden_unit=hidden_unit, sample_visible=sample_visible,
             initial_momentum=initial_momentum, final_momentum=final_momentum,
             momentum_switch=momentum_switch, weight_decay=weight_decay,
             sparsity_target=sparsity_target, sparsity_cost=sparsity_cost,

@@ -129,9 +129,13 @@ class _TopRBM:
         """Gibbs chains from ``(V, L)``, one step per row of ``keys``, label
         units clamped to ``L`` if ``clamp``; returns the penultimate units'
         probabilities at the last step."""
+        n_visible = self.W.shape[1] - self.n_labels
+        mask = None
+        if clamp:
+            mask = np.arange(self.W.shape[1]) >= n_visible
         means, _ = _k.gibbs_chain(self.visible(V, L), self.W, self.b, self.c, keys,
-                                  n_labels=self.n_labels, clamp=L if clamp else None)
-        return means[:, :self.W.shape[1] - self.n_labels]
+                                  n_labels=self.n_labels, clamp=mask)
+        return means[:, :n_visible]
 
 
 class DBN(TransformerMixin, BaseEstimator):
