@@ -494,3 +494,13 @@ def test_optional_variant_runs_only_when_named_and_joins_the_finished_run(tmp_pa
             recipes.run_recipe(path, runs_dir=runs, variants=variants)
     with pytest.raises(RecipeError, match="no variant 'fast'; its variants are a, slow"):
         recipes.run_recipe(path, runs_dir=runs, variants=["fast"])
+
+
+def test_stack_stages_get_their_layers_epoch_budget():
+    from deepzoo import Autoencoder, BernoulliRBM, Stack
+    from deepzoo.recipes._runner import _total_iterations
+
+    same = Stack([("a", BernoulliRBM(n_iter=7)), ("b", BernoulliRBM(n_iter=7))])
+    assert _total_iterations(same) == 7
+    mixed = Stack([("a", BernoulliRBM(n_iter=7)), ("b", Autoencoder(max_iter=3))])
+    assert _total_iterations(mixed) is None

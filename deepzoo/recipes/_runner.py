@@ -187,10 +187,15 @@ class _Progress:
 
 
 def _total_iterations(model):
+    """Epochs of each stage of ``model``'s fit, or None when they differ or are unknown."""
     params = model.get_params(deep=False)
     for key in ("n_iter", "max_iter"):
         if isinstance(params.get(key), int):
             return params[key]
+    if isinstance(params.get("steps"), list):  # a Stack: its layers' own budgets
+        totals = {_total_iterations(step) for _, step in params["steps"]}
+        if len(totals) == 1:
+            return totals.pop()
     return None
 
 
