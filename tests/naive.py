@@ -335,9 +335,10 @@ def rbm_train_epoch(X, state, settings, order, keys):
     log_variance}, mean_hidden, chain_h (pcd/fpcd/pt), fast {W, b, c} (fpcd).
     Parallel tempering ("pt"): chain_h holds n_temperatures blocks of
     chains, block t at beta_t = (1 - t / (n_temperatures - 1))**2 of
-    p_beta(v, h) ~ exp(beta (c.h + h W v)) base(v); every Gibbs step runs
-    all of them and ends with the swaps of ``pt_swap`` (keys 2k + 2 + step);
-    the new state then also holds "swaps", the accepted swaps per pair.
+    p_beta(v, h) ~ exp(-beta E(v, h)) (Gaussian visible units: the
+    quadratic term untempered); every Gibbs step runs all of them and ends
+    with the swaps of ``pt_swap`` (keys 2k + 2 + step); the new state then
+    also holds "swaps", the accepted swaps per pair.
     ``settings``: the estimator's parameters plus "visible" and "epoch".
     ``order``: the permutation (None without shuffling); ``keys``: one row
     of 2k + 2 keys per mini-batch (3k + 2 for "pt").
@@ -390,14 +391,20 @@ def rbm_train_epoch(X, state, settings, order, keys):
             sample_v = not last or settings["sample_visible"] or persistent
             if tempered:
                 # every temperature's chains; the model's are the first block
-                _, v_all = _rbm_visible(beta_rows * (h @ Wn), bn, s, key[1 + 2 * step], dtype)
+                if gaussian:
+                    _, v_all = _rbm_visible(beta_rows * (h @ Wn), bn, s, key[1 + 2 * step], dtype)
+                    coupling = 0.0
+                else:
+                    _, v_all = _rbm_visible(beta_rows * (h @ Wn + bn), 0.0, None,
+                                            key[1 + 2 * step], dtype)
+                    coupling = v_all @ bn
                 x = v_all @ Wn.T + cn
                 p = sigmoid(beta_rows * x)
                 u = splitmix_uniform(key[2 + 2 * step], p.size, dtype).reshape(p.shape)
                 h_all = (u < p).astype(float)
                 vn, hn_mean = v_all[:n_cold], p[:n_cold]
-                h, _, accepted = pt_swap((h_all * x).sum(axis=1), betas, n_cold,
-                                         key[2 * k + 2 + step], h_all)
+                coupling = coupling + (h_all * x).sum(axis=1)
+                h, _, accepted = pt_swap(coupling, betas, n_cold, key[2 * k + 2 + step], h_all)
                 swaps += accepted
                 hn = h
                 continue
@@ -454,7 +461,8 @@ def pt_swap(coupling, betas, n_block, key, S):
 
     Rows of S come in blocks of n_block chains, block t at inverse
     temperature betas[t] of p_t(v, h) ~ exp(betas[t] U(v, h)) base(v), with
-    U = c.h + h W v given as ``coupling``. Exchanging the states x, y of
+    U (the tempered negative energy, b.v + c.h + h W v for Bernoulli
+    visible units) given as ``coupling``. Exchanging the states x, y of
     chain r between blocks t and t + 1 is a Metropolis move with ratio
     p_t(y) p_(t+1)(x) / (p_t(x) p_(t+1)(y)) = exp((betas[t] - betas[t+1])
     (U(y) - U(x))), accepted when draw t * n_block + r (float64) under key

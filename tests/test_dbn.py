@@ -124,6 +124,40 @@ def test_fantasies_follow_clamped_labels(labelled_dbn):
     np.testing.assert_array_equal(free, labelled_dbn.sample(5, n_steps=20, random_state=0))
 
 
+def test_completion_of_a_one_rbm_dbn_is_the_rbms_clamped_gibbs_chain(digits):
+    """A DBN of one RBM has no directed layers: its completion is exact
+    clamped Gibbs sampling, the very chain of BernoulliRBM.complete."""
+    from deepzoo import BernoulliRBM
+
+    X, _ = digits
+    dbn = DBN(hidden_layer_sizes=(12,), n_iter=2, random_state=0).fit(X[:300])
+    rbm = BernoulliRBM(n_components=12, n_iter=0).fit(X[:300])
+    rbm.components_ = dbn.top_components_
+    rbm.intercept_hidden_ = dbn.top_intercept_hidden_
+    rbm.intercept_visible_ = dbn.top_intercept_visible_
+    mask = np.arange(64) < 40
+    for mean in (False, True):
+        got = dbn.complete(X[300:310], mask, n_steps=7, mean=mean, random_state=3)
+        np.testing.assert_array_equal(
+            got, rbm.complete(X[300:310], mask, n_steps=7, mean=mean, random_state=3))
+
+
+def test_completion_with_labels(labelled_dbn, digits):
+    X, y = digits
+    mask = np.arange(64) < 32
+    labels = y[1200:1220]
+    V = labelled_dbn.complete(X[1200:1220], mask, n_steps=30, labels=labels, random_state=0)
+    np.testing.assert_array_equal(V[:, mask], X[1200:1220, mask])
+    assert set(np.unique(V[:, ~mask])) <= {0.0, 1.0}
+    # label units free: the same chain runs without them clamped
+    free = labelled_dbn.complete(X[1200:1220], mask, n_steps=30, random_state=0)
+    assert free.shape == V.shape and not np.array_equal(free, V)
+    with pytest.raises(ValueError, match="DBN.complete: mask must be a boolean array"):
+        labelled_dbn.complete(X[:2], np.ones(3, bool))
+    with pytest.raises(ValueError, match="labels must be 2 values from classes_"):
+        labelled_dbn.complete(X[:2], mask, labels=[11, 12])
+
+
 def test_float32_preserved(digits):
     X, y = digits
     X = X[:200].astype(np.float32)
@@ -133,6 +167,8 @@ def test_float32_preserved(digits):
     assert all(a.dtype == np.float32 for a in arrays)
     assert dbn.predict_proba(X).dtype == np.float32
     assert dbn.sample(2, n_steps=3, random_state=0).dtype == np.float32
+    assert dbn.complete(X[:2], np.arange(64) < 9, n_steps=2,
+                        random_state=0).dtype == np.float32
 
 
 def test_bad_input():

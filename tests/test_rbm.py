@@ -144,26 +144,55 @@ def test_ais_hidden_rows_matches_naive(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_tempered_hidden_rows_matches_naive(dtype, rng):
+def test_tempered_rows_match_naive(dtype, rng):
     # 3 temperatures of 4 chains; the first 4 rows also give probabilities
+    betas = np.array([1.0, 0.4, 0.0])
+    beta_rows = np.repeat(betas, 4)[:, None]
+    key = np.uint64(31)
     Z = rng.normal(scale=2, size=(12, 9)).astype(dtype)
     c = rng.normal(size=9).astype(dtype)
-    betas = np.array([1.0, 0.4, 0.0])
+    V = (rng.random((12, 5)) < 0.5).astype(dtype)
+    b = rng.normal(size=5).astype(dtype)
     P, S, U = np.empty((4, 9), dtype), np.empty_like(Z), np.empty(12)
-    key = np.uint64(31)
-    K.tempered_hidden_rows(Z, c, betas, 4, -0.5, key, P, S, U)
+    K.tempered_hidden_rows(Z, c, V, b, betas, 4, -0.5, key, P, S, U)
     x = (Z + c).astype(np.float64)  # the input in the data type, as the kernel forms it
-    p = naive.sigmoid(np.repeat(betas, 4)[:, None] * x)
+    p = naive.sigmoid(beta_rows * x)
     u = naive.splitmix_uniform(key, Z.size, dtype).reshape(Z.shape)
     decided = np.abs(u - p) > 1e-5
     assert_array_equal(S[decided], (u < p)[decided])
     assert_allclose(P, -0.5 * p[:4], **TOL[dtype])
+    # the tempered negative energy b.v + c.h + h W v (W folded into Z)
+    assert_allclose(U, V @ b.astype(np.float64) + (S * x).sum(axis=1), rtol=1e-6)
+    K.tempered_hidden_rows(Z, c, V, b[:0], betas, 4, -0.5, key, P, S, U)
     assert_allclose(U, (S * x).sum(axis=1), rtol=1e-12)
     # the model's block draws what hidden_rows draws
     M, H = np.empty((4, 9), dtype), np.empty((4, 9), dtype)
     K.hidden_rows(K.BERNOULLI, Z[:4], c, -0.5, key, M, H)
     assert_array_equal(H, S[:4])
     assert_array_equal(M, P)
+
+    # the visible step: Bernoulli units tempered whole, Gaussian without
+    # their quadratic term
+    Zv = rng.normal(scale=2, size=(12, 5)).astype(dtype)
+    var = (rng.random(5) + 0.5).astype(dtype)
+    Mv, Sv = np.empty_like(Zv), np.empty_like(Zv)
+    K.tempered_visible_rows(K.BERNOULLI, Zv, b, var[:0], var[:0], betas, 4, key, Mv, Sv)
+    p = naive.sigmoid(beta_rows * (Zv.astype(np.float64) + b))
+    u = naive.splitmix_uniform(key, Zv.size, dtype).reshape(Zv.shape)
+    assert_allclose(Mv, p, **TOL[dtype])
+    decided = np.abs(u - p) > 1e-5
+    assert_array_equal(Sv[decided], (u < p)[decided])
+    K.tempered_visible_rows(K.GAUSSIAN, Zv, b, var, np.sqrt(var), betas, 4, key, Mv, Sv)
+    mean = b + beta_rows * var * Zv.astype(np.float64)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else TOL[dtype]
+    assert_allclose(Mv, mean, **tol)
+    assert_allclose(Sv, mean + np.sqrt(var.astype(np.float64))
+                    * naive.splitmix_normal(key, Zv.size).reshape(Zv.shape), **tol)
+    # the model's block draws what visible_rows draws (up to the rounding
+    # of a fused multiply-add)
+    M1, S1 = np.empty((4, 5), dtype), np.empty((4, 5), dtype)
+    K.visible_rows(K.GAUSSIAN, Zv[:4], b, var, np.sqrt(var), 0, key, M1, S1)
+    assert_allclose(S1, Sv[:4], **TOL[dtype])
 
 
 @pytest.mark.parametrize("n_block", [1, 5])
@@ -387,6 +416,73 @@ def test_sampling_matches_the_model_marginals(rng):
     assert step.shape == (10, 6) and set(np.unique(step)) <= {0.0, 1.0}
 
 
+@pytest.mark.parametrize("cls", [BernoulliRBM, GaussianBernoulliRBM])
+def test_parallel_tempering_samples_the_model(cls, rng):
+    """Each sample is the model's chain of a ladder: its marginals are the
+    model's (Bernoulli visible units: by enumeration; Gaussian: the mean of
+    v is b + s**2 E[h] W, with E[h] by enumerating the hidden states)."""
+    W, b, c = _tiny(rng, 4, 6)
+    if cls is BernoulliRBM:
+        rbm = _with_params(cls(), W, b, c, (rng.random((5, 6)) < 0.5).astype(float))
+        expect = naive.rbm_model_marginals(W, b, c)
+    else:
+        rbm = _with_params(cls(), 0.3 * W, b, c, rng.normal(size=(5, 6)))
+        H = naive.all_binary_states(4)
+        Y = H @ (0.3 * W)
+        # p(h) ~ exp(c.h + b.y + |y|**2 / 2) with unit variances
+        log_p = H @ c + Y @ b + 0.5 * (Y * Y).sum(axis=1)
+        p = np.exp(log_p - log_p.max())
+        expect = b + (p / p.sum()) @ Y
+    V = rbm.sample(20000, n_steps=20, method="pt", n_temperatures=4, random_state=0)
+    assert_allclose(V.mean(axis=0), expect, atol=0.02 if cls is BernoulliRBM else 0.03)
+    assert_array_equal(V, rbm.sample(20000, n_steps=20, method="pt", n_temperatures=4,
+                                     random_state=0))
+
+
+def test_raise_on_gaussian_visible_units_approaches_the_exact_density(rng):
+    W, b, c = _tiny(rng, 4, 5)
+    X = rng.normal(size=(50, 5))
+    rbm = _with_params(GaussianBernoulliRBM(), 0.3 * W, b, c, X)
+    exact = rbm.log_likelihood(X[:10])
+    got = rbm.log_likelihood(X[:10], "raise", n_runs=50, betas=np.linspace(0, 1, 500),
+                             random_state=0)
+    assert np.abs(got.mean() - exact.mean()) < 0.01
+    assert np.abs(got - exact).max() < 0.05
+
+
+def test_tempering_and_raise_need_binary_hidden_units(rng):
+    X = rng.random((20, 4))
+    with pytest.raises(ValueError, match="method='pt' tempers binary hidden units only.*"
+                                         "hidden_unit='bernoulli' or method='pcd'"):
+        BernoulliRBM(n_components=2, method="pt", hidden_unit="gaussian").fit(X)
+    rbm = BernoulliRBM(n_components=2, n_iter=1, hidden_unit="gaussian",
+                       learning_rate=0.01).fit(X)
+    before = copy.deepcopy(vars(rbm))
+    with pytest.raises(ValueError, match="method='pt' tempers binary hidden units"):
+        rbm.set_params(method="pt").partial_fit(X)
+    assert_array_equal(rbm.components_, before["components_"])
+    with pytest.raises(ValueError, match="method='pt' tempers binary hidden units"):
+        rbm.sample(2, method="pt")
+    with pytest.raises(ValueError, match="hidden_unit='bernoulli' only"):
+        rbm.log_likelihood(X, "raise", n_runs=2)
+
+
+@pytest.mark.parametrize("mask, message", [
+    (np.ones(3, bool), r"shape \(4,\) or \(5, 4\).*got dtype bool, shape \(3,\)"),
+    (np.ones((2, 4), bool), r"shape \(4,\) or \(5, 4\).*shape \(2, 4\)"),
+    (np.ones(4), "got dtype float64"),
+    ([1, 0, 1, 0], "got dtype int64"),
+])
+def test_clamp_masks_are_checked(mask, message, rng):
+    X = rng.random((5, 4))
+    rbm = BernoulliRBM(n_components=2, n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="complete: mask must be a boolean array of .*"
+                                         + message):
+        rbm.complete(X, mask)
+    with pytest.raises(ValueError, match="gibbs: clamp must be a boolean array of .*" + message):
+        rbm.gibbs(X, clamp=mask)
+
+
 def test_score_samples_is_the_exact_pseudo_likelihood(rng):
     X = _bars(rng, 50)
     rbm = BernoulliRBM(n_components=5, n_iter=3, random_state=0).fit(X)
@@ -513,6 +609,18 @@ def small_fitted():
     ("sample", {"random_state": "seed"}, "random_state"),
     ("gibbs", {"v": None}, "v"),
     ("gibbs", {"v": "visible"}, "v"),
+    ("gibbs", {"v": np.zeros((2, 5)), "clamp": "first"}, "clamp"),
+    ("sample", {"method": "metropolis"}, "method"),
+    ("sample", {"method": "pt", "n_temperatures": 1}, "n_temperatures"),
+    ("sample", {"n_temperatures": 2.5}, "n_temperatures"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "method": "rais"}, "method"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_runs": 0}, "n_runs"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "n_runs": 0}, "n_runs"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "betas": "fine"}, "betas"),
+    ("log_likelihood", {"X": None}, "X"),
+    ("complete", {"X": np.zeros((2, 5)), "mask": np.ones(5, bool), "n_steps": 0}, "n_steps"),
+    ("complete", {"X": np.zeros((2, 5)), "mask": None}, "mask"),
+    ("complete", {"X": np.zeros((2, 5)), "mask": np.ones(5, bool), "mean": "no"}, "mean"),
 ])
 @pytest.mark.parametrize("i", [0, 1], ids=["bernoulli", "gaussian"])
 def test_public_methods_name_the_bad_argument(small_fitted, i, method, kwargs, name):
@@ -587,24 +695,27 @@ def test_no_momentum_path_keeps_the_last_velocity(rng):
 
 
 @pytest.mark.parametrize("before, after", [("cd", "pcd"), ("cd", "fpcd"), ("pcd", "cd"),
-                                           ("pcd", "fpcd"), ("fpcd", "pcd")])
+                                           ("pcd", "fpcd"), ("fpcd", "pcd"), ("pcd", "pt"),
+                                           ("pt", "pcd"), ("pt", "cd")])
 def test_partial_fit_after_changing_the_method(before, after, rng):
     """set_params between partial_fit calls: the optimiser state follows the
     new method (new chains where they are missing or of another number)."""
     X = _bars(rng, 60)
     rbm = BernoulliRBM(n_components=4, batch_size=10, n_iter=2, method=before,
                        random_state=0).fit(X)
-    rbm.set_params(method=after, n_chains=7)
+    rbm.set_params(method=after, n_chains=7, n_temperatures=3)
     twin = copy.deepcopy(rbm)
     rbm.partial_fit(X)
     assert np.isfinite(rbm.components_).all()
+    # the swap rates describe the last epoch's parallel tempering only
+    assert hasattr(rbm, "swap_rate_") == (after == "pt")
     if after == "cd":
         # CD ignores the chains left by PCD: the same epoch without them
         twin._chain_h = None
         twin.partial_fit(X)
         assert_allclose(rbm.components_, twin.components_, rtol=1e-12)
     else:
-        assert rbm._chain_h.shape == (7, 4)
+        assert rbm._chain_h.shape == (7 * (3 if after == "pt" else 1), 4)
 
 
 # ---------------------------------------------------------------- sparse input

@@ -294,9 +294,9 @@ def gibbs_chain(v, W, b, c, keys, *, visible=BERNOULLI, hidden=BERNOULLI, sigma=
 def tempered_chain(v, W, b, c, keys, betas, *, visible=BERNOULLI, sigma=None):
     """Parallel tempering (Swendsen & Wang 1986; for RBMs Desjardins et al.
     2010): chains at the inverse temperatures ``betas`` (decreasing from
-    ``betas[0] = 1``, the model) of the family ``p_beta(v, h) ~ exp(beta
-    (c.h + h W v)) base(v)``, ``base`` the visible biases' own distribution
-    (see ``tempered_hidden_rows``). Bernoulli hidden units.
+    ``betas[0] = 1``, the model) of ``p_beta(v, h) ~ exp(-beta E(v, h))``
+    (Gaussian visible units: the quadratic term untempered, see
+    ``tempered_visible_rows``). Bernoulli hidden units.
 
     ``v``: the starting visible states, ``len(betas)`` blocks of ``n``
     rows, block ``t`` at ``betas[t]``. Per row of ``keys`` (shape
@@ -308,17 +308,18 @@ def tempered_chain(v, W, b, c, keys, betas, *, visible=BERNOULLI, sigma=None):
     n_rows = v.shape[0]
     m, d = W.shape
     n = n_rows // betas.shape[0]
-    H, Hb = np.empty((n_rows, m), W.dtype), np.empty((n_rows, m), W.dtype)
+    H = np.empty((n_rows, m), W.dtype)
     Vm, V = np.empty((n_rows, d), W.dtype), np.empty((n_rows, d), W.dtype)
     coupling = np.empty(n_rows)
     accepted = np.zeros(betas.shape[0] - 1)
     std = np.empty(0, W.dtype) if sigma is None else sigma
     var = std * std
+    tempered_b = b if visible == BERNOULLI else b[:0]
     for key_h, key_swap, key_v in keys:
-        tempered_hidden_rows(v @ W.T, c, betas, n, 1.0, key_h, H[:0], H, coupling)
+        tempered_hidden_rows(v @ W.T, c, v, tempered_b, betas, n, 1.0, key_h, H[:0], H,
+                             coupling)
         pt_swap(coupling, betas, n, key_swap, H, accepted)
-        scale_rows(H, betas, n, Hb)
-        visible_rows(visible, Hb @ W, b, var, std, 0, key_v, Vm, V)
+        tempered_visible_rows(visible, H @ W, b, var, std, betas, n, key_v, Vm, V)
         v = V
     return Vm, V, accepted
 
@@ -553,12 +554,11 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
         neg_means = False
         for step in range(k):
             last = step == k - 1
-            if tempered:
-                # p_beta(v | h) has the input beta (h W): temper h
-                scale_rows(h, betas, n_cold, Hs[:n_run])
-                h = Hs[:n_run]
             gemm(False, False, s_n, h, W_n, 0.0, Av[:n_run])
-            if not last or settings.sample_visible or persistent:
+            if tempered:
+                tempered_visible_rows(visible, Av[:n_run], b_n, var, sigma, betas, n_cold,
+                                      keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
+            elif not last or settings.sample_visible or persistent:
                 # a Markov chain needs sampled states; their means go to Vm
                 visible_rows(visible, Av[:n_run], b_n, var, sigma, n_labels,
                              keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
@@ -580,9 +580,11 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
                 # the model's hidden probabilities for the statistics (last
                 # step), every chain's sampled state, then the swaps
                 states = chains if last else Hs[:n_run]
-                tempered_hidden_rows(Ah[:n_run], c_n, betas, n_cold, -nb / n_neg,
-                                     keys[t, 2 + 2 * step], Hneg if last else Hneg[:0], states,
-                                     coupling)
+                # (Gaussian visible units: the tempered energy has no b.v)
+                b_coupling = b_n if visible == BERNOULLI else b_n[:0]
+                tempered_hidden_rows(Ah[:n_run], c_n, Vrun, b_coupling, betas, n_cold,
+                                     -nb / n_neg, keys[t, 2 + 2 * step],
+                                     Hneg if last else Hneg[:0], states, coupling)
                 pt_swap(coupling, betas, n_cold, keys[t, 2 * k + 2 + step], states, swaps)
                 h = states
             elif last:
@@ -874,36 +876,56 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
 
 
 @kernel
-def scale_rows(H, betas, n_block, out):
-    """``out[i] = betas[i // n_block] * H[i]`` (``out`` may be ``H``): rows
-    in blocks of ``n_block``, one inverse temperature per block."""
-    n, m = H.shape
-    for i in range(n):
-        beta = fm.cast_like(betas[i // n_block], out[0, 0])
-        for j in range(m):
-            out[i, j] = beta * H[i, j]
+def tempered_visible_rows(unit, Z, b, var, std, betas, n_block, key, M, S):
+    """The visible step of parallel tempering, for rows in blocks of
+    ``n_block`` at the inverse temperatures ``betas``, from ``Z = h @ W``.
+
+    Row ``i``, block ``t = i // n_block``, ``beta = betas[t]``: Bernoulli
+    units, ``p_beta(v, h) ~ exp(-beta E(v, h))``: means ``sigmoid(beta (Z +
+    b))``; Gaussian units, whose energy's quadratic term stays untempered
+    (``beta -> 0`` would make the variance infinite): means ``b + beta
+    var Z``. Samples into ``S``. Draws as ``visible_rows``: block 0 at
+    ``beta = 1`` draws what ``visible_rows`` would.
+    """
+    n, d = Z.shape
+    for i in prange(n):
+        beta = fm.cast_like(betas[i // n_block], b[0])
+        base = i * d
+        for j in range(d):
+            if unit == BERNOULLI:
+                p = fm.sigmoid(beta * (Z[i, j] + b[j]))
+                S[i, j] = 1.0 if fm.uniform(key, base + j, p) < p else 0.0
+                M[i, j] = p
+            else:
+                mean = b[j] + beta * var[j] * Z[i, j]
+                S[i, j] = mean + std[j] * fm.normal(key, base + j, mean)
+                M[i, j] = mean
 
 
 @kernel
-def tempered_hidden_rows(Z, c, betas, n_block, out_scale, key, P, S, coupling):
+def tempered_hidden_rows(Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling):
     """The hidden step of parallel tempering, for rows in blocks of
     ``n_block`` at the inverse temperatures ``betas``.
 
     Row ``i`` (block ``t = i // n_block``), with ``x = Z[i] + c`` its
-    hidden input: ``S[i] ~ Bernoulli(sigmoid(betas[t] x))``, and
-    ``coupling[i] = S[i] . x``, the state's ``c.h + h W v`` (the part of its
-    negative energy that the temperature scales; float64). The first
-    ``P.shape[0]`` rows also get the probabilities times ``out_scale`` (the
-    model's statistics). Draws as ``sigmoid_rows``: block 0 at ``beta = 1``
-    draws what ``hidden_rows`` would.
+    hidden input (``Z = V @ W.T``): ``S[i] ~ Bernoulli(sigmoid(betas[t]
+    x))``, and ``coupling[i] = b . V[i] + S[i] . x``, the part of the
+    state's negative energy that the temperature scales (float64; ``b``
+    empty for Gaussian visible units, whose energy is tempered without
+    it). The first ``P.shape[0]`` rows also get the probabilities times
+    ``out_scale`` (the model's statistics). Draws as ``sigmoid_rows``:
+    block 0 at ``beta = 1`` draws what ``hidden_rows`` would.
     """
     n, m = Z.shape
+    d = b.shape[0]
     out_scale = fm.cast_like(out_scale, c[0])
     for i in prange(n):
         beta = fm.cast_like(betas[i // n_block], c[0])
         base = i * m
         with_p = i < P.shape[0]
         acc = 0.0
+        for j in range(d):
+            acc += b[j] * V[i, j]
         for j in range(m):
             x = Z[i, j] + c[j]
             p = fm.sigmoid(beta * x)
@@ -921,7 +943,8 @@ def pt_swap(coupling, betas, n_block, key, S, accepted):
     """One round of replica exchange between neighbouring temperatures.
 
     Rows come in blocks of ``n_block`` chains, block ``t`` at
-    ``betas[t]``; ``coupling`` holds each chain's ``c.h + h W v`` (see
+    ``betas[t]`` of ``p_t ~ exp(betas[t] coupling) base``; ``coupling``
+    holds each chain's tempered negative energy (see
     ``tempered_hidden_rows``). For the pairs of blocks ``(t, t + 1)``, the
     hottest pair first, chain ``r`` of block ``t`` trades its state (its
     row of ``S`` and its coupling) with chain ``r`` of block ``t + 1`` with

@@ -27,6 +27,7 @@ from .._kernels import rbm as _k
 from .._nn.activations import activate, encode
 from .._nn.divergence import check_divergence, parameter_bound
 from ..layers import BernoulliRBM
+from ..layers._rbm import check_clamp_mask
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -125,17 +126,17 @@ class _TopRBM:
                             b=self.b, c=self.c, velocity_W=vel["W"], velocity_b=vel["b"],
                             velocity_c=vel["c"])
 
-    def sample(self, V, L, keys, clamp):
-        """Gibbs chains from ``(V, L)``, one step per row of ``keys``, label
-        units clamped to ``L`` if ``clamp``; returns the penultimate units'
-        probabilities at the last step."""
-        n_visible = self.W.shape[1] - self.n_labels
-        mask = None
-        if clamp:
-            mask = np.arange(self.W.shape[1]) >= n_visible
-        means, _ = _k.gibbs_chain(self.visible(V, L), self.W, self.b, self.c, keys,
-                                  n_labels=self.n_labels, clamp=mask)
-        return means[:, :n_visible]
+    def label_mask(self):
+        """The ``gibbs_chain`` mask that holds the label units."""
+        return np.arange(self.W.shape[1]) >= self.W.shape[1] - self.n_labels
+
+    def sample(self, V, L, keys, clamp=None):
+        """Gibbs chains from the rows of :meth:`visible`, one step per row
+        of ``keys``, the units that the mask ``clamp`` marks held (see
+        ``gibbs_chain``). Returns the means and the states of the last
+        step, label columns included."""
+        return _k.gibbs_chain(self.visible(V, L), self.W, self.b, self.c, keys,
+                              n_labels=self.n_labels, clamp=clamp)
 
 
 class DBN(TransformerMixin, BaseEstimator):
@@ -628,23 +629,120 @@ class DBN(TransformerMixin, BaseEstimator):
         check_not_bool("DBN.sample", n_samples=n_samples, n_steps=n_steps)
         rng = check_random_state(random_state)
         dtype = self.top_components_.dtype
-        L = None
-        if labels is not None:
-            if self.label_components_ is None:
-                raise ValueError("labels need a DBN fitted with labels (fit(X, y)).")
-            labels = np.asarray(labels)
-            unknown = np.setdiff1d(labels, self.classes_)
-            if unknown.size or labels.shape != (n_samples,):
-                raise ValueError(
-                    f"labels must be {n_samples} values from classes_="
-                    f"{self.classes_.tolist()}; got {labels.tolist()}."
-                )
-            L = (labels[:, None] == self.classes_[None, :]).astype(dtype)
-        elif self.label_components_ is not None:
-            L = np.full((n_samples, len(self.classes_)), 1 / len(self.classes_), dtype)
+        L = self._label_units(labels, n_samples)
         b = self.top_intercept_visible_
         V = (rng.random_sample((n_samples, b.size)) < expit(b)).astype(dtype)
-        H = self._top().sample(V, L, _k.draw_keys(rng, (n_steps, 2)), clamp=labels is not None)
+        top = self._top()
+        H, _ = top.sample(V, L, _k.draw_keys(rng, (n_steps, 2)),
+                          clamp=top.label_mask() if labels is not None else None)
+        H = H[:, :b.size]
         for layer in reversed(self.encoder_layers()[:-1]):
             H = _decode(H, layer)
         return H
+
+    def _label_units(self, labels, n_samples):
+        """The label units' starting values: one-hot rows of ``labels``,
+        uniform probabilities without labels, None for a DBN without label
+        units."""
+        dtype = self.top_components_.dtype
+        if labels is None:
+            if self.label_components_ is None:
+                return None
+            return np.full((n_samples, len(self.classes_)), 1 / len(self.classes_), dtype)
+        if self.label_components_ is None:
+            raise ValueError("labels need a DBN fitted with labels (fit(X, y)).")
+        labels = np.asarray(labels)
+        unknown = np.setdiff1d(labels, self.classes_)
+        if unknown.size or labels.shape != (n_samples,):
+            raise ValueError(
+                f"labels must be {n_samples} values from classes_="
+                f"{self.classes_.tolist()}; got {labels.tolist()}."
+            )
+        return (labels[:, None] == self.classes_[None, :]).astype(dtype)
+
+    @validate_params(
+        {
+            "X": ["array-like"],
+            "mask": ["array-like"],
+            "n_steps": [Interval(Integral, 1, None, closed="left")],
+            "labels": ["array-like", None],
+            "mean": ["boolean"],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def complete(self, X, mask, n_steps=100, *, labels=None, mean=False, random_state=None):
+        """In-painting: sample the visible units that ``mask`` leaves free
+        given the values of those it marks.
+
+        Each step runs a sampled up-pass from the current visible states to
+        the penultimate layer, one Gibbs step of the top RBM (label units
+        clamped to ``labels`` if given, else free), a sampled down-pass,
+        and resets the marked units to their values in ``X``. For a DBN of
+        one RBM this is exact Gibbs sampling of ``p(v_free | v_marked)``;
+        above, the recognition up-pass stands in for the intractable
+        posterior of the directed layers, so the chain approximates it.
+        The free units start from the bottom layer's visible biases; their
+        values in ``X`` are ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The known values (where ``mask`` is True), in [0, 1].
+        mask : array-like of bool, shape (n_features,) or (n_samples, n_features)
+            True for the known (clamped) units.
+        n_steps : int >= 1, default=100
+            Up-down steps.
+        labels : array-like of shape (n_samples,), optional
+            Class of each sample, clamped on the label units (a DBN fitted
+            with labels).
+        mean : bool, default=False
+            The free units' probabilities of the last down-pass instead of
+            sampled states.
+        random_state : int, RandomState instance or None
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            ``X`` where ``mask`` is True (exactly), the samples elsewhere.
+
+        Raises
+        ------
+        ValueError
+            If ``mask`` is not boolean or not of one of the two shapes,
+            ``X`` is not valid input of :meth:`transform`, or ``labels`` are
+            not classes of the DBN.
+        """
+        check_not_bool("DBN.complete", n_steps=n_steps)
+        X = self._check_X(X)
+        mask = check_clamp_mask(mask, X.shape, "DBN.complete", "mask")
+        rng = check_random_state(random_state)
+        n = X.shape[0]
+        L = self._label_units(labels, n)
+        R, r = self.recognition_weights_, self.recognition_intercepts_
+        G, g = self.generative_weights_, self.generative_intercepts_
+        bottom_bias = g[0] if G else self.top_intercept_visible_
+        V = (rng.random_sample(X.shape) < expit(bottom_bias)).astype(X.dtype)
+        np.copyto(V, X, where=mask)
+        Vm = V.copy()
+        top = self._top()
+        n_pen = self.top_components_.shape[1]
+        # per step: the sampled up-pass, the top RBM's two draws, the
+        # sampled down-pass
+        keys = _k.draw_keys(rng, (n_steps, 2 * len(R) + 2))
+        clamp = top.label_mask() if labels is not None else None
+        for t in range(n_steps):
+            H = V
+            for l, (W, b) in enumerate(zip(R, r)):
+                H = _sample_layer(H @ W.T, b, keys[t, l])
+            means, states = top.sample(H, L, keys[t:t + 1, len(R):len(R) + 2], clamp=clamp)
+            if L is not None:
+                L = states[:, n_pen:]
+            Vm, V = means[:, :n_pen], states[:, :n_pen]
+            for l in range(len(G) - 1, -1, -1):
+                Z = V @ G[l]
+                Vm, V = np.empty_like(Z), np.empty_like(Z)
+                _k.sigmoid_rows(Z, 1.0, g[l], 1.0, keys[t, len(R) + 2 + l], Vm, V)
+            np.copyto(V, X, where=mask)
+        np.copyto(Vm, X, where=mask)
+        return Vm if mean else V
