@@ -106,16 +106,20 @@ def _pca_reconstruction_error(split, params):
     return {"pca_test_squared_error": error, "pca_components": n_code}
 
 
+def _base_rate(split, params):
+    """The base-rate model of AIS and RAISE: the training pixels' means with
+    ``base_rate_pseudocount`` pseudo-counts (half on, half off)."""
+    pseudo = params.get("base_rate_pseudocount", 5.0)
+    return (split.X_train.sum(axis=0) + pseudo / 2) / (len(split.X_train) + pseudo)
+
+
 def _log_likelihood(model, split, params):
     """Average log-probability of the test (and training) images, with log Z
     by AIS as Salakhutdinov & Murray (2008): base-rate model fitted to the
     training pixels with pseudo-counts, 14,500 temperatures, many runs. The
     exact value is added where the hidden layer is small enough to sum."""
-    pseudo = params.get("base_rate_pseudocount", 5.0)
-    n = len(split.X_train)
-    base_rate = (split.X_train.sum(axis=0) + pseudo / 2) / (n + pseudo)
     log_z, (low, high) = model.log_partition(
-        "ais", n_runs=params.get("ais_runs", 100), base_rate=base_rate,
+        "ais", n_runs=params.get("ais_runs", 100), base_rate=_base_rate(split, params),
         random_state=params.get("ais_seed", 0))
     free_test = model.free_energy(split.X_test)
     free_train = model.free_energy(split.X_train)
@@ -136,6 +140,29 @@ def _log_likelihood(model, split, params):
         out["exact_test_log_likelihood"] = float(-free_test.mean() - exact)
         out["ais_minus_exact_log_z"] = float(log_z) - exact
     return out
+
+
+def _raise(model, split, params):
+    """RAISE (Burda, Grosse & Salakhutdinov 2015) on the first
+    ``raise_images`` test images (default 100), ``raise_runs`` reverse
+    chains each (default 10), on the AIS measure's path (same base-rate
+    model, 14,500 temperatures): a stochastic lower bound on their average
+    log-probability, where AIS's estimate errs high. ``raise_log_z`` is the
+    log Z that the RAISE estimates imply (the mean of ``-F(x) - log p(x)``
+    over those images), so that AIS's average log-likelihood on the same
+    images minus RAISE's is ``raise_log_z - ais_log_z``: :func:`measure`
+    reports it as ``ais_raise_gap_nats``."""
+    n = min(params.get("raise_images", 100), len(split.X_test))
+    runs = params.get("raise_runs", 10)
+    X = split.X_test[:n]
+    log_p = model.log_likelihood(X, "raise", n_runs=runs, base_rate=_base_rate(split, params),
+                                 random_state=params.get("raise_seed", 0))
+    return {
+        "raise_images": n,
+        "raise_runs": runs,
+        "raise_test_log_likelihood": float(log_p.mean()),
+        "raise_log_z": float(np.mean(-model.free_energy(X) - log_p)),
+    }
 
 
 def basis_statistics(components, patch_size):
@@ -204,6 +231,7 @@ MEASURES = {
     "logistic_accuracy": _logistic_accuracy,
     "reconstruction_error": _reconstruction_error,
     "log_likelihood": _log_likelihood,
+    "raise": _raise,
     "sparse_code_statistics": _sparse_code_statistics,
     "fantasy_agreement": _fantasy_agreement,
 }
@@ -243,4 +271,10 @@ def measure(model, split, evaluate, baselines):
             out.update(_announced(name, MEASURES[name], model, split, evaluate["params"]))
     if "test_squared_error" in out and "pca_test_squared_error" in baselines:
         out["ratio_to_pca"] = out["test_squared_error"] / baselines["pca_test_squared_error"]
+    if "raise_log_z" in out:
+        # on the same images: AIS's average log-likelihood minus RAISE's
+        if "ais_log_z" in out:
+            out["ais_raise_gap_nats"] = out["raise_log_z"] - out["ais_log_z"]
+        if "exact_log_z" in out:
+            out["raise_minus_exact_log_z"] = out["raise_log_z"] - out["exact_log_z"]
     return out

@@ -6,9 +6,34 @@ from pathlib import Path
 
 from ._files import read_summary, write_text
 
-__all__ = ["write_report", "format_value", "finished_runs", "results_table"]
+__all__ = ["AIS_RAISE_GAP_LIMIT", "finished_runs", "format_value", "results_table",
+           "unreliable_likelihood", "write_report"]
 
 _PERCENT = ("accuracy", "error")
+
+#: AIS's average test log-likelihood minus RAISE's (``ais_raise_gap_nats``)
+#: above this many nats: the two estimates, which bracket the truth, disagree
+#: and the log-likelihood is not to be trusted.
+AIS_RAISE_GAP_LIMIT = 1.0
+
+
+def unreliable_likelihood(metrics):
+    """The AIS-RAISE gap of a variant's measurements if it exceeds
+    :data:`AIS_RAISE_GAP_LIMIT` (or is not a number), else None."""
+    gap = metrics.get("ais_raise_gap_nats")
+    if gap is None or gap <= AIS_RAISE_GAP_LIMIT:
+        return None
+    return gap
+
+
+def _this_run(metric, metrics):
+    """The variant's number, with the AIS-RAISE gap beside a log-likelihood
+    that the gap makes untrustworthy."""
+    text = format_value(metric, metrics.get(metric))
+    gap = unreliable_likelihood(metrics)
+    if gap is not None and "log_likelihood" in metric:
+        text += f" (unreliable: AIS-RAISE gap {gap:.3g} nats)"
+    return text
 
 
 def format_value(metric, value):
@@ -52,8 +77,16 @@ def write_report(summary, path):
     for name, metrics, paper_value, seconds in _variant_rows(summary):
         lines.append(
             f"| {name} | {format_value(metric, paper_value)} | "
-            f"{format_value(metric, metrics.get(metric))} | {summary['data']} | {seconds:.0f} s |"
+            f"{_this_run(metric, metrics)} | {summary['data']} | {seconds:.0f} s |"
         )
+    flagged = {name: unreliable_likelihood(metrics)
+               for name, metrics in summary["variants"].items()}
+    flagged = {name: gap for name, gap in flagged.items() if gap is not None}
+    if flagged:
+        lines += ["", (f"**Unreliable log-likelihoods.** AIS (which errs high) and RAISE "
+                       f"(which errs low) disagree by more than {AIS_RAISE_GAP_LIMIT:g} nat on "
+                       "the same test images; neither estimate is to be trusted for:"), ""]
+        lines += [f"- {name}: AIS minus RAISE = {gap:.3g} nats" for name, gap in flagged.items()]
     if paper["note"]:
         lines += ["", paper["note"]]
     if summary["baselines"]:
@@ -99,6 +132,6 @@ def results_table(runs_dir):
         for name, metrics, paper_value, seconds in _variant_rows(summary):
             rows.append(
                 f"| {summary['recipe']} ({summary['kind']}) | {name} | {metric} | "
-                f"{format_value(metric, paper_value)} | {format_value(metric, metrics.get(metric))} | "
+                f"{format_value(metric, paper_value)} | {_this_run(metric, metrics)} | "
                 f"{summary['data']} | {seconds:.0f} s |")
     return "\n".join(rows) + "\n"

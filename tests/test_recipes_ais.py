@@ -1,0 +1,114 @@
+"""The likelihood measures of the RBM recipes: AIS beside RAISE, the gap
+between them, and the report's flag on a gap above 1 nat."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from deepzoo.recipes._report import AIS_RAISE_GAP_LIMIT, results_table, write_report
+
+
+def _toy():
+    from deepzoo import BernoulliRBM
+    from deepzoo.recipes._data import Split
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((300, 12)) < rng.random(12)).astype(np.float64)
+    rbm = BernoulliRBM(n_components=6, n_iter=5, random_state=0).fit(X)
+    return rbm, Split(X[:200], None, X[200:], None, "toy", (3, 4))
+
+
+def test_raise_measure_and_the_gap_on_a_small_rbm():
+    from deepzoo.recipes._metrics import measure
+
+    rbm, split = _toy()
+    evaluate = {"metrics": ["log_likelihood", "raise"],
+                "params": {"ais_runs": 50, "raise_images": 40, "raise_runs": 20}}
+    out = measure(rbm, split, evaluate, {})
+    X = split.X_test[:40]
+    exact = rbm.log_likelihood(X).mean()
+    assert out["raise_images"] == 40 and out["raise_runs"] == 20
+    assert abs(out["raise_test_log_likelihood"] - exact) < 0.05
+    # raise_log_z is the log Z RAISE implies on those images: the gap is
+    # AIS's average log-likelihood on them minus RAISE's
+    ais_on_them = np.mean(-rbm.free_energy(X) - out["ais_log_z"])
+    assert out["ais_raise_gap_nats"] == pytest.approx(
+        ais_on_them - out["raise_test_log_likelihood"], abs=1e-9)
+    assert abs(out["ais_raise_gap_nats"]) < 0.05
+    assert out["raise_minus_exact_log_z"] == pytest.approx(
+        exact - out["raise_test_log_likelihood"], abs=1e-9)
+    # without AIS there is no gap to report
+    alone = measure(rbm, split, {"metrics": ["raise"], "params": {"raise_images": 5,
+                                                                  "raise_runs": 2}}, {})
+    assert "ais_raise_gap_nats" not in alone and alone["raise_images"] == 5
+
+
+def _summary(gaps):
+    variants = {}
+    for name, gap in gaps.items():
+        variants[name] = {"ais_test_log_likelihood": -80.0, "fit_seconds": 1.0,
+                          "measure_seconds": 1.0}
+        if gap is not None:
+            variants[name].update(raise_test_log_likelihood=-80.0 - gap, ais_raise_gap_nats=gap)
+    return {"title": "t", "recipe": "rbm-ais-toy", "kind": "pretrain", "seed": 0,
+            "starts_from": None, "data": "toy", "baselines": {}, "wall_seconds": 2.0,
+            "paper": {"source": "paper", "setting": "", "metric": "ais_test_log_likelihood",
+                      "value": -86.34, "note": ""},
+            "paper_values": {}, "variants": variants}
+
+
+def test_report_flags_a_gap_above_one_nat(tmp_path):
+    summary = _summary({"good": 0.4, "at-limit": AIS_RAISE_GAP_LIMIT, "bad": 3.25,
+                        "broken": float("nan"), "no-raise": None})
+    write_report(summary, tmp_path / "report.md")
+    report = (tmp_path / "report.md").read_text()
+    assert "**Unreliable log-likelihoods.**" in report
+    flagged = [line for line in report.splitlines() if line.startswith("- ") and "AIS minus" in line]
+    assert flagged == ["- bad: AIS minus RAISE = 3.25 nats", "- broken: AIS minus RAISE = nan nats"]
+    # and in the table, beside the number itself
+    assert "| bad | - | -80 (unreliable: AIS-RAISE gap 3.25 nats) | toy |" in report
+    assert "| good | - | -80 | toy |" in report
+    assert "- ais_raise_gap_nats: 0.4" in report  # every gap is listed among the measurements
+
+    # the summary table of finished runs carries the same warning
+    folder = tmp_path / "runs" / "rbm-ais-toy" / "pretrain"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(summary))
+    table = results_table(tmp_path / "runs")
+    assert "-80 (unreliable: AIS-RAISE gap 3.25 nats)" in table
+    assert table.count("unreliable") == 2
+
+    fine = _summary({"good": 0.4})
+    write_report(fine, tmp_path / "fine.md")
+    assert "nreliable" not in (tmp_path / "fine.md").read_text()
+
+
+@pytest.mark.slow
+def test_ais_recipe_runs_scaled_down_and_reports_raise(data_dir, tmp_path, monkeypatch):
+    """rbm-ais-mnist on 300 images, 1/25 of the units, 2 epochs, two of its
+    variants, RAISE on 5 test images: the measures and the gap reach
+    metrics.json and the report."""
+    from deepzoo import recipes
+    from deepzoo.recipes import load_recipe
+
+    from .test_recipes import ROOT
+    from .test_recipes_mnist import scaled_down
+
+    monkeypatch.setenv("DEEPZOO_DATA", str(data_dir))
+    recipe = scaled_down(load_recipe(ROOT / "pretrain" / "rbm-ais-mnist.toml"))
+    assert recipe.evaluate["metrics"] == ["log_likelihood", "raise"]
+    recipe = copy.deepcopy(recipe)
+    recipe.evaluate["params"].update(ais_runs=10, raise_images=5, raise_runs=2)
+    recipes.run_recipe(recipe, runs_dir=tmp_path / "runs", variants=["cd1-500", "pcd-25"])
+    folder = tmp_path / "runs" / "rbm-ais-mnist" / "pretrain"
+    metrics = json.loads((folder / "metrics.json").read_text())["variants"]
+    report = (folder / "report.md").read_text()
+    for name in ("cd1-500", "pcd-25"):
+        got = metrics[name]
+        assert got["raise_images"] == 5
+        assert got["ais_raise_gap_nats"] == pytest.approx(got["raise_log_z"] - got["ais_log_z"])
+        assert np.isfinite(got["raise_test_log_likelihood"])
+        assert "raise_minus_exact_log_z" in got  # both are small enough to sum exactly
+    assert "- ais_raise_gap_nats: " in report
