@@ -23,6 +23,20 @@ The goals (float32): deepzoo <= 1.25x GEMM only, and >= 3x faster than
 scikit-learn. The same comparison follows in float64, and the ratio of
 scikit-learn in float64 to deepzoo in float32 (scikit-learn keeps float32
 data in float32, so that ratio is not the goal's).
+
+Then the costs of the sampling methods, on the same 784-500 RBM in float32:
+
+- RAISE per test image (10 runs per image, as the ``raise`` measure of the
+  recipes), beside AIS with as many chains: both run the same compiled
+  annealing loop (``_kernels/rbm.py: anneal``), so they should cost the
+  same per chain. Timed on a 10th of the 14,500 temperatures (``--quick``)
+  or all of them; the cost is linear in the temperatures and is printed
+  for the full schedule;
+- parallel tempering per sweep (100 chains at each of 10 temperatures, a
+  Gibbs step of every chain and a round of swaps), beside Gibbs steps of
+  100 chains and of 1,000 chains (a sweep's products);
+- a PT training epoch (10 temperatures of 100 chains) beside a PCD epoch
+  (100 chains), batch 100.
 """
 
 import os
@@ -125,6 +139,72 @@ def _compare(X, repeats):
     return t
 
 
+def _sampling_costs(X, args):
+    """RAISE per test image, PT per sweep and per training epoch."""
+    from deepzoo._kernels import rbm as kernels
+    from deepzoo.layers import ais_schedule
+    from deepzoo.layers._rbm import _temperatures
+
+    n_full = ais_schedule().size
+    n_betas = setting(args, full=n_full, quick=n_full // 10, smoke=21)
+    n_images, n_runs = setting(args, full=10, quick=10, smoke=2), 10
+    repeats = setting(args, full=3, quick=2, smoke=1)
+    rbm = BernoulliRBM(n_components=500, n_iter=1, batch_size=100, random_state=0).fit(X[:1000])
+    betas = np.linspace(0, 1, n_betas)
+    images = (X[:n_images] > 0.5).astype(np.float32)
+    names = {"raise": f"RAISE, {n_images} images x {n_runs} runs",
+             "ais": f"AIS, {n_images * n_runs} runs"}
+    results = compare({
+        names["raise"]: lambda: rbm.log_likelihood(images, "raise", n_runs=n_runs, betas=betas,
+                                                   random_state=0),
+        names["ais"]: lambda: rbm.log_partition("ais", n_runs=n_images * n_runs, betas=betas,
+                                                random_state=0),
+    }, repeats=repeats)
+    # per step: two products of (rows x 784 x 500)
+    flops = 2 * 2 * n_images * n_runs * 784 * 500 * (n_betas - 1)
+    print_table(f"RAISE and AIS, 784-500 RBM, float32, {n_betas} temperatures", results,
+                names["ais"], flops={name: flops for name in results})
+    per_image = results[names["raise"]]["median"] / n_images * (n_full - 1) / (n_betas - 1)
+    print(f"RAISE: {per_image:.1f} s per test image ({n_runs} runs, the {n_full:,} temperatures "
+          f"of ais_schedule), {per_image / n_runs:.2f} s per run")
+
+    n_chains, n_temperatures = 100, 10
+    n_steps = setting(args, full=50, quick=20, smoke=2)
+    W, b, c = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_
+    ladder = _temperatures(n_temperatures)
+    rng = np.random.RandomState(0)
+    start = (rng.random_sample((n_chains * n_temperatures, 784)) < 0.5).astype(np.float32)
+    keys = {n: kernels.draw_keys(rng, (n_steps, n)) for n in (2, 3)}
+    names = {"pt": f"PT sweeps ({n_chains} chains x {n_temperatures} temperatures)",
+             "gibbs": f"Gibbs steps, {n_chains} chains",
+             "gibbs10": f"Gibbs steps, {n_chains * n_temperatures} chains"}
+    results = compare({
+        names["pt"]: lambda: kernels.tempered_chain(start, W, b, c, keys[3], ladder),
+        names["gibbs"]: lambda: kernels.gibbs_chain(start[:n_chains], W, b, c, keys[2]),
+        names["gibbs10"]: lambda: kernels.gibbs_chain(start, W, b, c, keys[2]),
+    }, repeats=repeats)
+    print_table(f"{n_steps} sweeps or steps, 784-500 RBM, float32", results, names["gibbs10"])
+    t = {key: results[name]["median"] / n_steps for key, name in names.items()}
+    print(f"PT: {1e3 * t['pt']:.1f} ms per sweep, {t['pt'] / t['gibbs']:.1f}x a Gibbs step of "
+          f"{n_chains} chains, {t['pt'] / t['gibbs10']:.2f}x one of {n_chains * n_temperatures} "
+          "(the same products)")
+
+    data = X[:setting(args, full=10000, quick=2000, smoke=200)]
+    params = dict(n_components=500, batch_size=100, n_chains=n_chains, random_state=0)
+    pcd = BernoulliRBM(method="pcd", n_iter=1, **params).fit(data[:1000])
+    pt = BernoulliRBM(method="pt", n_temperatures=n_temperatures, n_iter=1, **params).fit(
+        data[:1000])
+    names = {"pcd": f"PCD-1 epoch, {n_chains} chains",
+             "pt": f"PT epoch, {n_chains} chains x {n_temperatures} temperatures"}
+    results = compare({names["pcd"]: lambda: pcd.partial_fit(data),
+                       names["pt"]: lambda: pt.partial_fit(data)}, repeats=repeats)
+    print_table(f"one training epoch, {len(data)} images, batch 100", results, names["pcd"])
+    n_updates = -(-len(data) // 100)
+    print(f"PT training: {1e3 * results[names['pt']]['median'] / n_updates:.1f} ms per update, "
+          f"PCD {1e3 * results[names['pcd']]['median'] / n_updates:.1f} ms; "
+          f"swap rates {np.round(pt.swap_rate_, 2)}")
+
+
 def run(args):
     rng = np.random.default_rng(0)
     n_samples = setting(args, full=20000, quick=4000, smoke=200)
@@ -138,3 +218,4 @@ def run(args):
     t64 = _compare(X.astype(np.float64), repeats)
     print(f"\nsklearn float64 / deepzoo float32 = {t64['sk'] / t32['ours']:.2f} (momentum), "
           f"{t64['sk'] / t32['plain']:.2f} (no momentum)")
+    _sampling_costs(X, args)

@@ -119,11 +119,13 @@ _RAISE_ROWS = 4096
 # 0.8 ms per update on one thread, 2-3 ms on two, measured on a busy
 # 2-core machine).
 _SMALL_GEMM = 1 << 22
-# AIS runs ~14,500 strictly sequential steps of two products each; on a
-# machine with other work, a descheduled BLAS thread stalls each product for
-# a scheduler quantum (784-500 RBM, 100 runs: 47 ms per step on two threads
-# against 2 ms on one, measured under load), so AIS stays on one thread up
-# to much larger products.
+# AIS and RAISE run ~14,500 strictly sequential steps of two products each;
+# on a machine with other work, a descheduled BLAS thread stalls each
+# product for a scheduler quantum (784-500 RBM, 100 runs: 47 ms per step on
+# two threads against 2 ms on one, measured under load), so they stay on one
+# thread up to much larger products. So do the sampling chains (Gibbs,
+# parallel tempering, clamped): a Gibbs step of 100 chains of a 784-500 RBM
+# took 59 ms on two threads and 1.5 ms on one, under load.
 _SMALL_AIS_GEMM = 1 << 27
 
 
@@ -517,10 +519,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._gibbs(v, self._get_rng(), 1, clamp=clamp)
 
     def _gibbs(self, v, rng, n_steps, mean=False, clamp=None):
-        Vm, V = _k.gibbs_chain(v, self.components_, self.intercept_visible_,
-                               self.intercept_hidden_, _k.draw_keys(rng, (n_steps, 2)),
-                               visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit],
-                               sigma=getattr(self, "sigma_", None), clamp=clamp)
+        keys = _k.draw_keys(rng, (n_steps, 2))
+        with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
+            Vm, V = _k.gibbs_chain(v, self.components_, self.intercept_visible_,
+                                   self.intercept_hidden_, keys, visible=_UNIT[self._visible],
+                                   hidden=_UNIT[self.hidden_unit],
+                                   sigma=getattr(self, "sigma_", None), clamp=clamp)
         return Vm if mean else V
 
     def _base_visible(self, rng, n_samples, base_b=None):
@@ -597,11 +601,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return self._gibbs(self._base_visible(rng, n_samples), rng, n_steps, mean=mean)
         self._check_tempering("method='pt'")
         v = self._base_visible(rng, n_samples * n_temperatures)
-        Vm, V, _ = _k.tempered_chain(v, self.components_, self.intercept_visible_,
-                                     self.intercept_hidden_, _k.draw_keys(rng, (n_steps, 3)),
-                                     _temperatures(n_temperatures),
-                                     visible=_UNIT[self._visible],
-                                     sigma=getattr(self, "sigma_", None))
+        keys = _k.draw_keys(rng, (n_steps, 3))
+        with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
+            Vm, V, _ = _k.tempered_chain(v, self.components_, self.intercept_visible_,
+                                         self.intercept_hidden_, keys,
+                                         _temperatures(n_temperatures),
+                                         visible=_UNIT[self._visible],
+                                         sigma=getattr(self, "sigma_", None))
         return (Vm if mean else V)[:n_samples]
 
     @validate_params(
@@ -1030,7 +1036,10 @@ _PARAMETERS_DOC = """\
         for ``"pt"``; None: ``batch_size``.
     n_temperatures : int >= 2, default=10
         Temperatures of ``method="pt"`` (1 and 0 included); ignored by the
-        other methods.
+        other methods. Enough for small inputs (64 binary pixels: swap
+        rates of 0.15 and above); a 784-500 RBM on MNIST needed about 30
+        (lowest rate between neighbours 0.13 with 30 temperatures, 0.00
+        with 10). ``swap_rate_`` tells.
     hidden_unit : {"bernoulli", "gaussian", "nrelu"}, default="bernoulli"
         Binary stochastic units; linear units with unit-variance Gaussian
         noise (the code layer of Hinton & Salakhutdinov 2006); noisy
