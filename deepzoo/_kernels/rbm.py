@@ -343,7 +343,10 @@ Parameters = namedtuple("Parameters", ["W", "b", "c", "sigma", "log_variance"])
 #: ``chains`` of n_temperatures blocks of chains, block ``t`` at
 #: ``betas[t]`` (the first is the model's, whose states give the negative
 #: statistics); ``swaps`` (n_temperatures - 1,) counts the accepted swaps
-#: between neighbouring temperatures.
+#: between neighbouring temperatures. Both are None without parallel
+#: tempering (not empty arrays): the epoch's variant for the other methods
+#: then never compiles the tempered steps (``pt_visible_step``,
+#: ``pt_hidden_step``; 2-3 s of a first fit, measured).
 State = namedtuple("State", ["velocity_W", "velocity_b", "velocity_c", "velocity_log_variance",
                              "chains", "fast_W", "fast_b", "fast_c", "mean_hidden", "betas",
                              "swaps"])
@@ -418,12 +421,11 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
               velocity_log_variance=given(velocity_log_variance, absent1), chains=chains,
               fast_W=given(fast_W, absent2), fast_b=given(fast_b, absent1),
               fast_c=given(fast_c, absent1), mean_hidden=given(mean_hidden, absent1),
-              betas=given(betas, np.empty(0)), swaps=given(swaps, np.empty(0))),
+              betas=betas, swaps=swaps),
         settings, keys, scratch)
     n = rows_shape(X)[0]
     last = n - (n - 1) // batch_size * batch_size  # rows of the last mini-batch
-    n_temperatures = 1 if betas is None else betas.shape[0]
-    n_negative = chains.shape[0] // n_temperatures if chains.shape[0] else last
+    n_negative = chains.shape[0] // n_blocks(betas) if chains.shape[0] else last
     return total, scratch.buffers_v[0, last:last + n_negative]
 
 
@@ -470,9 +472,9 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     bs = err.shape[0]
     persistent = chains.shape[0] > 0
     fpcd = fast_W.shape[0] > 0
-    tempered = betas.shape[0] > 0
+    tempered = betas is not None
     # chains per temperature (the model's chains are the first block)
-    n_cold = chains.shape[0] // betas.shape[0] if tempered else chains.shape[0]
+    n_cold = chains.shape[0] // n_blocks(betas)
     # tempered part of each chain's negative energy, for the swaps
     coupling = np.empty(chains.shape[0] if tempered else 0)
     gaussian_visible = visible == GAUSSIAN
@@ -556,8 +558,8 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             last = step == k - 1
             gemm(False, False, s_n, h, W_n, 0.0, Av[:n_run])
             if tempered:
-                tempered_visible_rows(visible, Av[:n_run], b_n, var, sigma, betas, n_cold,
-                                      keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
+                pt_visible_step(visible, Av[:n_run], b_n, var, sigma, betas, n_cold,
+                                keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
             elif not last or settings.sample_visible or persistent:
                 # a Markov chain needs sampled states; their means go to Vm
                 visible_rows(visible, Av[:n_run], b_n, var, sigma, n_labels,
@@ -582,10 +584,9 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
                 states = chains if last else Hs[:n_run]
                 # (Gaussian visible units: the tempered energy has no b.v)
                 b_coupling = b_n if visible == BERNOULLI else b_n[:0]
-                tempered_hidden_rows(Ah[:n_run], c_n, Vrun, b_coupling, betas, n_cold,
-                                     -nb / n_neg, keys[t, 2 + 2 * step],
-                                     Hneg if last else Hneg[:0], states, coupling)
-                pt_swap(coupling, betas, n_cold, keys[t, 2 * k + 2 + step], states, swaps)
+                pt_hidden_step(Ah[:n_run], c_n, Vrun, b_coupling, betas, n_cold, -nb / n_neg,
+                               keys[t, 2 + 2 * step], Hneg if last else Hneg[:0], states,
+                               coupling, keys[t, 2 * k + 2 + step], swaps)
                 h = states
             elif last:
                 # The final hidden update uses probabilities (section 3.3);
@@ -966,6 +967,60 @@ def pt_swap(coupling, betas, n_block, key, S, accepted):
             coupling[lo], coupling[hi] = coupling[hi], coupling[lo]
             for j in range(m):
                 S[lo, j], S[hi, j] = S[hi, j], S[lo, j]
+
+
+def n_blocks(betas):
+    """Blocks of persistent chains: one per temperature, one without
+    parallel tempering (``betas`` None)."""
+    return 1 if betas is None else betas.shape[0]
+
+
+def pt_visible_step(unit, Z, b, var, std, betas, n_block, key, M, S):
+    """``tempered_visible_rows``; nothing when ``betas`` is None."""
+    if betas is not None:
+        tempered_visible_rows(unit, Z, b, var, std, betas, n_block, key, M, S)
+
+
+def pt_hidden_step(Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling, swap_key,
+                   swaps):
+    """``tempered_hidden_rows``, then a round of ``pt_swap`` of the sampled
+    states; nothing when ``betas`` is None."""
+    if betas is not None:
+        tempered_hidden_rows(Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling)
+        pt_swap(coupling, betas, n_block, swap_key, S, swaps)
+
+
+# Compiled, the three dispatch on the type of ``betas``: with None, the
+# tempered kernels are not even typed (the Python twins above run with the
+# JIT off).
+@overload(n_blocks, inline="always")
+def _n_blocks_compiled(betas):
+    if isinstance(betas, types.NoneType):
+        return lambda betas: 1
+    return lambda betas: betas.shape[0]
+
+
+@overload(pt_visible_step, inline="always")
+def _pt_visible_step_compiled(unit, Z, b, var, std, betas, n_block, key, M, S):
+    if isinstance(betas, types.NoneType):
+        return lambda unit, Z, b, var, std, betas, n_block, key, M, S: None
+
+    def impl(unit, Z, b, var, std, betas, n_block, key, M, S):
+        tempered_visible_rows(unit, Z, b, var, std, betas, n_block, key, M, S)
+    return impl
+
+
+@overload(pt_hidden_step, inline="always")
+def _pt_hidden_step_compiled(Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling,
+                             swap_key, swaps):
+    if isinstance(betas, types.NoneType):
+        return lambda Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling, swap_key, \
+            swaps: None
+
+    def impl(Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling, swap_key, swaps):
+        tempered_hidden_rows(Z, c, V, b, betas, n_block, out_scale, key, P, S, coupling)
+        pt_swap(coupling, betas, n_block, swap_key, S, swaps)
+    return impl
 
 
 @parallel_kernel
