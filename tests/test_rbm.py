@@ -647,7 +647,7 @@ def test_ais_schedule_takes_any_spelling_of_its_dtypes():
     assert np.all(np.diff(ais_schedule(np.float32)) > 0)
 
 
-@pytest.mark.parametrize("method", ["cd", "pcd", "fpcd"])
+@pytest.mark.parametrize("method", ["cd", "pcd", "fpcd", "pt"])
 def test_partial_fit_resumes_after_hdf5_round_trip(method, rng, tmp_path):
     from deepzoo.io import load, save
 
@@ -658,6 +658,8 @@ def test_partial_fit_resumes_after_hdf5_round_trip(method, rng, tmp_path):
     loaded = load(tmp_path / "rbm.h5")
     assert_array_equal(loaded.transform(X), rbm.transform(X))
     assert_array_equal(loaded.decoder_components_, rbm.decoder_components_)
+    if method == "pt":
+        assert_array_equal(loaded.swap_rate_, rbm.swap_rate_)
     loaded.partial_fit(X)
     assert loaded.n_iter_ == 3 and np.all(np.isfinite(loaded.components_))
     V = loaded.sample(5, n_steps=3, random_state=0)
