@@ -6,8 +6,9 @@ sums, the exact partition function by enumeration, annealed importance
 sampling forward and in reverse (``anneal``), the tempered steps and swaps
 of parallel tempering; and their Python entry points (``run_epoch``,
 ``gibbs_chain``, ``tempered_chain``, ``draw_keys``), which allocate the
-buffers and draw the keys. Matrix products go to BLAS: in the callers, and inside
-``train_epoch`` through ``_blas`` (docs/ARCHITECTURE.md gives the reasons).
+buffers and draw the keys. Matrix products go to BLAS: in the callers, and
+inside ``train_epoch`` and ``anneal`` through ``_blas``
+(docs/ARCHITECTURE.md gives the reasons).
 Row loops run in parallel; every random draw is ``uniform(key, row * n_cols
 + col)`` (see ``_fastmath``), so a key reproduces a step bit for bit
 whatever the number of threads.
@@ -364,9 +365,8 @@ Settings = namedtuple("Settings", [
 
 #: Work buffers: ``buffers_v`` (3, rows, d) and ``buffers_h`` (3, rows, m)
 #: with ``rows >= batch + max(batch, chains)`` (every chain of every
-#: temperature), ``G`` (m, d) for the raw
-#: weight gradient (FPCD only), ``err`` (batch,), whose length is the
-#: mini-batch size.
+#: temperature), ``G`` (m, d) for the raw weight gradient (FPCD only),
+#: ``err`` (batch,), whose length is the mini-batch size.
 Scratch = namedtuple("Scratch", ["buffers_v", "buffers_h", "G", "err"])
 
 

@@ -309,12 +309,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         n_temperatures = self.n_temperatures if self.method == "pt" else 1
         return self._n_neg(self.batch_size) * n_temperatures
 
-    def _check_tempering(self, what):
+    def _check_tempering(self, alternative):
         if self.hidden_unit != "bernoulli":
             raise ValueError(
-                f"{what} tempers binary hidden units only; got hidden_unit="
-                f"{self.hidden_unit!r}. Use hidden_unit='bernoulli'"
-                + (" or method='pcd'." if what == "method='pt'" else ".")
+                "method='pt' tempers binary hidden units only; got hidden_unit="
+                f"{self.hidden_unit!r}. Use hidden_unit='bernoulli' or {alternative}."
             )
 
     def _epoch(self, X, epoch, schedule):
@@ -419,7 +418,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         X = self._check_X(X, reset=True)
         if self.method == "pt":
-            self._check_tempering("method='pt'")
+            self._check_tempering("method='pcd'")
         self._initialize(X, check_random_state(self.random_state))
         self._run(X, self.n_iter, 0, schedule=True)
         return self
@@ -456,7 +455,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         first = not hasattr(self, "components_")
         X = self._check_X(X, reset=first)
         if self.method == "pt":
-            self._check_tempering("method='pt'")
+            self._check_tempering("method='pcd'")
         if first:
             self._initialize(X, check_random_state(self.random_state))
         elif getattr(self, "_velocity", None) is None:
@@ -599,7 +598,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         rng = check_random_state(random_state)
         if method == "gibbs":
             return self._gibbs(self._base_visible(rng, n_samples), rng, n_steps, mean=mean)
-        self._check_tempering("method='pt'")
+        self._check_tempering("method='gibbs'")
         v = self._base_visible(rng, n_samples * n_temperatures)
         keys = _k.draw_keys(rng, (n_steps, 3))
         with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):

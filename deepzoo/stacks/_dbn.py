@@ -671,7 +671,7 @@ class DBN(TransformerMixin, BaseEstimator):
         },
         prefer_skip_nested_validation=True,
     )
-    def complete(self, X, mask, n_steps=100, *, labels=None, mean=False, random_state=None):
+    def complete(self, X, mask, n_steps=1000, *, labels=None, mean=False, random_state=None):
         """In-painting: sample the visible units that ``mask`` leaves free
         given the values of those it marks.
 
@@ -691,7 +691,7 @@ class DBN(TransformerMixin, BaseEstimator):
             The known values (where ``mask`` is True), in [0, 1].
         mask : array-like of bool, shape (n_features,) or (n_samples, n_features)
             True for the known (clamped) units.
-        n_steps : int >= 1, default=100
+        n_steps : int >= 1, default=1000
             Up-down steps.
         labels : array-like of shape (n_samples,), optional
             Class of each sample, clamped on the label units (a DBN fitted
