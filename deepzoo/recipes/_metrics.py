@@ -23,7 +23,7 @@ def _accuracy(model, split, params):
     return {"test_accuracy": acc, "test_error": 1 - acc}
 
 
-def _logistic(features_train, features_test, split, params, prefix):
+def _fit_logistic(features, y, params, prefix):
     from deepzoo.utils._threads import blas_single_thread
 
     clf = LogisticRegression(C=params.get(f"{prefix}C", 1.0),
@@ -34,7 +34,11 @@ def _logistic(features_train, features_test, split, params, prefix):
     # cores made the digits measure 11x slower (lbfgs, C = 6000, 7188 x 100
     # RBM features: 128 s against 11 s under the same load).
     with blas_single_thread():
-        clf.fit(features_train, split.y_train)
+        return clf.fit(features, y)
+
+
+def _logistic(features_train, features_test, split, params, prefix):
+    clf = _fit_logistic(features_train, split.y_train, params, prefix)
     acc = float(np.mean(clf.predict(features_test) == split.y_test))
     return {f"{prefix}test_accuracy": acc, f"{prefix}test_error": 1 - acc}
 
@@ -75,17 +79,41 @@ def fantasies(model, params):
     return options.get("labels"), model.sample(n, **options)
 
 
+# The judge of the fantasies, fitted once per data split (the training
+# images it was fitted on, the classifier).
+_JUDGE = [None, None]
+
+
+def _independent_classifier(split, params):
+    """The raw-pixel logistic regression of ``raw_logistic_accuracy``,
+    fitted on the training images: a judge of fantasies that is not the
+    model itself. Fitted once for the variants of a run."""
+    if _JUDGE[0] is not split.X_train:
+        _JUDGE[:] = [split.X_train, _fit_logistic(split.X_train, split.y_train, params,
+                                                  "raw_logistic_")]
+    return _JUDGE[1]
+
+
 def _fantasy_agreement(model, split, params):
     """Hinton, Osindero & Teh (2006), figure 8: with a label clamped, the
     generative model should imagine that class. The share of fantasies that
-    the model itself classifies as their clamped label (chance: 1 / classes)."""
+    the model itself classifies as their clamped label (chance: 1 /
+    classes), and, with labelled training data, the share that an
+    independent classifier (a logistic regression on the training images'
+    pixels) gives their clamped label, the paper's test."""
     if getattr(model, "classes_", None) is None or not hasattr(model, "predict"):
         return {}
     labels, samples = fantasies(model, params)
-    hits = model.predict(samples) == labels
-    per_class = [float(hits[labels == c].mean()) for c in model.classes_]
-    return {"fantasy_label_agreement": float(hits.mean()),
-            "fantasy_worst_class_agreement": min(per_class)}
+    judges = {"": model}
+    if split is not None and split.y_train is not None:
+        judges["independent_"] = _independent_classifier(split, params)
+    out = {}
+    for prefix, judge in judges.items():
+        hits = judge.predict(samples) == labels
+        per_class = [float(hits[labels == c].mean()) for c in model.classes_]
+        out[f"fantasy_{prefix}label_agreement"] = float(hits.mean())
+        out[f"fantasy_{prefix}worst_class_agreement"] = min(per_class)
+    return out
 
 
 def _squared_error(X, X_hat):
@@ -271,6 +299,10 @@ def measure(model, split, evaluate, baselines):
             out.update(_announced(name, MEASURES[name], model, split, evaluate["params"]))
     if "test_squared_error" in out and "pca_test_squared_error" in baselines:
         out["ratio_to_pca"] = out["test_squared_error"] / baselines["pca_test_squared_error"]
+    swap_rate = getattr(model, "swap_rate_", None)
+    if swap_rate is not None:
+        # parallel tempering's ladder: a pair that never swaps cuts it
+        out["pt_lowest_swap_rate"] = float(np.min(swap_rate))
     if "raise_log_z" in out:
         # on the same images: AIS's average log-likelihood minus RAISE's
         if "ais_log_z" in out:

@@ -1,5 +1,6 @@
-"""The likelihood measures of the RBM recipes: AIS beside RAISE, the gap
-between them, and the report's flag on a gap above 1 nat."""
+"""The recipes' measures of generative models: AIS beside RAISE, the gap
+between them and the report's flag on a gap above 1 nat, parallel
+tempering's swap rates, and fantasies judged by an independent classifier."""
 
 import copy
 import json
@@ -112,3 +113,41 @@ def test_ais_recipe_runs_scaled_down_and_reports_raise(data_dir, tmp_path, monke
         assert np.isfinite(got["raise_test_log_likelihood"])
         assert "raise_minus_exact_log_z" in got  # both are small enough to sum exactly
     assert "- ais_raise_gap_nats: " in report
+
+
+def test_fantasies_are_judged_by_an_independent_classifier_too():
+    """With labelled training data, the fantasy measure also reports the
+    share that a logistic regression on the training pixels gives the
+    clamped label (Hinton, Osindero & Teh's test), fitted once per split."""
+    from deepzoo import DBN
+    from deepzoo.recipes import _metrics
+    from deepzoo.recipes._data import Split
+
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 2
+    X = (rng.random((120, 8)) < np.where(y[:, None] == 1, 0.9, 0.1)).astype(float)
+    split = Split(X[:80], y[:80], X[80:], y[80:], "two classes", (2, 4))
+    dbn = DBN(hidden_layer_sizes=(6, 5), n_iter=20, batch_size=10, random_state=0).fit(
+        split.X_train, split.y_train)
+    params = {"n_samples": 40, "n_gibbs_steps": 50}
+    out = _metrics.MEASURES["fantasy_agreement"](dbn, split, params)
+    labels, samples = _metrics.fantasies(dbn, params)
+    judge = _metrics._independent_classifier(split, params)
+    assert judge is _metrics._independent_classifier(split, params)  # fitted once
+    hits = judge.predict(samples) == labels
+    assert out["fantasy_independent_label_agreement"] == hits.mean()
+    assert out["fantasy_independent_worst_class_agreement"] == min(
+        hits[labels == c].mean() for c in (0, 1))
+    assert 0.0 <= out["fantasy_label_agreement"] <= 1.0
+
+
+def test_parallel_tempering_reports_its_lowest_swap_rate():
+    from deepzoo import BernoulliRBM
+    from deepzoo.recipes._metrics import measure
+
+    _, split = _toy()
+    rbm = BernoulliRBM(n_components=4, n_iter=2, method="pt", n_temperatures=4,
+                       random_state=0).fit(split.X_train)
+    out = measure(rbm, split, {"metrics": [], "params": {}}, {})
+    assert out == {"pt_lowest_swap_rate": float(rbm.swap_rate_.min())}
+    assert measure(_toy()[0], split, {"metrics": [], "params": {}}, {}) == {}
