@@ -485,7 +485,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _epoch(self, X, rng, spec):
         """One pass over ``X`` in mini-batches; returns the mean objective."""
         n = X.shape[0]
-        optimizer = optimizer_for(self, n_minibatches(n, self.batch_size))
+        n_batches = n_minibatches(n, self.batch_size)
+        optimizer = optimizer_for(self, n_batches)
         params = self._params()
         grads = [np.empty_like(p) for p in params]
         total = 0.0
@@ -498,7 +499,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             value = autoencoder_objective(params, grads, self._corrupt(batch, rng), batch, spec)
             optimizer.step(grads)
             total += value * batch.shape[0]
-        self.t_ += n_minibatches(n, self.batch_size)
+        self.t_ += n_batches
         return total / n
 
     def _run(self, X, rng, max_epochs, incremental):
