@@ -746,31 +746,67 @@ def _whiten(images):
     return [image / scale for image in out]
 
 
-@lru_cache(maxsize=2)
-def _natural_images(whiten):
-    """scikit-learn's sample photographs as grey float64 images (cached,
-    read-only)."""
+# The photographs of scikit-image's wheel (``skimage.data``) that are
+# natural scenes or textures under a free licence, by loader name. Left out:
+# ``cat`` (the same photograph as ``chelsea``), ``clock`` (motion-blurred on
+# purpose: one orientation dominates its spectrum), ``moon`` (no licence
+# stated), and the scans, micrographs, astronomy and synthetic images.
+_SKIMAGE_PHOTOGRAPHS = ("astronaut", "brick", "camera", "chelsea", "coffee", "coins",
+                       "grass", "gravel", "rocket")
+_IMAGE_SETS = ("scikit-learn", "scikit-image", "all")
+
+
+def _grey(photo):
+    """A grey float64 image in [0, 1] from a uint8 grey or RGB photograph."""
+    photo = np.asarray(photo, dtype=np.float64)
+    return (photo @ _LUMA if photo.ndim == 3 else photo) / 255.0
+
+
+def _sklearn_photographs():
     from sklearn.datasets import load_sample_images
 
     try:
-        photos = load_sample_images().images
+        return [_grey(photo) for photo in load_sample_images().images]
     except ImportError as exc:  # the JPEG decoder
         raise ImportError(
             f"extract_natural_patches needs Pillow to decode scikit-learn's "
             f"sample photographs ({exc}); install it with `pip install pillow`."
         ) from None
-    images = [photo @ _LUMA / 255.0 for photo in photos]
+
+
+def _skimage_photographs():
+    try:
+        from skimage import data
+    except ImportError:
+        raise ImportError(
+            "extract_natural_patches(images='scikit-image' or 'all') needs scikit-image, "
+            "whose wheel carries the photographs; install deepzoo's `images` extra: "
+            "`pip install 'deepzoo[images]'` (or `pip install scikit-image`)."
+        ) from None
+    return [_grey(getattr(data, name)()) for name in _SKIMAGE_PHOTOGRAPHS]
+
+
+@lru_cache(maxsize=6)
+def _natural_images(images, whiten):
+    """The photographs of the set ``images`` as grey float64 images
+    (cached, read-only), whitened together if ``whiten``."""
+    photos = []
+    if images in ("scikit-learn", "all"):
+        photos += _sklearn_photographs()
+    if images in ("scikit-image", "all"):
+        photos += _skimage_photographs()
     if whiten:
-        images = _whiten(images)
-    for image in images:
+        photos = _whiten(photos)
+    for image in photos:
         image.setflags(write=False)
-    return tuple(images)
+    return tuple(photos)
 
 
 @validate_params(
     {
         "n_patches": [Interval(Integral, 1, None, closed="left")],
         "patch_size": [Interval(Integral, 2, None, closed="left")],
+        "images": [StrOptions(set(_IMAGE_SETS))],
         "whiten": ["boolean"],
         "random_state": ["random_state"],
         "dtype": "no_validation",
@@ -778,14 +814,21 @@ def _natural_images(whiten):
     prefer_skip_nested_validation=True,
 )
 def extract_natural_patches(
-    n_patches, patch_size=16, *, whiten=True, random_state=None, dtype=np.float64
+    n_patches,
+    patch_size=16,
+    *,
+    images="scikit-learn",
+    whiten=True,
+    random_state=None,
+    dtype=np.float64,
 ):
-    """Square patches of natural images, for sparse coding and ICA.
+    """Square patches of natural images, for sparse coding, ICA and
+    convolutional RBMs.
 
-    The images are the two photographs shipped with scikit-learn
-    (:func:`sklearn.datasets.load_sample_images`, 427x640), turned grey with
+    The images are photographs that ship with scikit-learn and, with the
+    ``images`` extra, scikit-image (nothing is downloaded), turned grey with
     the ITU-R BT.601 luma weights and scaled to [0, 1]. Each patch comes
-    from one of the two images chosen with equal probability, at a uniform
+    from one of the images chosen with equal probability, at a uniform
     position at least 4 pixels from the border (as in Olshausen's
     ``sparsenet``, since filtering a non-periodic image disturbs its
     edges), and has its own mean removed.
@@ -796,6 +839,16 @@ def extract_natural_patches(
         Number of patches.
     patch_size : int, default=16
         Side of a square patch, in pixels.
+    images : {"scikit-learn", "scikit-image", "all"}, default="scikit-learn"
+        Which photographs: scikit-learn's two
+        (:func:`sklearn.datasets.load_sample_images`, 427x640: a temple
+        in China and a flower), the nine natural scenes and textures of
+        scikit-image's wheel (``skimage.data``: astronaut, brick, camera,
+        chelsea, coffee, coins, grass, gravel, rocket; 300x451 to
+        640x427; needs scikit-image, ``pip install 'deepzoo[images]'``),
+        or all eleven. Two photographs
+        give the classic figures; more of them give bases that depend less
+        on one scene (``datasets/natural-images.md``).
     whiten : bool, default=True
         Olshausen-Field whitening of the whole images before cutting: each
         image's 2-D spectrum is multiplied by
@@ -818,6 +871,12 @@ def extract_natural_patches(
     -------
     patches : ndarray of shape (n_patches, patch_size ** 2)
         Row-major flattened patches, each with zero mean.
+
+    Raises
+    ------
+    ImportError
+        If ``images`` names scikit-image's photographs and scikit-image is
+        not installed (the message names the ``images`` extra).
 
     References
     ----------
@@ -848,19 +907,19 @@ def extract_natural_patches(
         raise ValueError(
             f"extract_natural_patches: dtype must be float32 or float64; got {dtype}."
         )
-    images = _natural_images(bool(whiten))
-    height = min(image.shape[0] for image in images) - 2 * _BORDER
-    width = min(image.shape[1] for image in images) - 2 * _BORDER
+    photos = _natural_images(images, bool(whiten))
+    height = min(image.shape[0] for image in photos) - 2 * _BORDER
+    width = min(image.shape[1] for image in photos) - 2 * _BORDER
     if patch_size > min(height, width):
         raise ValueError(
             f"extract_natural_patches: patch_size={patch_size} does not fit in "
-            f"the {height}x{width} usable area of the sample images; use "
-            f"patch_size <= {min(height, width)}."
+            f"the {height}x{width} usable area of the smallest of the {images!r} "
+            f"images; use patch_size <= {min(height, width)}."
         )
     rng = check_random_state(random_state)
-    which = rng.randint(len(images), size=n_patches)
+    which = rng.randint(len(photos), size=n_patches)
     patches = np.empty((n_patches, patch_size * patch_size), dtype=np.float64)
-    for k, image in enumerate(images):
+    for k, image in enumerate(photos):
         rows_of_k = np.flatnonzero(which == k)
         last_row = image.shape[0] - _BORDER - patch_size
         last_col = image.shape[1] - _BORDER - patch_size

@@ -3,6 +3,7 @@ import hashlib
 import http.server
 import re
 import runpy
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -535,6 +536,67 @@ def test_patches_bad_arguments():
         datasets.fetch_mnist("validation")
     with pytest.raises(ValueError, match="subset"):
         datasets.fetch_fashion_mnist("train-5k")
+
+
+def test_patches_from_scikit_image_photographs():
+    # Each set is its own photographs: the three draws differ, and the
+    # larger set is whitened and cut the same way.
+    size = 16
+    sets = {images: datasets.extract_natural_patches(2000, size, images=images, random_state=0)
+            for images in ("scikit-learn", "scikit-image", "all")}
+    for images, patches in sets.items():
+        assert patches.shape == (2000, size * size), images
+        np.testing.assert_allclose(patches.mean(axis=1), 0, atol=1e-13)
+        assert 0.8 < patches.var(axis=1).mean() < 1.1, images
+    assert not np.array_equal(sets["scikit-learn"], sets["scikit-image"])
+    # The nine photographs of scikit-image come in, whitened by the same
+    # filter: the ramp raises the slope of their power spectrum by about 2
+    # (the roll-off bends it a little by 0.25 cycles/pixel). Their spectra
+    # fall faster than 1/f^2 (measured: -2.47 against scikit-learn's -2.21;
+    # -1.9 to -3.3 per photograph, resampled and compressed), which a fixed
+    # filter leaves: the whitened slope is -0.77, not 0.
+    white = sets["scikit-image"]
+    raw = datasets.extract_natural_patches(2000, size, images="scikit-image", whiten=False,
+                                           random_state=0)
+    slope_raw = _radial_slope(raw, size, 1 / size, 0.25)[0]
+    slope_white = _radial_slope(white, size, 1 / size, 0.25)[0]
+    assert slope_raw < -2
+    assert 1.5 < slope_white - slope_raw < 2.1 and slope_white > -1
+    # 'all' is the union: every photograph of both sets, scaled by one factor.
+    from deepzoo.datasets import _natural_images
+    both = _natural_images("all", False)
+    assert len(both) == len(_natural_images("scikit-learn", False)) + len(
+        _natural_images("scikit-image", False)) == 11
+    for mine, theirs in zip(both, _natural_images("scikit-learn", False) + _natural_images(
+            "scikit-image", False)):
+        np.testing.assert_array_equal(mine, theirs)
+    assert all(0 <= image.min() and image.max() <= 1 for image in both)
+    np.testing.assert_array_equal(
+        sets["all"], datasets.extract_natural_patches(2000, size, images="all", random_state=0))
+
+
+def test_scikit_image_photographs_without_scikit_image(monkeypatch):
+    from deepzoo.datasets import _natural_images
+
+    _natural_images.cache_clear()
+    monkeypatch.setitem(sys.modules, "skimage", None)  # import skimage fails
+    try:
+        with pytest.raises(ImportError, match=r"deepzoo\[images\]"):
+            datasets.extract_natural_patches(10, 8, images="scikit-image")
+        with pytest.raises(ImportError, match="scikit-image"):
+            datasets.extract_natural_patches(10, 8, images="all")
+        # scikit-learn's photographs need no scikit-image
+        assert datasets.extract_natural_patches(10, 8).shape == (10, 64)
+    finally:
+        _natural_images.cache_clear()
+
+
+def test_patches_bad_image_set():
+    with pytest.raises(ValueError, match="images"):
+        datasets.extract_natural_patches(10, 8, images="kodak")
+    # the smallest photograph of scikit-image's set (chelsea, 300x451) bounds the patch
+    with pytest.raises(ValueError, match="patch_size <= 292"):
+        datasets.extract_natural_patches(10, 293, images="all")
 
 
 def test_wrong_image_shape_raises(tmp_path):

@@ -399,7 +399,7 @@ def test_olshausen_field_recipe_runs_scaled_down(tmp_path):
     text = (text.replace("patch_size = 16, n_patches = 50000, n_test_patches = 5000",
                          "patch_size = 8, n_patches = 1500, n_test_patches = 300")
             .replace("n_components = 384", "n_components = 96").replace("max_iter = 8", "max_iter = 2")
-            .replace("alpha = 0.7765", "alpha = 0.4"))
+            .replace("alpha = 0.9441", "alpha = 0.4"))
     path = tmp_path / "sc.toml"
     path.write_text(text)
     summary = recipes.run_recipe(path, runs_dir=tmp_path / "runs")

@@ -82,12 +82,21 @@ def _natural_patches(params, seed):
     from deepzoo.datasets import extract_natural_patches
 
     size, n_train, n_test = params["patch_size"], params["n_patches"], params["n_test_patches"]
-    X = extract_natural_patches(n_train + n_test, size, whiten=params["whiten"],
-                                random_state=seed)
+    X = extract_natural_patches(n_train + n_test, size, images=params["images"],
+                                whiten=params["whiten"], random_state=seed)
     return Split(X[:n_train], None, X[n_train:], None,
-                 f"{n_train} + {n_test} {size}x{size} patches of scikit-learn's sample "
-                 f"photographs{' (whitened)' if params['whiten'] else ''}",
+                 f"{n_train} + {n_test} {size}x{size} patches of "
+                 f"{_PHOTOGRAPHS[params['images']]}"
+                 f"{' (whitened)' if params['whiten'] else ''}",
                  (size, size))
+
+
+# What the report says of each image set of extract_natural_patches.
+_PHOTOGRAPHS = {
+    "scikit-learn": "scikit-learn's 2 sample photographs",
+    "scikit-image": "scikit-image's 9 sample photographs",
+    "all": "the 11 sample photographs of scikit-learn and scikit-image",
+}
 
 
 _LOCAL = {"digits-shifted": _digits_shifted, "natural-patches": _natural_patches}
@@ -100,6 +109,7 @@ _PARAMS = {
         "patch_size": (int, False, 16),
         "n_patches": (int, False, 50_000),
         "n_test_patches": (int, False, 5_000),
+        "images": (str, False, "scikit-learn"),
         "whiten": (bool, False, True),
     },
 }
@@ -112,6 +122,9 @@ def _data_params(spec):
     for key, (types, _, _) in schema.items():
         if types is int and params[key] < 1:
             raise RecipeError(f"data.params.{key} must be >= 1; got {params[key]}.")
+    if "images" in params and params["images"] not in _PHOTOGRAPHS:
+        raise RecipeError(f"data.params.images must be one of {tuple(_PHOTOGRAPHS)}; "
+                          f"got {params['images']!r}.")
     return params
 
 

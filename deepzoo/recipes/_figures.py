@@ -11,7 +11,31 @@ from deepzoo.utils.images import grid_figure, tile_images
 from ._metrics import fantasies, reconstruct
 from ._schema import RecipeError
 
-__all__ = ["FIGURES", "draw_figures", "first_layer_weights"]
+__all__ = ["FIGURES", "draw_figures", "first_layer_filters", "first_layer_weights"]
+
+
+def _convolutional_layer(model):
+    """The bottom ConvolutionalRBM of a convolutional model, or None."""
+    if hasattr(model, "filters_"):
+        return model
+    steps = getattr(model, "steps_", None)
+    if steps and hasattr(steps[0][1], "filters_"):
+        return steps[0][1]
+    return None
+
+
+def first_layer_filters(model, image_shape):
+    """``(weights, shape)``: the first layer's filters, one per row, and
+    the ``(height, width)`` each row is drawn as (the image shape of a fully
+    connected layer; a convolutional layer's filter shape, its channels side
+    by side)."""
+    conv = _convolutional_layer(model)
+    if conv is None:
+        return first_layer_weights(model), image_shape
+    filters = conv.filters_  # (K, fh, fw, C)
+    n, fh, fw, n_channels = filters.shape
+    side_by_side = filters.transpose(0, 1, 3, 2).reshape(n, fh * n_channels * fw)
+    return side_by_side, (fh, n_channels * fw)
 
 
 def first_layer_weights(model):
@@ -27,11 +51,11 @@ def first_layer_weights(model):
 
 
 def _filters(model, split, params, title):
-    W = first_layer_weights(model)
+    W, shape = first_layer_filters(model, split.image_shape)
     shown = W[: params.get("n_filters", 100)]
     count = (f"all {len(W)} units" if len(shown) == len(W)
              else f"{len(shown)} of {len(W)} units (the first)")
-    grid = tile_images(shown, split.image_shape)
+    grid = tile_images(shown, shape)
     return grid_figure(grid, f"{title}\n{type(model).__name__} first-layer filters, {count}")
 
 
