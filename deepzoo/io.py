@@ -98,8 +98,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .utils._files import write_atomic
+from .utils.streaming import RowStream
 
-__all__ = ["save", "load", "FORMAT_VERSION", "VersionWarning"]
+__all__ = ["save", "load", "transform_to_hdf5", "FORMAT_VERSION", "VersionWarning"]
 
 FORMAT = "deepzoo-estimator"
 FORMAT_VERSION = 2
@@ -235,6 +236,74 @@ def load(path, *, trusted=False):
         return _build(spec)
     except ValueError as exc:
         raise ValueError(f"{path!r}: {exc}") from None
+
+
+def transform_to_hdf5(estimator, X, group, name, *, method="transform"):
+    """Write ``estimator.transform(X)`` into an HDF5 dataset a chunk at a time.
+
+    For data too large for memory: each chunk of rows of ``X`` (see
+    :mod:`deepzoo.utils.streaming`) is read, transformed and written before
+    the next is read, so memory holds one chunk and its output. The result
+    is itself a streamed input: the next model can ``fit`` on it.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X : array-like of shape (n_samples, n_features)
+        An ``h5py.Dataset``, a ``numpy.memmap``, an array...
+    group : h5py.File or h5py.Group
+        Open for writing.
+    name : str
+        Name of the new dataset in ``group``.
+    method : str, default="transform"
+        The estimator's row-wise method to apply (``"predict_proba"``,
+        ``"score_samples"``...).
+
+    Returns
+    -------
+    h5py.Dataset
+        The new dataset, of shape ``(n_samples, n_outputs)`` (or
+        ``(n_samples,)`` for one value per row).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` exists in ``group``, or a chunk of ``X`` is invalid (the
+        message names its rows). A failed call removes the partial dataset.
+
+    Examples
+    --------
+    >>> import h5py, numpy as np
+    >>> from deepzoo import BernoulliRBM
+    >>> from deepzoo.io import transform_to_hdf5
+    >>> X = np.random.default_rng(0).random((50, 6))
+    >>> rbm = BernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X)
+    >>> with h5py.File("codes.h5", "w", driver="core", backing_store=False) as f:
+    ...     transform_to_hdf5(rbm, X, f, "codes").shape
+    (50, 3)
+    """
+    if name in group:
+        raise ValueError(f"transform_to_hdf5: {name!r} already exists in {group.name!r}; "
+                         "delete it or choose another name.")
+    stream = RowStream(X, "transform_to_hdf5", None)
+    apply = getattr(estimator, method)
+    out = None
+    try:
+        for i in range(stream.n_chunks):
+            result = np.asarray(apply(stream.read(i)))
+            if out is None:
+                out = group.create_dataset(
+                    name, shape=(stream.n_samples,) + result.shape[1:], dtype=result.dtype,
+                    chunks=(min(stream.chunk_rows, stream.n_samples),) + result.shape[1:])
+            start, stop = stream.bounds(i)
+            out[start:stop] = result
+    except BaseException:
+        if name in group:
+            del group[name]
+        raise
+    if out is None:
+        raise ValueError("transform_to_hdf5: X has 0 samples.")
+    return out
 
 
 def _versions():

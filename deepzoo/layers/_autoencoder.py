@@ -59,6 +59,7 @@ from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._sparse import by_rows
 from ..utils._transaction import transactional
+from ..utils.streaming import RowStream, blockwise, is_streamed, stream_rows
 from ..utils.validation import check_float_array, check_unit_interval
 
 __all__ = [
@@ -431,7 +432,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return "sigmoid" if self.loss == "cross_entropy" else "linear"
 
     def _check_data(self, X):
-        if self.loss == "cross_entropy":
+        if self.loss == "cross_entropy" and not isinstance(X, RowStream):
+            # a stream checks each chunk as it reads it (_stream)
             check_unit_interval(X, type(self).__name__)
         if self.loss == "cross_entropy" and self._visible_activation() != "sigmoid":
             raise ValueError(
@@ -456,6 +458,42 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _decoder_weights(self):
         return self.components_ if self.tied_weights else self.decoder_components_
+
+    def _stream(self, X, reset, caller):
+        """Streamed ``X`` (utils/streaming.py), every chunk read once and
+        checked before training (the bound of the divergence check, and bad
+        data refused before any update)."""
+        name = f"{type(self).__name__}.{caller}"
+        if reset:
+            dtype, n_features = None, None
+        else:
+            dtype, n_features = self.components_.dtype, self.n_features_in_
+        check = None
+        if self.loss == "cross_entropy":
+            def check(chunk, where):
+                try:
+                    check_unit_interval(chunk, type(self).__name__)
+                except ValueError as e:
+                    raise ValueError(f"{name}: {where} of X: {e}") from None
+        stream = RowStream(X, name, dtype, n_features=n_features, batch_size=self.batch_size,
+                           check=check)
+        if stream.n_samples < 1:
+            raise ValueError(f"{name}: X has 0 samples; at least 1 is required.")
+        for _ in stream.chunks():
+            pass
+        if reset:
+            self.n_features_in_ = stream.n_features
+            self.__dict__.pop("feature_names_in_", None)
+        return stream
+
+    def _rows(self, X, fn, caller):
+        """Row-wise ``fn`` of checked input: streamed input a chunk at a
+        time, sparse a block at a time."""
+        check_is_fitted(self)
+        if is_streamed(X):
+            return stream_rows(X, fn, f"{type(self).__name__}.{caller}",
+                               self.components_.dtype, self.n_features_in_)
+        return by_rows(self._check_input(X), fn)
 
     def _check_input(self, X):
         """Inference input, converted to the model's dtype."""
@@ -502,25 +540,48 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.t_ += n_batches
         return total / n
 
+    def _stream_epoch(self, X, rng, spec):
+        """:meth:`_epoch` over the chunks of a stream, in a shuffled order;
+        the optimizer's schedule counts the whole epoch's mini-batches."""
+        optimizer_for(self, X.n_minibatches(self.batch_size))
+        total = 0.0
+        for chunk in X.chunks(rng, self.shuffle):
+            total += self._epoch(chunk, rng, spec) * chunk.shape[0]
+        return total / X.shape[0]
+
     def _run(self, X, rng, max_epochs, incremental):
         spec = self._spec()
         make_params_updatable(self)
-        bound = parameter_bound(X)
+        streamed = isinstance(X, RowStream)
+        bound = parameter_bound(np.array([X.max_abs]) if streamed else X)
+        epoch = self._stream_epoch if streamed else self._epoch
         validation_score = None
-        if self.early_stopping and not incremental:
+        if self.early_stopping and not incremental and streamed:
+            # the last rows of the file: no random split without reading it whole
             n_val = int(round(self.validation_fraction * X.shape[0]))
-            if n_val < 1 or n_val >= X.shape[0]:
-                raise ValueError(
-                    f"early_stopping with validation_fraction={self.validation_fraction} "
-                    f"leaves {n_val} of {X.shape[0]} samples for validation; use more "
-                    "samples, another validation_fraction or early_stopping=False."
-                )
+            self._check_validation_size(n_val, X.shape[0])
+            X, X_val = X.split(n_val)
+
+            def validation_score():
+                return float(np.mean(np.concatenate(
+                    [self._score_samples(chunk) for chunk in X_val.chunks()])))
+        elif self.early_stopping and not incremental:
+            n_val = int(round(self.validation_fraction * X.shape[0]))
+            self._check_validation_size(n_val, X.shape[0])
             order = rng.permutation(X.shape[0])
             X_val, X = X[order[:n_val]], X[order[n_val:]]
             validation_score = partial(self.score, X_val)
-        train_epochs(self, partial(self._epoch, X, rng, spec), n_epochs=max_epochs,
+        train_epochs(self, partial(epoch, X, rng, spec), n_epochs=max_epochs,
                      incremental=incremental, bound=bound, validation_score=validation_score)
         return self
+
+    def _check_validation_size(self, n_val, n):
+        if n_val < 1 or n_val >= n:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"leaves {n_val} of {n} samples for validation; use more "
+                "samples, another validation_fraction or early_stopping=False."
+            )
 
     # -- public API
 
@@ -551,8 +612,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Like any failed call, it leaves the estimator as it was before
             the call.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          accept_sparse="csr")
+        X = self._stream(X, True, "fit") if is_streamed(X) else validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", accept_sparse="csr")
         self._check_params()
         self._check_data(X)
         rng = check_random_state(self.random_state)
@@ -591,8 +652,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             as it was before the call.
         """
         first = not hasattr(self, "components_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=first,
-                          accept_sparse="csr")
+        streamed = is_streamed(X)
+        X = self._stream(X, first, "partial_fit") if streamed else validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", reset=first,
+            accept_sparse="csr")
         self._check_params()
         self._check_data(X)
         if first:
@@ -601,10 +664,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         elif not hasattr(self, "_rng"):  # loaded from a file: no scratch state
             self._rng = check_random_state(self.random_state)
             self._optimizers = {}
-        X = (X.astype(self.components_.dtype) if sp.issparse(X)
-             else np.ascontiguousarray(X, dtype=self.components_.dtype))
+        if not streamed:
+            X = (X.astype(self.components_.dtype) if sp.issparse(X)
+                 else np.ascontiguousarray(X, dtype=self.components_.dtype))
         return self._run(X, self._rng, 1, incremental=True)
 
+    @blockwise(width=lambda self: self.components_.shape[0],
+               dtype=lambda self: self.components_.dtype)
     def transform(self, X):
         """The code ``f(X @ components_.T + intercept_hidden_)``.
 
@@ -618,9 +684,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         H : ndarray of shape (n_samples, n_components)
         """
-        X = self._check_input(X)
-        return by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
-                                            self.hidden_activation_))
+        return self._rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
+                                               self.hidden_activation_), "transform")
 
     def inverse_transform(self, X):
         """The reconstruction ``g(H @ W_dec + intercept_visible_)`` of codes ``H``.
@@ -653,6 +718,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         return H
 
+    @blockwise(width=lambda self: None, dtype=lambda self: np.float64)
     def score_samples(self, X):
         """Negative reconstruction loss of each sample (higher is better).
 
@@ -672,7 +738,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         scores : ndarray of shape (n_samples,)
         """
-        return by_rows(self._check_input(X), self._score_samples)
+        return self._rows(X, self._score_samples, "score_samples")
 
     def _score_samples(self, X):
         H = encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)

@@ -41,6 +41,7 @@ from ..utils._progress import announces_compilation, report_progress
 from ..utils._sparse import by_rows, column_mean
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
+from ..utils.streaming import RowStream, blockwise, is_streamed, stream_rows
 from ..utils.validation import check_not_bool, check_unit_interval
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]
@@ -208,6 +209,30 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             check_unit_interval(X, type(self).__name__, alternative="GaussianBernoulliRBM")
         return X
 
+    def _stream(self, X, reset, caller):
+        """A streamed ``X`` (utils/streaming.py) checked as :meth:`_check_X`
+        checks in-memory data, chunk by chunk."""
+        if reset:
+            dtype, n_features = None, None
+        else:
+            dtype, n_features = self.components_.dtype, self.n_features_in_
+        name = type(self).__name__
+        check = None
+        if self._visible == "bernoulli":
+            def check(chunk, where):
+                try:
+                    check_unit_interval(chunk, name, alternative="GaussianBernoulliRBM")
+                except ValueError as e:
+                    raise ValueError(f"{name}.{caller}: {where} of X: {e}") from None
+        stream = RowStream(X, f"{name}.{caller}", dtype, n_features=n_features,
+                           batch_size=self.batch_size, check=check)
+        if stream.n_samples < 1:
+            raise ValueError(f"{name}.{caller}: X has 0 samples; at least 1 is required.")
+        if reset:
+            self.n_features_in_ = stream.n_features
+            self.__dict__.pop("feature_names_in_", None)
+        return stream
+
     def _get_rng(self):
         if getattr(self, "_rng", None) is None:
             self._rng = check_random_state(self.random_state)
@@ -239,14 +264,17 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # learning the marginals.
         self.components_ = (0.01 * rng.standard_normal((m, n_features))).astype(dtype)
         self.intercept_hidden_ = np.zeros(m, dtype=dtype)
-        mean = column_mean(X)
+        mean = X.column_mean() if isinstance(X, RowStream) else column_mean(X)
         if self._visible == "bernoulli":
             p = np.clip(mean, 1e-3, 1 - 1e-3)
             self.intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
         else:
             self.intercept_visible_ = mean.astype(dtype)
             if self.learn_variance and X.shape[0] > 1:
-                var = column_mean(X, lambda A: np.square(A - mean))
+                def squares(A):
+                    return np.square(A - mean)
+                var = X.column_mean(squares) if isinstance(X, RowStream) \
+                    else column_mean(X, squares)
                 self.sigma_ = np.sqrt(np.maximum(var, 1e-4)).astype(dtype)
             else:
                 self.sigma_ = np.ones(n_features, dtype=dtype)
@@ -274,7 +302,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self._chain_h = (rng.random_sample((n_chains, self.n_components)) < 0.5
                                  ).astype(self.components_.dtype)
             else:
-                rows = X[rng.randint(X.shape[0], size=n_chains)]
+                picks = rng.randint(X.shape[0], size=n_chains)
+                rows = X.take(picks) if isinstance(X, RowStream) else X[picks]
                 H = (rows.toarray() if sp.issparse(rows) else rows) @ self.components_.T
                 self._chain_h = np.empty_like(H)
                 self._hidden(H, self.intercept_hidden_, _k.draw_keys(rng, ())[()], H, self._chain_h)
@@ -317,16 +346,52 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
 
     def _epoch(self, X, epoch, schedule):
-        """One pass over ``X`` in mini-batches; returns the mean squared
+        """One pass over ``X`` (an array or a :class:`RowStream`, its chunks
+        in a shuffled order) in mini-batches; returns the mean squared
         reconstruction error per sample."""
-        rng = self._rng
-        n, d = X.shape
-        bs = min(self.batch_size, n)
+        n = X.shape[0]
+        tempered = self.method == "pt"
+        settings = self._settings(epoch, schedule)
+        swaps = np.zeros(self.n_temperatures - 1) if tempered else None
+        if isinstance(X, RowStream):
+            total = sum(self._pass(chunk, settings, swaps)
+                        for chunk in X.chunks(self._rng, self.shuffle))
+            n_batches = X.n_minibatches(self.batch_size)
+        else:
+            total = self._pass(X, settings, swaps)
+            n_batches = -(-n // min(self.batch_size, n))
+        if tempered:
+            self.swap_rate_ = swaps / (n_batches * self.k * self._n_neg(
+                min(self.batch_size, n)))
+        else:
+            # a diagnostic of parallel tempering only
+            self.__dict__.pop("swap_rate_", None)
+        return total / n
+
+    def _settings(self, epoch, schedule):
+        """The kernel's settings of one epoch."""
         lr = self.learning_rate
         if schedule and self.learning_rate_schedule == "linear":
             # Tieleman (2008): decay linearly to zero over the run.
             lr *= 1.0 - epoch / max(self.n_iter, 1)
         momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
+        fast_lr = self.learning_rate if self.fast_learning_rate is None \
+            else self.fast_learning_rate
+        return _k.Settings(
+            visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit], k=int(self.k),
+            sample_visible=bool(self.sample_visible), learning_rate=float(lr),
+            momentum=float(momentum), weight_decay=float(self.weight_decay),
+            fast_learning_rate=float(fast_lr), fast_decay=float(self.fast_decay),
+            sparsity_target=float(self.sparsity_target), sparsity_cost=float(self.sparsity_cost),
+            sparsity_decay=_SPARSITY_DECAY)
+
+    def _pass(self, X, settings, swaps):
+        """The mini-batch updates of one in-memory block of rows (the whole
+        data, or one chunk of a stream); returns the summed reconstruction
+        error and adds the accepted swaps of parallel tempering to ``swaps``."""
+        rng = self._rng
+        n, d = X.shape
+        bs = min(self.batch_size, n)
         order = rng.permutation(n) if self.shuffle else np.empty(0, np.int64)
         tempered = self.method == "pt"
         n_batches = (n + bs - 1) // bs
@@ -335,18 +400,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         params = self._params()
         vel = self._velocity
         fast = self._fast if self.method == "fpcd" else {}
-        fast_lr = self.learning_rate if self.fast_learning_rate is None \
-            else self.fast_learning_rate
         if sp.issparse(X):
             X = (X.data, X.indices, X.indptr, d)
-        swaps = np.zeros(self.n_temperatures - 1) if tempered else None
-        settings = _k.Settings(
-            visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit], k=int(self.k),
-            sample_visible=bool(self.sample_visible), learning_rate=float(lr),
-            momentum=float(momentum), weight_decay=float(self.weight_decay),
-            fast_learning_rate=float(fast_lr), fast_decay=float(self.fast_decay),
-            sparsity_target=float(self.sparsity_target), sparsity_cost=float(self.sparsity_cost),
-            sparsity_decay=_SPARSITY_DECAY)
         total, _ = _k.run_epoch(
             X, order, keys, settings, batch_size=bs, W=params["W"], b=params["b"],
             c=params["c"], velocity_W=vel["W"], velocity_b=vel["b"], velocity_c=vel["c"],
@@ -356,12 +411,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             fast_W=fast.get("W"), fast_b=fast.get("b"), fast_c=fast.get("c"),
             mean_hidden=self._mean_hidden,
             betas=_temperatures(self.n_temperatures) if tempered else None, swaps=swaps)
-        if tempered:
-            self.swap_rate_ = swaps / (n_batches * self.k * self._n_neg(bs))
-        else:
-            # a diagnostic of parallel tempering only
-            self.__dict__.pop("swap_rate_", None)
-        return total / n
+        return total
 
     def _learned_names(self):
         return _PARAMETER_ATTRIBUTES + (("sigma_",) if self._visible == "gaussian" else ())
@@ -378,12 +428,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.decoder_components_ = self.components_ * (self.sigma_ ** 2)[None, :]
 
     def _run_epochs(self, X, n_epochs, first_epoch, schedule):
-        bound = parameter_bound(X)
+        streamed = isinstance(X, RowStream)
+        bound = None if streamed else parameter_bound(X)
         for epoch in range(first_epoch, first_epoch + n_epochs):
             t0 = time.perf_counter()
             err = self._epoch(X, epoch, schedule)
             self.reconstruction_error_ = np.append(self.reconstruction_error_, err)
             self.n_iter_ += 1
+            if streamed:
+                # the magnitude of every chunk read so far
+                bound = parameter_bound(np.array([X.max_abs]))
             check_divergence(self, [getattr(self, name) for name in self._learned_names()],
                              self.reconstruction_error_, bound)
             if self.verbose:
@@ -398,9 +452,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, h5py.Dataset, numpy.memmap} of shape \
+(n_samples, n_features)
             Sparse input (CSR; CSC and others are converted to CSR) trains
-            exactly as its dense equivalent, without being densified.
+            exactly as its dense equivalent, without being densified. An
+            ``h5py.Dataset``, a ``numpy.memmap``, a dask array or another
+            array-like too large for memory is streamed a chunk at a time,
+            chunks in a shuffled order (:mod:`deepzoo.utils.streaming`).
         y : Ignored
 
         Returns
@@ -415,8 +473,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             parameter exceeds 1e6 times the data's largest magnitude, or the
             reconstruction error grows 1e4-fold. Like any failed call, it
             leaves the estimator as it was before the call.
+        ValueError
+            If ``X`` is not valid input; for streamed ``X``, the message names
+            the chunk (its rows) that holds NaN, inf or values outside the
+            visible units' range, or says that the file is closed.
         """
-        X = self._check_X(X, reset=True)
+        X = self._stream(X, True, "fit") if is_streamed(X) else self._check_X(X, reset=True)
         if self.method == "pt":
             self._check_tempering("method='pcd'")
         self._initialize(X, check_random_state(self.random_state))
@@ -438,8 +500,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Sparse input is used as in :meth:`fit`.
+        X : {array-like, sparse matrix, h5py.Dataset, numpy.memmap} of shape \
+(n_samples, n_features)
+            Sparse and streamed input are used as in :meth:`fit`.
         y : Ignored
 
         Returns
@@ -453,7 +516,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             as it was before the call.
         """
         first = not hasattr(self, "components_")
-        X = self._check_X(X, reset=first)
+        X = self._stream(X, first, "partial_fit") if is_streamed(X) \
+            else self._check_X(X, reset=first)
         if self.method == "pt":
             self._check_tempering("method='pcd'")
         if first:
@@ -468,6 +532,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self
 
     # ------------------------------------------------------------ inference
+    def _rows(self, X, fn, caller):
+        """Row-wise ``fn`` of checked input: streamed input a chunk at a
+        time (:mod:`deepzoo.utils.streaming`), sparse a block at a time."""
+        if is_streamed(X):
+            stream = self._stream(X, False, caller)
+            return np.concatenate([fn(chunk) for chunk in stream.chunks()])
+        return by_rows(self._check_X(X, reset=False), fn)
+
+    @blockwise(width=lambda self: self.components_.shape[0],
+               dtype=lambda self: self.components_.dtype)
     def transform(self, X):
         """Hidden means ``E[h | v]``: probabilities (Bernoulli hidden units),
         the linear input (Gaussian) or ``max(0, input)`` (NReLU).
@@ -476,16 +550,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Sparse input gives the same result as its dense equivalent;
-            it is made dense a block of rows at a time.
+            it is made dense a block of rows at a time. Streamed input
+            (``h5py.Dataset``, ``numpy.memmap``) is read a chunk at a time
+            (:func:`deepzoo.io.transform_to_hdf5` writes the result to a
+            file chunk by chunk); a dask array gives a dask array, computed
+            block by block.
 
         Returns
         -------
         H : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        return by_rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
-                                            self.hidden_activation_))
+        return self._rows(X, lambda A: encode(A, self.components_, self.intercept_hidden_,
+                                               self.hidden_activation_), "transform")
 
     @validate_params({"v": ["array-like", "sparse matrix"], "clamp": ["array-like", None]},
                      prefer_skip_nested_validation=True)
@@ -1185,6 +1262,7 @@ class BernoulliRBM(_BaseRBM):
 
     _visible = "bernoulli"
 
+    @blockwise(width=lambda self: None, dtype=lambda self: np.float64)
     def score_samples(self, X):
         """Pseudo-log-likelihood per feature of each sample.
 
@@ -1199,14 +1277,31 @@ class BernoulliRBM(_BaseRBM):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Sparse input gives the same result as its dense equivalent;
-            it is made dense a block of rows at a time.
+            it is made dense a block of rows at a time. Streamed input is
+            read a chunk at a time; a dask array gives a dask array.
 
         Returns
         -------
         pll : ndarray of shape (n_samples,), float64
         """
-        X = self._energy_input(X, "score_samples")
-        return by_rows(X, self._pseudo_loglik)
+        check_is_fitted(self)
+        self._check_energy("score_samples")
+        return self._rows(X, self._pseudo_loglik, "score_samples")
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples`: the pseudo-log-likelihood per
+        feature (higher is better), what model selection maximises.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
 
     def _pseudo_loglik(self, X):
         W, b = self.components_, self.intercept_visible_
@@ -1290,6 +1385,33 @@ class GaussianBernoulliRBM(_BaseRBM):
     """
 
     _visible = "gaussian"
+
+    def score(self, X, y=None):
+        """Minus the mean squared error of the mean-field reconstruction
+        ``E[v | h = E[h | x]]`` per sample (higher is better).
+
+        The pseudo-likelihood of Gaussian visible units is not tractable
+        (see the Notes), so model selection scores the reconstruction.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        return -float(np.mean(self._rows(X, self._squared_error, "score")))
+
+    def _squared_error(self, X):
+        H = encode(X, self.components_, self.intercept_hidden_, self.hidden_activation_)
+        R = H @ self.decoder_components_
+        R += self.intercept_visible_
+        R -= X
+        return np.einsum("ij,ij->i", R, R, dtype=np.float64)
+
     _parameter_constraints = {**_BaseRBM._parameter_constraints,
                               "learn_variance": ["boolean"]}
 

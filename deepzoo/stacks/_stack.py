@@ -6,15 +6,17 @@ from collections import namedtuple
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
 
 from .._nn.activations import encode
 from ..utils._compat import _fit_context, check_is_fitted, validate_params
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
+from ..utils.streaming import TransformedRows, blockwise, is_streamed
 from ..utils.validation import check_codes
 
 __all__ = ["Stack", "EncoderLayer", "FittedStackMixin", "check_layer_sizes", "encoder_layer",
-           "decode"]
+           "decode", "fit_greedily", "partial_fit_layers"]
 
 #: What a network needs from one pretrained encoder layer. ``weights`` has the
 #: layout of ``components_`` (n_out, n_in); ``decoder_weights`` is laid out the
@@ -113,21 +115,111 @@ def decode(H, layer):
     return _decode(check_codes(H, layer.decoder_weights.shape[1], "decode"), layer)
 
 
+def layer_input(X, below):
+    """What a layer above ``below`` (fitted steps, bottom first) trains on.
+
+    In-memory ``X`` is transformed through them; streamed ``X``
+    (:mod:`deepzoo.utils.streaming`: an ``h5py.Dataset``, a
+    ``numpy.memmap``...) becomes a :class:`TransformedRows`, which runs each
+    chunk it reads through the steps, so the intermediate representation
+    is never held whole.
+    """
+    if not below:
+        return X
+    if is_streamed(X):
+        return TransformedRows(X, below)
+    for step in below:
+        X = step.transform(X)
+    return X
+
+
+def fit_greedily(steps, X, y=None, on_fitted=None):
+    """Fit clones of ``steps`` bottom-up, each on the output of those below.
+
+    The one greedy loop of the stacks; a DBN whose layers are
+    ``BernoulliRBM`` steps trains from streamed data through it unchanged.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator)
+        Unfitted; cloned, never modified.
+    X : array-like, streamed array-like (h5py, memmap) or sparse matrix
+        Streamed input stays on disk: each layer reads its input through
+        the fitted layers below, a chunk at a time.
+    y : passed to every step's ``fit``.
+    on_fitted : callable, optional
+        ``on_fitted(k, name, width)`` after step ``k`` (from 1).
+
+    Returns
+    -------
+    list of (str, estimator)
+        The fitted clones, bottom first.
+    """
+    fitted = []
+    Xt = X
+    streamed = is_streamed(X)
+    for k, (name, step) in enumerate(steps, start=1):
+        est = clone(step)
+        if streamed:
+            Xt = layer_input(X, [e for _, e in fitted])
+            est.fit(Xt, y)
+            width = est.transform(Xt[0:1]).shape[1]
+        else:
+            Xt = est.fit_transform(Xt, y) if hasattr(est, "fit_transform") \
+                else est.fit(Xt, y).transform(Xt)
+            width = np.shape(Xt)[1]
+        fitted.append((name, est))
+        if on_fitted is not None:
+            on_fitted(k, name, width)
+    return fitted
+
+
+def partial_fit_layers(fitted, X, y=None):
+    """One ``partial_fit`` of every fitted step, bottom-up.
+
+    Each step sees the output of the steps below as this call has just
+    updated them (streamed ``X`` through :class:`TransformedRows`).
+
+    Parameters
+    ----------
+    fitted : list of (str, estimator)
+        Steps with ``partial_fit``; updated in place.
+    X : array-like, streamed array-like or sparse matrix
+    y : passed to every step's ``partial_fit``.
+    """
+    below = []
+    for _, step in fitted:
+        step.partial_fit(layer_input(X, below), y)
+        below.append(step)
+
+
 def _decode(H, layer):
     """:func:`decode` of codes the caller has checked (the down-passes)."""
     return encode(H, layer.decoder_weights, layer.decoder_intercept,
                   layer.decoder_activation)
 
 
+def _top_width(stack):
+    return stack.transform(np.zeros((1, stack.n_features_in_))).shape[1]
+
+
+def _top_dtype(stack):
+    return stack.transform(np.zeros((1, stack.n_features_in_))).dtype
+
+
 class FittedStackMixin:
     """Up-pass, down-pass and unrolling of the fitted layers in ``steps_``."""
 
+    @blockwise(width=_top_width, dtype=_top_dtype)
     def transform(self, X):
         """Up-pass: the representation at the top of the stack.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed input (``h5py.Dataset``, ``numpy.memmap``) is read a
+            chunk at a time by the bottom step; a dask array gives a dask
+            array, computed block by block.
 
         Returns
         -------
@@ -205,6 +297,11 @@ class Stack(FittedStackMixin, TransformerMixin, BaseEstimator):
         Named transformers, bottom layer first. They are never modified:
         ``fit`` trains clones, kept in ``steps_``. Nested parameters are set
         as ``<step>__<parameter>``, as in :class:`sklearn.pipeline.Pipeline`.
+        Data too large for memory (an ``h5py.Dataset``, a ``numpy.memmap``)
+        are streamed: each layer trains on its input read through the
+        fitted layers below, a chunk at a time, never materialised
+        (:mod:`deepzoo.utils.streaming`; steps that do not stream, such as
+        scikit-learn's, receive their whole input in memory).
     verbose : bool, default=False
         Print one line per fitted step.
 
@@ -317,22 +414,85 @@ class Stack(FittedStackMixin, TransformerMixin, BaseEstimator):
         self : Stack
         """
         self._validate_steps()
-        fitted = []
-        Xt = X
         t0 = time.perf_counter()
-        for k, (name, step) in enumerate(self.steps, start=1):
-            est = clone(step)
-            Xt = est.fit_transform(Xt, y) if hasattr(est, "fit_transform") \
-                else est.fit(Xt, y).transform(Xt)
-            fitted.append((name, est))
+
+        def on_fitted(k, name, width):
             if self.verbose:
-                report_progress(self, k, f"{name} output width", np.shape(Xt)[1],
+                report_progress(self, k, f"{name} output width", width,
                                 time.perf_counter() - t0)
-        self.steps_ = fitted
-        first = fitted[0][1]
+
+        self.steps_ = fit_greedily(self.steps, X, y, on_fitted)
+        self._set_n_features()
+        return self
+
+    def _set_n_features(self):
+        first = self.steps_[0][1]
         if hasattr(first, "n_features_in_"):
             self.n_features_in_ = first.n_features_in_
+
+    def _steps_learn_incrementally(self):
+        return _is_named_list(self.steps) and bool(self.steps) and all(
+            hasattr(step, "partial_fit") for _, step in self.steps)
+
+    @available_if(_steps_learn_incrementally)
+    @announces_compilation
+    @transactional
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y=None):
+        """One ``partial_fit`` of every step, bottom-up (steps with ``partial_fit`` only).
+
+        The first call clones the steps. Each step then trains one call on
+        the output of the steps below as this call has just updated them:
+        unlike :meth:`fit`, which trains each layer to the end before the
+        next starts, the layers learn together, the upper ones on a moving
+        representation (the online form of greedy training, what
+        ``dask_ml.wrappers.Incremental`` calls block by block). For greedy
+        training from data too large for memory, pass the ``h5py.Dataset``
+        or ``numpy.memmap`` to :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Streamed input is read a chunk at a time, as in :meth:`fit`.
+        y : passed to every step's ``partial_fit``.
+
+        Returns
+        -------
+        self : Stack
+        """
+        if not hasattr(self, "steps_"):
+            self._validate_steps()
+            self.steps_ = [(name, clone(step)) for name, step in self.steps]
+        partial_fit_layers(self.steps_, X, y)
+        self._set_n_features()
         return self
+
+    def _top_scores(self):
+        return _is_named_list(self.steps) and bool(self.steps) \
+            and hasattr(self.steps[-1][1], "score")
+
+    @available_if(_top_scores)
+    def score(self, X, y=None):
+        """The top step's ``score`` of the output of the steps below it.
+
+        For a stack of RBMs, the top RBM's pseudo-log-likelihood of the
+        codes it was trained on; what model selection (``GridSearchCV``,
+        ``dask_ml``) maximises when no scoring is given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : passed to the top step's ``score``.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "steps_")
+        Xt = X
+        for _, step in self.steps_[:-1]:
+            Xt = step.transform(Xt)
+        return self.steps_[-1][1].score(Xt, y)
 
     @property
     def named_steps(self):

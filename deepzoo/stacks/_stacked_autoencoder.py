@@ -11,7 +11,8 @@ from ..layers import Autoencoder, DenoisingAutoencoder
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
-from ._stack import FittedStackMixin, Stack, check_layer_sizes
+from ..utils.streaming import is_streamed
+from ._stack import FittedStackMixin, Stack, check_layer_sizes, partial_fit_layers
 
 __all__ = ["StackedAutoencoder"]
 
@@ -47,6 +48,14 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
         Epochs of each layer.
     random_state : int, RandomState instance or None, default=None
     verbose : bool, default=False
+
+    Notes
+    -----
+    Data too large for memory (an ``h5py.Dataset``, a ``numpy.memmap``)
+    train greedily as in memory, each layer reading its input through the
+    layers below a chunk at a time (:mod:`deepzoo.utils.streaming`).
+    :meth:`partial_fit` trains the layers together, one epoch each per
+    call, bottom-up.
 
     Attributes
     ----------
@@ -159,15 +168,46 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed input (``h5py.Dataset``, ``numpy.memmap``) stays on
+            disk (see the Notes).
         y : ignored
 
         Returns
         -------
         self : StackedAutoencoder
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        if not is_streamed(X):
+            X = validate_data(self, X, dtype=[np.float64, np.float32])
         rng = check_random_state(self.random_state)
-        stack = Stack(self._layers(rng)).fit(X)
-        self.steps_ = stack.steps_
+        self.steps_ = Stack(self._layers(rng)).fit(X).steps_
+        return self._finish()
+
+    def _finish(self):
         self.n_iter_ = max(int(layer.n_iter_) for _, layer in self.steps_)
+        self.n_features_in_ = self.steps_[0][1].n_features_in_
         return self
+
+    @announces_compilation
+    @transactional
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One epoch of every layer on ``X``, bottom-up.
+
+        The first call builds the layers. Each layer trains on the codes
+        of the layers below as this call has just updated them: the layers
+        learn together (online), not one after the other as in :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Streamed input is read a chunk at a time.
+        y : ignored
+
+        Returns
+        -------
+        self : StackedAutoencoder
+        """
+        if not hasattr(self, "steps_"):
+            self.steps_ = self._layers(check_random_state(self.random_state))
+        partial_fit_layers(self.steps_, X)
+        return self._finish()

@@ -1,0 +1,223 @@
+"""Training and inference from data too large for memory (deepzoo/utils/streaming.py)."""
+
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from deepzoo import (
+    Autoencoder,
+    BernoulliRBM,
+    GaussianBernoulliRBM,
+    Stack,
+    StackedAutoencoder,
+)
+from deepzoo.io import transform_to_hdf5
+from deepzoo.utils.streaming import RowStream, TransformedRows, chunk_bytes
+
+N, D = 600, 20
+ROW_BYTES = D * 4  # float32
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture
+def data():
+    return (np.random.default_rng(0).random((N, D)) < 0.3).astype(np.float32)
+
+
+@pytest.fixture
+def h5(tmp_path, data):
+    with h5py.File(tmp_path / "data.h5", "w") as f:
+        f["X"] = data
+        yield f
+
+
+class Recorded:
+    """An array-like that is not a numpy array: records every read."""
+
+    def __init__(self, array):
+        self.array, self.reads = array, []
+        self.shape, self.dtype = array.shape, array.dtype
+
+    def __getitem__(self, key):
+        self.reads.append(key)
+        return self.array[key]
+
+
+def _rbm(**kw):
+    return BernoulliRBM(8, **{"n_iter": 3, "batch_size": 10, "random_state": 0, **kw})
+
+
+@pytest.mark.parametrize("method", ["cd", "pcd", "pt"])
+def test_one_chunk_trains_as_the_array_in_memory(h5, data, method):
+    a = _rbm(method=method).fit(data)
+    b = _rbm(method=method).fit(h5["X"])
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.reconstruction_error_, b.reconstruction_error_)
+    a.partial_fit(data)
+    b.partial_fit(h5["X"])
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
+def test_one_chunk_memmap_gaussian_rbm_and_autoencoder(tmp_path, data):
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=data.shape)
+    mm[:] = data
+    a = GaussianBernoulliRBM(5, n_iter=2, random_state=0, learn_variance=True).fit(data)
+    b = GaussianBernoulliRBM(5, n_iter=2, random_state=0, learn_variance=True).fit(mm)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.sigma_, b.sigma_)
+    a = Autoencoder(5, max_iter=3, random_state=0).fit(data)
+    b = Autoencoder(5, max_iter=3, random_state=0).fit(mm)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    assert a.loss_curve_ == b.loss_curve_
+
+
+@pytest.mark.parametrize("make", [lambda: _rbm(shuffle=False),
+                                  lambda: Autoencoder(5, max_iter=3, random_state=0,
+                                                      shuffle=False)])
+def test_unshuffled_chunks_give_the_in_memory_minibatches(h5, data, make):
+    # chunks in order, rows in order: the same mini-batches and keys; only
+    # the initial column means are summed differently (float64 over chunks)
+    a = make().fit(data)
+    with chunk_bytes(100 * ROW_BYTES):
+        b = make().fit(h5["X"])
+    np.testing.assert_allclose(a.components_, b.components_, atol=1e-5)
+
+
+def test_chunk_order_is_shuffled_each_epoch_and_reads_are_bounded(data):
+    X = Recorded(data)
+    with chunk_bytes(95 * ROW_BYTES):  # 90 rows: a multiple of batch_size
+        stream = RowStream(X, "t", np.float32, batch_size=10)
+        assert stream.chunk_rows == 90
+        rbm = _rbm(n_iter=4).fit(X)
+    reads = [k for k in X.reads if isinstance(k, slice)]
+    assert all(k.stop - k.start <= 90 for k in reads)
+    n_chunks = -(-N // 90)
+    # one initialisation pass in order, then one permutation per epoch
+    first = [k.start for k in reads[:n_chunks]]
+    assert first == sorted(first)
+    epochs = [[k.start for k in reads[n_chunks * e:n_chunks * (e + 1)]] for e in range(1, 5)]
+    assert all(sorted(e) == first for e in epochs)
+    assert len({tuple(e) for e in epochs}) > 1
+    assert rbm.n_iter_ == 4
+
+
+def test_streamed_transform_and_scores_equal_in_memory(h5, data, tmp_path):
+    rbm = _rbm().fit(data)
+    with chunk_bytes(64 * ROW_BYTES):
+        # the same products, in blocks of rows (BLAS may round a block differently)
+        np.testing.assert_allclose(rbm.transform(h5["X"]), rbm.transform(data), rtol=1e-6)
+        assert rbm.score(h5["X"]) == pytest.approx(rbm.score(data), rel=1e-12)
+        out = transform_to_hdf5(rbm, h5["X"], h5, "H")
+    np.testing.assert_allclose(out[...], rbm.transform(data), rtol=1e-6)
+    with pytest.raises(ValueError, match="already exists"):
+        transform_to_hdf5(rbm, h5["X"], h5, "H")
+
+
+def test_scores_are_the_means_of_their_samples(data):
+    rbm = _rbm().fit(data)
+    assert rbm.score(data) == pytest.approx(float(np.mean(rbm.score_samples(data))))
+    g = GaussianBernoulliRBM(5, n_iter=2, random_state=0).fit(data)
+    H = 1 / (1 + np.exp(-(data.astype(np.float64) @ g.components_.T + g.intercept_hidden_)))
+    R = H @ (g.components_ * g.sigma_ ** 2) + g.intercept_visible_
+    assert g.score(data) == pytest.approx(-np.mean(np.sum((R - data) ** 2, axis=1)), rel=1e-5)
+
+
+def _bad(h5, data, kind):
+    bad = data.copy()
+    if kind == "nan":
+        bad[250, 3] = np.nan
+    else:
+        bad[250, 3] = 2.0
+    h5["bad"] = bad
+    return h5["bad"]
+
+
+@pytest.mark.parametrize("kind, message", [("nan", "NaN or inf"), ("range", r"\[0, 1\]")])
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_a_bad_chunk_is_named_and_leaves_the_model_as_it_was(h5, data, kind, message, call):
+    models = [_rbm(), Autoencoder(5, max_iter=2, random_state=0, loss="cross_entropy")]
+    for model in models:
+        model.fit(data)
+        before = {k: np.copy(v) for k, v in vars(model).items() if k.endswith("_")
+                  and isinstance(v, np.ndarray)}
+        with chunk_bytes(100 * ROW_BYTES):
+            with pytest.raises(ValueError, match=rf"chunk 3 of 6 \(rows 200 to 299\).*{message}"):
+                getattr(model, call)(_bad(h5, data, kind))
+        del h5["bad"]
+        for k, v in before.items():
+            np.testing.assert_array_equal(getattr(model, k), v)
+
+
+def test_wrong_width_and_closed_file(tmp_path, data):
+    rbm = _rbm().fit(data)
+    path = tmp_path / "w.h5"
+    with h5py.File(path, "w") as f:
+        f["narrow"] = data[:, :5]
+        with pytest.raises(ValueError, match="X has 5 features, but the model was fitted on 20"):
+            rbm.partial_fit(f["narrow"])
+        with pytest.raises(ValueError, match="X has 5 features"):
+            rbm.transform(f["narrow"])
+        f["X"] = data
+        dataset = f["X"]
+    before = rbm.components_.copy()
+    for call in (rbm.fit, rbm.partial_fit, rbm.transform):
+        with pytest.raises(ValueError, match="closed HDF5 file; open the file again"):
+            call(dataset)
+    np.testing.assert_array_equal(rbm.components_, before)
+
+
+def _stack():
+    return Stack([("rbm1", BernoulliRBM(10, n_iter=2, batch_size=10, random_state=0)),
+                  ("rbm2", BernoulliRBM(5, n_iter=2, batch_size=10, random_state=1))])
+
+
+def test_stack_trains_greedily_from_a_file_without_materialising(h5, data):
+    a = _stack().fit(data)
+    b = _stack().fit(h5["X"])  # one chunk: the in-memory result
+    np.testing.assert_array_equal(a.transform(data), b.transform(data))
+    X = Recorded(data)
+    with chunk_bytes(100 * ROW_BYTES):
+        c = _stack().fit(X)
+    # every read of the source is a chunk, the upper layer's included
+    assert all(isinstance(k, slice) and k.stop - k.start <= 100 for k in X.reads)
+    assert np.abs(c.transform(data) - a.transform(data)).max() < 0.1
+
+
+def test_transformed_rows_compute_when_read(data):
+    rbm = _rbm().fit(data)
+    rows = TransformedRows(data, [rbm])
+    assert rows.shape == (N, 8)
+    np.testing.assert_array_equal(rows[10:20], rbm.transform(data[10:20]))
+    np.testing.assert_array_equal(np.asarray(rows), rbm.transform(data))
+
+
+def test_stack_partial_fit_updates_every_layer_bottom_up(h5, data):
+    stack = _stack().partial_fit(data)
+    rbm1 = BernoulliRBM(10, n_iter=2, batch_size=10, random_state=0).partial_fit(data)
+    rbm2 = BernoulliRBM(5, n_iter=2, batch_size=10, random_state=1).partial_fit(
+        rbm1.transform(data))
+    np.testing.assert_array_equal(stack.steps_[1][1].components_, rbm2.components_)
+    stack.partial_fit(h5["X"])
+    assert [s.n_iter_ for _, s in stack.steps_] == [2, 2]
+    assert stack.score(data) == pytest.approx(rbm2.score(rbm1.transform(data)), abs=0.05)
+    # a step without partial_fit: the stack has none either
+    from sklearn.decomposition import PCA
+    assert not hasattr(Stack([("pca", PCA(2))]), "partial_fit")
+
+
+def test_stacked_autoencoder_from_a_file(h5, data):
+    a = StackedAutoencoder((8, 4), max_iter=2, random_state=0).fit(data)
+    b = StackedAutoencoder((8, 4), max_iter=2, random_state=0).fit(h5["X"])
+    np.testing.assert_array_equal(a.transform(data), b.transform(data))
+    c = StackedAutoencoder((8, 4), max_iter=2, random_state=0).partial_fit(data)
+    c.partial_fit(h5["X"])
+    assert c.n_iter_ == 2 and c.n_features_in_ == D
