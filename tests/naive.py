@@ -4,6 +4,8 @@ Written for clarity, not speed: loops where loops make the mathematics
 obvious. Nothing here imports deepzoo.
 """
 
+import math
+
 import numpy as np
 
 
@@ -775,3 +777,25 @@ def crbm_train_epoch(X, state, settings, order, keys):
             params[name] = params[name] + vel[name]
         W, b, c = params["W"], params["b"], params["c"]
     return {"W": W, "b": b, "c": c, "velocity": vel, "mean_hidden": q}, total
+
+
+def gabor_image(params, shape):
+    """A 2-D Gabor, pixel by pixel: amplitude * Gaussian envelope (widths
+    along and across the wave vector, which points at ``orientation`` in
+    (col, row) coordinates) * cosine carrier + offset."""
+    amp, row, col, theta, freq, phase, s_along, s_across, offset = params
+    out = np.empty(shape)
+    for r in range(shape[0]):
+        for q in range(shape[1]):
+            x, y = q - col, r - row  # x to the right, y down
+            u = x * math.cos(theta) + y * math.sin(theta)
+            w = -x * math.sin(theta) + y * math.cos(theta)
+            envelope = math.exp(-u * u / (2 * s_along ** 2) - w * w / (2 * s_across ** 2))
+            out[r, q] = amp * envelope * math.cos(2 * math.pi * freq * u + phase) + offset
+    return out
+
+
+def r_squared(target, fit):
+    """1 - residual sum of squares / total sum of squares about the mean."""
+    target, fit = np.ravel(target), np.ravel(fit)
+    return 1 - np.sum((target - fit) ** 2) / np.sum((target - target.mean()) ** 2)

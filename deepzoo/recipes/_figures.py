@@ -8,46 +8,10 @@ import numpy as np
 
 from deepzoo.utils.images import grid_figure, tile_images
 
-from ._metrics import fantasies, reconstruct
+from ._metrics import fantasies, first_layer_filters, first_layer_weights, reconstruct
 from ._schema import RecipeError
 
 __all__ = ["FIGURES", "draw_figures", "first_layer_filters", "first_layer_weights"]
-
-
-def _convolutional_layer(model):
-    """The bottom ConvolutionalRBM of a convolutional model, or None."""
-    if hasattr(model, "filters_"):
-        return model
-    steps = getattr(model, "steps_", None)
-    if steps and hasattr(steps[0][1], "filters_"):
-        return steps[0][1]
-    return None
-
-
-def first_layer_filters(model, image_shape):
-    """``(weights, shape)``: the first layer's filters, one per row, and
-    the ``(height, width)`` each row is drawn as (the image shape of a fully
-    connected layer; a convolutional layer's filter shape, its channels side
-    by side)."""
-    conv = _convolutional_layer(model)
-    if conv is None:
-        return first_layer_weights(model), image_shape
-    filters = conv.filters_  # (K, fh, fw, C)
-    n, fh, fw, n_channels = filters.shape
-    side_by_side = filters.transpose(0, 1, 3, 2).reshape(n, fh * n_channels * fw)
-    return side_by_side, (fh, n_channels * fw)
-
-
-def first_layer_weights(model):
-    """Weights of the layer that sees the input, one filter per row."""
-    if hasattr(model, "encoder_layers"):  # stacks and DBNs
-        return model.encoder_layers()[0].weights
-    if hasattr(model, "components_"):
-        return model.components_
-    if hasattr(model, "coefs_"):
-        # deepzoo networks keep weights in the components layout (n_out, n_in).
-        return model.coefs_[0]
-    raise RecipeError(f"{type(model).__name__} has no first-layer weights to draw.")
 
 
 def _filters(model, split, params, title):

@@ -13,7 +13,8 @@ from sklearn.linear_model import LogisticRegression
 
 from ._schema import RecipeError
 
-__all__ = ["BASELINES", "MEASURES", "fantasies", "measure", "measure_baselines", "reconstruct"]
+__all__ = ["BASELINES", "MEASURES", "fantasies", "first_layer_filters", "first_layer_weights",
+           "measure", "measure_baselines", "reconstruct"]
 
 
 def _accuracy(model, split, params):
@@ -227,6 +228,68 @@ def basis_statistics(components, patch_size):
             "orientation_concentration": float(np.median(concentration))}
 
 
+def _convolutional_layer(model):
+    """The bottom ConvolutionalRBM of a convolutional model, or None."""
+    if hasattr(model, "filters_"):
+        return model
+    steps = getattr(model, "steps_", None)
+    if steps and hasattr(steps[0][1], "filters_"):
+        return steps[0][1]
+    return None
+
+
+def first_layer_filters(model, image_shape):
+    """``(weights, shape)``: the first layer's filters, one per row, and
+    the ``(height, width)`` each row is drawn as (the image shape of a fully
+    connected layer; a convolutional layer's filter shape, its channels side
+    by side)."""
+    conv = _convolutional_layer(model)
+    if conv is None:
+        return first_layer_weights(model), image_shape
+    filters = conv.filters_  # (K, fh, fw, C)
+    n, fh, fw, n_channels = filters.shape
+    side_by_side = filters.transpose(0, 1, 3, 2).reshape(n, fh * n_channels * fw)
+    return side_by_side, (fh, n_channels * fw)
+
+
+def first_layer_weights(model):
+    """Weights of the layer that sees the input, one filter per row."""
+    if hasattr(model, "encoder_layers"):  # stacks and DBNs
+        return model.encoder_layers()[0].weights
+    if hasattr(model, "components_"):
+        return model.components_
+    if hasattr(model, "coefs_"):
+        # deepzoo networks keep weights in the components layout (n_out, n_in).
+        return model.coefs_[0]
+    raise RecipeError(f"{type(model).__name__} has no first-layer weights to draw.")
+
+
+def _gabor(model, split, params):
+    """How Gabor-like the first layer's filters are (Olshausen & Field
+    1996; Lee et al. 2009, Fig. 2): the share of filters that a 2-D Gabor
+    fits with R^2 >= 0.8 (:func:`deepzoo.utils.gabor.fit_gabor`), their
+    median R^2, and the same for as many white-noise filters of the same
+    shape (seed ``random_filters_seed``, default 0): the share that chance
+    gives. ``gabor_filters`` (default: all) caps how many filters are fitted,
+    the first ones."""
+    from deepzoo.utils.gabor import fit_gabor
+
+    W, shape = first_layer_filters(model, split.image_shape)
+    conv = _convolutional_layer(model)
+    if conv is not None and conv.filters_.shape[3] != 1:
+        raise RecipeError("the gabor measure fits single-channel filters; this model's "
+                          f"first layer has {conv.filters_.shape[3]} channels.")
+    W = np.asarray(W[: params.get("gabor_filters", len(W))], dtype=np.float64)
+    noise = np.random.default_rng(params.get("random_filters_seed", 0)).standard_normal(W.shape)
+    threshold = 0.8
+    out = {"gabor_filters_fitted": len(W)}
+    for prefix, filters in (("", W), ("random_", noise)):
+        r2, _ = fit_gabor(filters, shape)
+        out[f"{prefix}gabor_share"] = float(np.mean(r2 >= threshold))
+        out[f"{prefix}gabor_median_r2"] = float(np.median(r2))
+    return out
+
+
 def _sparse_code_statistics(model, split, params):
     """Olshausen & Field (1996): coefficient kurtosis with random Gaussian
     bases (before learning) and with the learned ones (after), at the same
@@ -261,6 +324,7 @@ MEASURES = {
     "log_likelihood": _log_likelihood,
     "raise": _raise,
     "sparse_code_statistics": _sparse_code_statistics,
+    "gabor": _gabor,
     "fantasy_agreement": _fantasy_agreement,
 }
 
