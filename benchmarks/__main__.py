@@ -12,6 +12,7 @@ SUITES = {
     "autoencoder": "autoencoder",
     "first_use": "first_use",
     "conv_rbm": "conv_rbm",
+    "out_of_core": "out_of_core",
     "gemm": None,
 }
 

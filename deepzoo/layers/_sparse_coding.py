@@ -9,6 +9,7 @@ constrained least-squares problem (dictionary, codes fixed).
 
 import time
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numba
@@ -31,6 +32,7 @@ from ..utils._compat import (
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
+from ..utils.streaming import blockwise, is_dask, map_rows
 from ..utils.validation import check_2d, check_codes
 
 __all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
@@ -190,6 +192,10 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
     >>> sparse_encode(np.array([[2.0, -0.5, 0.1]]), D, alpha=0.2)
     array([[ 1.8, -0.3,  0. ]])
     """
+    if is_dask(X):
+        return _dask_encode(X, dictionary, alpha, solver=solver, positive=positive,
+                            init=init, tol=tol, max_iter=max_iter,
+                            n_nonzero_coefs=n_nonzero_coefs)
     check_2d(X, "X", "(n_samples, n_features)")
     X = check_array(X, dtype=[np.float64, np.float32], order="C")
     dtype = X.dtype
@@ -209,6 +215,23 @@ def sparse_encode(X, dictionary, alpha, *, solver="feature_sign", positive=False
     _check_sign(solver, positive)
     return _sparse_encode(X, D, float(alpha), A, solver=solver, positive=positive, tol=tol,
                           max_iter=max_iter, n_nonzero_coefs=n_nonzero_coefs)
+
+
+def _dask_encode(X, dictionary, alpha, *, init, **options):
+    """:func:`sparse_encode` of a dask array: a dask array, one block of rows
+    at a time where dask runs (each row's LASSO is independent, so the codes
+    are those of the whole array in memory)."""
+    if init is not None:
+        raise ValueError("sparse_encode: init (warm-start codes) is not supported with dask "
+                         "input; encode without init.")
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    check_2d(dictionary, "dictionary", "(n_components, n_features)", row="atom")
+    D = _check_dictionary(dictionary, dtype)
+    if X.ndim == 2 and D.shape[1] != X.shape[1]:
+        _check_dictionary_width(D, np.empty((0, X.shape[1]), dtype))
+    _check_sign(options["solver"], options["positive"])
+    return map_rows(X, partial(sparse_encode, dictionary=D, alpha=alpha, **options),
+                    D.shape[0], dtype)
 
 
 def _check_sign(solver, positive):
@@ -840,12 +863,15 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._log(self.n_steps_, objective, start)
         return self
 
+    @blockwise(width=lambda self: self.components_.shape[0],
+               dtype=lambda self: self.components_.dtype)
     def transform(self, X):
         """Sparse codes of ``X`` against ``components_``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            A dask array gives a dask array, computed block by block.
 
         Returns
         -------
@@ -855,6 +881,28 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
                           reset=False)
         return self._encode(X, np.ascontiguousarray(self.components_, dtype=X.dtype))
+
+    def score(self, X, y=None):
+        """Minus the sparse coding objective of ``X``'s codes (higher is better).
+
+        ``-mean(0.5 * |x - a @ components_|^2 + alpha * |a|_1)`` with ``a``
+        the codes of :meth:`transform`: what model selection
+        (``GridSearchCV``, ``dask_ml``) maximises when no scoring is given.
+        Only comparable between models of the same ``alpha``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+        D = np.ascontiguousarray(self.components_, dtype=X.dtype)
+        return -float(_sparse_coding_objective(X, self._encode(X, D), D, float(self.alpha)))
 
     def inverse_transform(self, X):
         """Reconstruct data from codes: ``codes @ components_``.

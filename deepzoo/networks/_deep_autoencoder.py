@@ -6,6 +6,7 @@ from sklearn.base import TransformerMixin
 from .._nn.losses import binary_cross_entropy_logits, loss_samples
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
+from ..utils.streaming import blockwise
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
@@ -220,6 +221,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         self._fit(X, X, incremental=True)
         return self
 
+    @blockwise(width=lambda self: self.coefs_[self.n_encoder_layers_ - 1].shape[0], dtype=lambda self: self.coefs_[0].dtype)
     def transform(self, X):
         """The code: output of the encoder half.
 

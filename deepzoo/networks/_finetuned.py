@@ -11,6 +11,7 @@ from .._nn.losses import log_softmax
 from .._nn.training import SCHEDULE_PARAMETERS_DOC
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
+from ..utils.streaming import blockwise
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
@@ -160,6 +161,7 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         W, b = self._new_layer(fan_in, n_outputs, rng, dtype, self._output_activation)
         self._set_layers(weights + [W], intercepts + [b], activations + [self._output_activation])
 
+    @blockwise(width=lambda self: self.coefs_[-1].shape[1], dtype=lambda self: self.coefs_[0].dtype)
     def transform(self, X):
         """Top hidden representation: the input of the output layer.
 
@@ -325,6 +327,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         self._fit(X, self._targets(y, X.dtype), incremental=True)
         return self
 
+    @blockwise(width=lambda self: self.coefs_[-1].shape[0], dtype=lambda self: self.coefs_[0].dtype)
     def predict_proba(self, X):
         """Class probabilities of the softmax output.
 
@@ -355,6 +358,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         """
         return log_softmax(self._output_logits(self._input(X)))
 
+    @blockwise(width=lambda self: None, dtype=lambda self: self.classes_.dtype)
     def predict(self, X):
         """Most probable class.
 
@@ -493,6 +497,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         tags.target_tags.multi_output = True
         return tags
 
+    @blockwise(width=lambda self: None if self.n_outputs_ == 1 else self.n_outputs_, dtype=lambda self: self.coefs_[0].dtype)
     def predict(self, X):
         """Network output.
 
