@@ -703,6 +703,20 @@ def crbm_free_energy_brute(V, W, b, c, ph, pw, visible):
     return -(top + np.log(np.exp(-E - top).sum(axis=0)))
 
 
+def crbm_pseudo_loglik(V, W, b, c, ph, pw):
+    """mean_i log p(v_i | v_-i) of binary visible units, every value
+    (pixel and channel) of each image flipped to 1 - v_i in turn:
+    p(v_i | v_-i) = exp(-F(v)) / (exp(-F(v)) + exp(-F(v flipped)))."""
+    F = crbm_free_energy(V, W, b, c, ph, pw, "bernoulli")
+    out = np.zeros(V.shape[0])
+    for idx in np.ndindex(*V.shape[1:]):
+        flipped = V.copy()
+        flipped[(slice(None),) + idx] = 1 - V[(slice(None),) + idx]
+        F_flip = crbm_free_energy(flipped, W, b, c, ph, pw, "bernoulli")
+        out += np.log(np.exp(-F) / (np.exp(-F) + np.exp(-F_flip)))
+    return out / np.prod(V.shape[1:])
+
+
 def crbm_train_epoch(X, state, settings, order, keys):
     """One epoch of CD-k for the convolutional RBM; returns (new state, summed
     reconstruction error).

@@ -247,6 +247,39 @@ def test_one_by_one_filters_without_pooling_are_an_rbm_per_pixel(rbm_class, imag
                     act(H @ rbm.components_ + rbm.intercept_visible_), rtol=1e-12)
 
 
+@pytest.mark.parametrize("image, filters, pool", [((5, 4, 1), (2, 3), (2, 2)),
+                                                  ((4, 4, 2), (2, 2), (3, 1))])
+def test_score_samples_is_the_pseudo_likelihood_per_pixel(image, filters, pool):
+    rng = np.random.default_rng(11)
+    model = _crbm(rng, image, 3, filters, pool)
+    for V in (_images(rng, 4, image), (rng.random((4, *image)) < 0.4).astype(float)):
+        expected = naive.crbm_pseudo_loglik(V, model.filters_, model.intercept_hidden_,
+                                            model.intercept_visible_, *pool)
+        pll = model.score_samples(V.reshape(4, -1))
+        assert pll.dtype == np.float64 and np.all(pll < 0)
+        assert_allclose(pll, expected, rtol=1e-10)
+        assert model.score(V) == pytest.approx(expected.mean(), rel=1e-10)
+
+
+@pytest.mark.parametrize("image", [(1, 1, 5), (3, 2, 5)])
+def test_score_samples_of_one_by_one_filters_is_the_rbms(image):
+    # BernoulliRBM.score_samples is the pseudo-log-likelihood per feature;
+    # with 1x1 filters and no pooling the image is independent RBMs, one per
+    # pixel, so the CRBM's is the mean of the RBM's over the pixels.
+    rng = np.random.default_rng(12)
+    rbm, crbm = _one_by_one(rng, BernoulliRBM, image, 4)
+    V = (rng.random((6, *image)) < 0.5).astype(float)
+    per_pixel = rbm.score_samples(V.reshape(-1, image[2])).reshape(6, -1)
+    assert_allclose(crbm.score_samples(V), per_pixel.mean(axis=1), rtol=1e-12)
+
+
+def test_gaussian_visible_units_have_no_score_samples():
+    model = ConvolutionalRBM(2, filter_shape=2, visible_unit="gaussian", n_iter=1,
+                             random_state=0).fit(np.random.default_rng(0).random((3, 4, 4)))
+    assert not hasattr(model, "score_samples") and not hasattr(model, "score")
+    assert hasattr(ConvolutionalRBM(), "score_samples")
+
+
 def test_free_energy_gradient_is_the_positive_statistic():
     # -dF/dW^k = sum over positions of P(h = 1 | v) times the patch: the data
     # term of the weight gradient that training uses, by central differences
