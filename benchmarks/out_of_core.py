@@ -138,7 +138,7 @@ def _memory_epoch(X):
 
 
 def _out_of_core(args):
-    limit = setting(args, full=768, quick=768, smoke=1024) * 2 ** 20
+    limit = setting(args, full=1024, quick=1024, smoke=1024) * 2 ** 20
     file_bytes = 4 * limit if not args.smoke else 4 * 2 ** 20
     chunk = setting(args, full=64, quick=64, smoke=1) * 2 ** 20
     n_rows = file_bytes // (N_FEATURES * 4)
