@@ -207,7 +207,7 @@ def _dask(args):
         local = sparse_encode(X, D, alpha)
         t_local = time.perf_counter() - t0
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None) as cluster, Client(cluster):
         block = max(1, n // 20)
         Xd = da.from_array(X, chunks=(block, 64))
         Xd = Xd.persist()

@@ -41,7 +41,7 @@ from ..utils._progress import announces_compilation, report_progress
 from ..utils._sparse import by_rows, column_mean
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
-from ..utils.streaming import RowStream, blockwise, is_streamed, stream_rows
+from ..utils.streaming import RowStream, blockwise, is_streamed
 from ..utils.validation import check_not_bool, check_unit_interval
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]

@@ -104,7 +104,7 @@ def is_streamed(X):
     -------
     bool
     """
-    if isinstance(X, np.memmap) or isinstance(X, TransformedRows):
+    if isinstance(X, (np.memmap, TransformedRows)):
         return True
     if isinstance(X, np.ndarray) or sp.issparse(X) or isinstance(X, (list, tuple)) \
             or hasattr(X, "iloc"):
