@@ -77,3 +77,27 @@ def test_crbm_natural_images_recipe_runs_scaled_down(tmp_path):
     assert "gabor_share" in report
     assert json.loads((out / "metrics.json").read_text())["variants"]["main"][
         "gabor_share"] == metrics["gabor_share"]
+
+
+def test_second_layer_bases_are_the_first_layer_filters_weighted():
+    from deepzoo import ConvolutionalDBN
+    from deepzoo.recipes._figures import FIGURES, second_layer_bases
+
+    from . import naive
+
+    rng = np.random.default_rng(5)
+    X = (rng.random((6, 14, 14)) < 0.3).astype(float)
+    cdbn = ConvolutionalDBN((3, 4), filter_shape=[(3, 2), (3, 2)], pool_shape=[(2, 3), 1],
+                            n_iter=1, random_state=0).fit(X)
+    W1, W2 = cdbn.steps_[0][1].filters_, cdbn.steps_[1][1].filters_
+    bases, shape = second_layer_bases(cdbn)
+    # a pooling unit's weight spread over its 2x3 block of detection units,
+    # which the first layer's filters draw: its full convolution (p(v | h)'s input)
+    spread = np.repeat(np.repeat(W2, 2, axis=1), 3, axis=2) / 6
+    expected = naive.crbm_visible_input(spread, W1)[..., 0]
+    assert shape == expected.shape[1:] == (3 * 2 + 2, 2 * 3 + 1)
+    np.testing.assert_allclose(bases.reshape(4, *shape), expected, rtol=1e-12, atol=1e-12)
+    fig = FIGURES["second_layer_filters"](cdbn, _split((14, 14)), {}, "t")
+    assert "second-layer filters, all 4" in fig.axes[0].get_title()
+    with pytest.raises(RecipeError, match="no second convolutional layer"):
+        second_layer_bases(cdbn.steps_[0][1])

@@ -11,7 +11,8 @@ from deepzoo.utils.images import grid_figure, tile_images
 from ._metrics import fantasies, first_layer_filters, first_layer_weights, reconstruct
 from ._schema import RecipeError
 
-__all__ = ["FIGURES", "draw_figures", "first_layer_filters", "first_layer_weights"]
+__all__ = ["FIGURES", "draw_figures", "first_layer_filters", "first_layer_weights",
+           "second_layer_bases"]
 
 
 def _filters(model, split, params, title):
@@ -21,6 +22,48 @@ def _filters(model, split, params, title):
              else f"{len(shown)} of {len(W)} units (the first)")
     grid = tile_images(shown, shape)
     return grid_figure(grid, f"{title}\n{type(model).__name__} first-layer filters, {count}")
+
+
+def second_layer_bases(model):
+    """``(bases, shape)``: the second layer's filters of a convolutional
+    DBN on grey images, projected to pixels as Lee et al. (2009) show them
+    (Fig. 2): each weight of a second-layer filter, on one pooling unit of
+    a first-layer map, spreads evenly over the block's detection units, each
+    of which draws its first-layer filter. One basis per row, ``shape`` its
+    ``(height, width)``."""
+    steps = getattr(model, "steps_", None)
+    if not steps or len(steps) < 2 or not hasattr(steps[1][1], "filters_"):
+        raise RecipeError(f"{type(model).__name__} has no second convolutional layer to "
+                          "project (second_layer_filters needs a ConvolutionalDBN of two "
+                          "or more layers).")
+    first, second = steps[0][1], steps[1][1]
+    W1 = first.filters_.astype(np.float64)
+    if W1.shape[3] != 1:
+        raise RecipeError("second_layer_filters projects onto grey images; the first layer "
+                          f"has {W1.shape[3]} channels.")
+    ph, pw = first.pool_shape if isinstance(first.pool_shape, (tuple, list)) \
+        else (first.pool_shape,) * 2
+    W2 = second.filters_.astype(np.float64)  # (K2, f2h, f2w, K1)
+    # every pooling unit's weight, shared by the detection units of its block
+    spread = np.repeat(np.repeat(W2, ph, axis=1), pw, axis=2) / (ph * pw)
+    n, uh, uw, _ = spread.shape
+    fh, fw = W1.shape[1:3]
+    bases = np.zeros((n, uh + fh - 1, uw + fw - 1))
+    for i in range(uh):
+        for j in range(uw):
+            bases[:, i:i + fh, j:j + fw] += np.einsum("kc,chw->khw", spread[:, i, j],
+                                                      W1[..., 0])
+    return bases.reshape(n, -1), bases.shape[1:]
+
+
+def _second_layer_filters(model, split, params, title):
+    bases, shape = second_layer_bases(model)
+    shown = bases[: params.get("n_filters", 100)]
+    count = (f"all {len(bases)}" if len(shown) == len(bases)
+             else f"{len(shown)} of {len(bases)} (the first)")
+    grid = tile_images(shown, shape)
+    return grid_figure(grid, f"{title}\n{type(model).__name__} second-layer filters, {count}, "
+                             "projected onto the first layer's filters")
 
 
 def _samples(model, split, params, title):
@@ -65,6 +108,7 @@ def _learning_curve(model, split, params, title):
 
 FIGURES = {
     "filters": _filters,
+    "second_layer_filters": _second_layer_filters,
     "samples": _samples,
     "reconstructions": _reconstructions,
     "learning_curve": _learning_curve,
