@@ -10,7 +10,11 @@ from sklearn.exceptions import ConvergenceWarning
 from deepzoo import (
     Autoencoder,
     BernoulliRBM,
+    DeepAutoencoder,
+    FineTunedClassifier,
+    FineTunedRegressor,
     GaussianBernoulliRBM,
+    SparseCoding,
     Stack,
     StackedAutoencoder,
 )
@@ -221,3 +225,174 @@ def test_stacked_autoencoder_from_a_file(h5, data):
     c = StackedAutoencoder((8, 4), max_iter=2, random_state=0).partial_fit(data)
     c.partial_fit(h5["X"])
     assert c.n_iter_ == 2 and c.n_features_in_ == D
+
+
+# -- sparse coding and the backprop networks
+
+
+def _labels(data):
+    # learnable from the rows: how many of the first two features are on
+    return (data[:, 0] + data[:, 1]).astype(int)
+
+
+def _sc(**kw):
+    return SparseCoding(**{"n_components": 24, "alpha": 0.2, "batch_size": 10, "max_iter": 3,
+                           "random_state": 0, **kw})
+
+
+_NET = {"hidden_layer_sizes": (16,), "max_iter": 4, "learning_rate": 0.01,
+        "batch_size": 10, "random_state": 0}
+
+
+def _networks():
+    """(model, its targets of ``data``) for each network."""
+    return [
+        (lambda **kw: FineTunedClassifier(**{**_NET, **kw}), _labels),
+        (lambda **kw: FineTunedRegressor(**{**_NET, **kw}), lambda d: d[:, :3] @ [1.0, 2.0, 3.0]),
+        (lambda **kw: DeepAutoencoder(**{**_NET, "hidden_layer_sizes": (12, 4), **kw}), None),
+    ]
+
+
+def _fit(model, call, X, y, data):
+    args = () if y is None else (y(data),)
+    kwargs = {"classes": [0, 1, 2]} if call == "partial_fit" and \
+        isinstance(model, FineTunedClassifier) else {}
+    return getattr(model, call)(X, *args, **kwargs)
+
+
+def _learned(model):
+    """Every learned array of ``model`` (lists of arrays flattened), copied."""
+    out = {}
+    for k, v in vars(model).items():
+        if k.endswith("_") and isinstance(v, np.ndarray):
+            out[k] = v.copy()
+        elif k.endswith("_") and isinstance(v, list) and v and isinstance(v[0], np.ndarray):
+            out.update({f"{k}[{i}]": a.copy() for i, a in enumerate(v)})
+    return out
+
+
+def _assert_same(a, b):
+    la, lb = _learned(a), _learned(b)
+    assert la.keys() == lb.keys()
+    for k in la:
+        np.testing.assert_array_equal(la[k], lb[k], err_msg=k)
+
+
+def test_sparse_coding_one_chunk_trains_as_the_array_in_memory(h5, data):
+    a = _sc().fit(data)
+    b = _sc().fit(h5["X"])
+    _assert_same(a, b)
+    assert a.loss_curve_ == b.loss_curve_
+    a.partial_fit(data)
+    b.partial_fit(h5["X"])
+    _assert_same(a, b)
+    # a first partial_fit from the file: the in-memory first step
+    _assert_same(_sc().partial_fit(data), _sc().partial_fit(h5["X"]))
+
+
+def test_sparse_coding_learns_from_chunks_of_a_file(h5, data):
+    X = Recorded(data)
+    with chunk_bytes(95 * ROW_BYTES):  # 90 rows
+        b = _sc().fit(X)
+    # the initial atoms are rows read by index; every other read is a chunk
+    assert all(k.stop - k.start <= 90 for k in X.reads if isinstance(k, slice))
+    assert b.n_steps_ == 3 * (6 * 9 + 6)  # per pass: 6 chunks of 90 rows, one of 60
+    a = _sc().fit(data)
+    assert b.score(data) == pytest.approx(a.score(data), rel=0.05)
+    with chunk_bytes(100 * ROW_BYTES):
+        b.partial_fit(h5["X"])  # one online step per chunk, in order
+    assert b.n_steps_ == 3 * 60 + 6
+    with pytest.raises(ValueError, match=r"batch_size=None.*Set batch_size"):
+        _sc(batch_size=None).fit(h5["X"])
+
+
+@pytest.mark.parametrize("make, y", _networks())
+def test_networks_one_chunk_train_as_the_array_in_memory(h5, data, make, y):
+    a = _fit(make(), "fit", data, y, data)
+    b = _fit(make(), "fit", h5["X"], y, data)
+    _assert_same(a, b)
+    assert a.loss_curve_ == b.loss_curve_
+    _fit(a, "partial_fit", data, y, data)
+    _fit(b, "partial_fit", h5["X"], y, data)
+    _assert_same(a, b)
+    _assert_same(_fit(make(), "partial_fit", data, y, data),
+                 _fit(make(), "partial_fit", h5["X"], y, data))
+
+
+@pytest.mark.parametrize("make, y", _networks())
+def test_networks_learn_from_chunks_of_a_file_with_early_stopping(h5, data, make, y):
+    kw = {"max_iter": 15, "early_stopping": True, "n_iter_no_change": 15}
+    a = _fit(make(**kw), "fit", data, y, data)
+    X = Recorded(data)
+    with chunk_bytes(100 * ROW_BYTES):
+        b = _fit(make(**kw), "fit", X, y, data)
+    assert all(isinstance(k, slice) and k.stop - k.start <= 100 for k in X.reads)
+    args = () if y is None else (y(data),)
+    assert b.score(data, *args) == pytest.approx(a.score(data, *args), abs=0.1, rel=0.1)
+    # the held-out rows are the last 60: the kept weights score them best
+    held = () if y is None else (y(data)[-60:],)
+    assert b.score(data[-60:], *held) == pytest.approx(b.best_validation_score_, rel=1e-5)
+    assert len(b.validation_scores_) == b.n_iter_ == 15
+
+
+def _with_nan(h5, data):
+    bad = data.copy()
+    bad[250, 3] = np.nan
+    h5["bad"] = bad
+    return h5["bad"]
+
+
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+@pytest.mark.parametrize("make, y", [*_networks(), (_sc, None)])
+def test_networks_and_sparse_coding_name_a_bad_chunk_and_keep_the_model(h5, data, call,
+                                                                         make, y):
+    model = _fit(make(), "fit", data, y, data)
+    before = _learned(model)
+    message = rf"\.{call}: chunk 3 of 6 \(rows 200 to 299\) of X contains NaN or inf"
+    with chunk_bytes(100 * ROW_BYTES), pytest.raises(ValueError, match=message):
+        _fit(model, call, _with_nan(h5, data), y, data)
+    for k, v in before.items():
+        np.testing.assert_array_equal(_learned(model)[k], v, err_msg=k)
+    assert _learned(model).keys() == before.keys()
+
+
+def test_deep_autoencoder_refuses_a_chunk_outside_the_unit_interval(h5, data):
+    model = DeepAutoencoder(**{**_NET, "hidden_layer_sizes": (12, 4)}).fit(data)
+    before = _learned(model)
+    bad = data.copy()
+    bad[250, 3] = 2.0
+    h5["bad"] = bad
+    message = r"DeepAutoencoder\.fit: chunk 3 of 6 \(rows 200 to 299\) of X: .*\[0, 1\]"
+    with chunk_bytes(100 * ROW_BYTES), pytest.raises(ValueError, match=message):
+        model.fit(h5["bad"])
+    for k, v in before.items():
+        np.testing.assert_array_equal(_learned(model)[k], v, err_msg=k)
+
+
+def test_networks_check_streamed_labels_and_width(h5, data):
+    clf = FineTunedClassifier(**_NET)
+    with pytest.raises(ValueError, match="y has 599 rows but X has 600"):
+        clf.fit(h5["X"], _labels(data)[:-1])
+    clf.fit(data, _labels(data))
+    h5["narrow"] = data[:, :5]
+    with pytest.raises(ValueError, match="X has 5 features, but the model was fitted on 20"):
+        clf.partial_fit(h5["narrow"], _labels(data))
+
+
+def test_network_pretrained_on_a_file_streams_it(data):
+    X = Recorded(data)
+    stack = Stack([("rbm", BernoulliRBM(8, n_iter=2, batch_size=10, random_state=0))])
+    with chunk_bytes(100 * ROW_BYTES):
+        clf = FineTunedClassifier(stack, max_iter=2, batch_size=10, random_state=0).fit(
+            X, _labels(data))
+    assert all(isinstance(k, slice) and k.stop - k.start <= 100 for k in X.reads)
+    assert clf.pretrained_.steps_[0][1].n_features_in_ == D
+
+
+def test_sparse_coding_transform_reads_a_file_a_chunk_at_a_time(h5, data):
+    sc = _sc().fit(data)
+    X = Recorded(data)
+    with chunk_bytes(100 * ROW_BYTES):
+        codes = sc.transform(X)
+    assert all(isinstance(k, slice) and k.stop - k.start <= 100 for k in X.reads)
+    np.testing.assert_allclose(codes, sc.transform(data), atol=1e-5)

@@ -21,6 +21,7 @@ from sklearn.utils import check_array, check_random_state
 
 from .._kernels import lasso as _k
 from .._nn.divergence import PARAMETER_BOUND, check_divergence
+from .._nn.training import minibatches
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -32,7 +33,15 @@ from ..utils._compat import (
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
-from ..utils.streaming import blockwise, is_dask, map_rows
+from ..utils.streaming import (
+    RowStream,
+    blockwise,
+    is_dask,
+    is_streamed,
+    map_rows,
+    stream_rows,
+    training_stream,
+)
 from ..utils.validation import check_2d, check_codes
 
 __all__ = ["sparse_encode", "SparseCoding", "sparse_coding_objective",
@@ -682,7 +691,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             # where there are too few samples or a sample is zero.
             D = rng.standard_normal((K, n_features)).astype(X.dtype)
             take = rng.permutation(n_samples)[:K]
-            D[: take.size] = X[take]
+            D[: take.size] = X.take(take) if isinstance(X, RowStream) else X[take]
         norms = np.linalg.norm(D, axis=1)
         zero = norms <= np.finfo(X.dtype).tiny * 1e3
         if zero.any():
@@ -776,13 +785,26 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            An ``h5py.Dataset``, a ``numpy.memmap`` or another array-like
+            too large for memory is read a chunk at a time (online learning
+            only: set ``batch_size``); see :mod:`deepzoo.utils.streaming`.
         y : ignored
 
         Returns
         -------
         self : SparseCoding
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        if is_streamed(X):
+            if self.batch_size is None:
+                raise ValueError(
+                    "SparseCoding.fit: full-batch learning (batch_size=None) codes every "
+                    "sample at once, so it needs X in memory; X is read a chunk at a time "
+                    f"({type(X).__name__}). Set batch_size (online mini-batches) to learn "
+                    "from it, or pass np.asarray(X)."
+                )
+            X = self._stream(X, True, "fit")
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         rng = check_random_state(self.random_state)
         self._start(X, rng)
         with blas_single_thread():
@@ -811,12 +833,15 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 codes *= _renormalise(D, A, B)[None, :]
                 objective = _sparse_coding_objective(X, codes, D, self.alpha)
             else:
-                order = rng.permutation(X.shape[0])
+                # a stream: its chunks in a shuffled order, the rows shuffled
+                # within each (one chunk trains as the array in memory)
+                parts = X.chunks(rng, shuffle=True) if isinstance(X, RowStream) else [X]
                 total = 0.0
-                for lo in range(0, X.shape[0], self.batch_size):
-                    batch = X[order[lo: lo + self.batch_size]]
-                    D, obj = self._online_step(batch, D)
-                    total += obj * batch.shape[0]
+                for part in parts:
+                    for rows in minibatches(part.shape[0], self.batch_size, rng, shuffle=True):
+                        batch = part[rows]
+                        D, obj = self._online_step(batch, D)
+                        total += obj * batch.shape[0]
                 objective = total / X.shape[0]
             # atoms have unit norm, whatever the data's scale: the plain bound
             check_divergence(self, [D], [*self.loss_curve_, objective], PARAMETER_BOUND,
@@ -841,6 +866,10 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ----------
         X : array-like of shape (n_samples, n_features)
             Converted to the dtype of the model (that of the first batch).
+            An ``h5py.Dataset``, a ``numpy.memmap`` or another array-like
+            too large for memory takes one step per chunk, the chunks in
+            order (:func:`deepzoo.utils.streaming.chunk_bytes` sets their
+            size); data that fit in one chunk take the in-memory step.
         y : ignored
 
         Returns
@@ -848,12 +877,21 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self : SparseCoding
         """
         first = not hasattr(self, "components_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          reset=first)
+        streamed = is_streamed(X)
+        if streamed:
+            X = self._stream(X, first, "partial_fit")
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                              reset=first)
         if first:
             self._start(X, check_random_state(self.random_state))
+        for batch in X.chunks() if streamed else [X]:
+            self._partial_step(batch.astype(self.components_.dtype, copy=False))
+        return self
+
+    def _partial_step(self, X):
+        """:meth:`partial_fit`'s online step on one batch, checked and logged."""
         start = time.perf_counter()
-        X = X.astype(self.components_.dtype, copy=False)
         with blas_single_thread():
             D, objective = self._online_step(X, self.components_.copy())
         check_divergence(self, [D], [*self.loss_curve_, objective], PARAMETER_BOUND,
@@ -861,7 +899,14 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.components_ = D
         self.n_iter_ = self.n_steps_
         self._log(self.n_steps_, objective, start)
-        return self
+
+    def _stream(self, X, reset, caller):
+        """A streamed ``X`` (utils/streaming.py), every chunk read and checked
+        once before training: bad data are refused before any update."""
+        dtype, n_features = (None, None) if reset else (self.components_.dtype,
+                                                        self.n_features_in_)
+        return training_stream(self, X, caller, reset=reset, dtype=dtype, n_features=n_features,
+                               batch_size=self.batch_size or 1).scan()
 
     @blockwise(width=lambda self: self.components_.shape[0],
                dtype=lambda self: self.components_.dtype)
@@ -871,15 +916,22 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            A dask array gives a dask array, computed block by block.
+            A dask array gives a dask array, computed block by block; an
+            ``h5py.Dataset`` or a ``numpy.memmap`` is read a chunk at a time.
 
         Returns
         -------
         codes : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
-                          reset=False)
+        if is_streamed(X):
+            return stream_rows(X, self._codes, "SparseCoding.transform", None,
+                               self.n_features_in_)
+        return self._codes(validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                                         reset=False))
+
+    def _codes(self, X):
+        """Codes of validated ``X`` against the dictionary in ``X``'s dtype."""
         return self._encode(X, np.ascontiguousarray(self.components_, dtype=X.dtype))
 
     def score(self, X, y=None):

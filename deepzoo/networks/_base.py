@@ -15,7 +15,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state, column_or_1d
 
 from .._nn.activations import backprop_activation, encode
 from .._nn.divergence import parameter_bound
@@ -33,6 +33,7 @@ from .._nn.training import (
 )
 from ..stacks._stack import encoder_layer
 from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
+from ..utils.streaming import RowStream, training_stream
 
 __all__ = ["BaseNetwork", "unroll"]
 
@@ -72,7 +73,13 @@ class BaseNetwork(BaseEstimator):
 
     Subclasses set ``_output_activation``/``_loss`` through ``_build`` and
     implement ``_targets`` (the training targets as a 2-D array) and
-    ``_validation_score``.
+    ``_validation_rows`` (a value per held-out row, reduced to the
+    validation score by ``_reduce_validation``: their mean by default).
+
+    Streamed ``X`` (:mod:`deepzoo.utils.streaming`) trains as a
+    :class:`~deepzoo.utils.streaming.RowStream`: its chunks in a shuffled
+    order, the targets (in memory) sliced by each chunk's rows; early
+    stopping holds out the last rows.
     """
 
     _parameter_constraints = {
@@ -107,7 +114,9 @@ class BaseNetwork(BaseEstimator):
         if _is_fitted(self.pretrained):
             self.pretrained_ = self.pretrained
         else:
-            self.pretrained_ = clone(self.pretrained).fit(X)
+            # a stream's source: the stack streams it too
+            self.pretrained_ = clone(self.pretrained).fit(
+                X.X if isinstance(X, RowStream) else X)
         layers = unroll(self.pretrained_)
         if layers and layers[0].weights.shape[1] != X.shape[1]:
             raise ValueError(
@@ -200,12 +209,49 @@ class BaseNetwork(BaseEstimator):
         self.coefs_ = list(arrays[0::2])
         self.intercepts_ = list(arrays[1::2])
 
+    def _stream(self, X, reset, caller, check=None):
+        """Streamed ``X`` in the network's dtype (chosen by the data on
+        ``reset``); ``check(chunk, where)`` runs on every chunk read."""
+        dtype, n_features = (None, None) if reset else (self.coefs_[0].dtype,
+                                                        self.n_features_in_)
+        return training_stream(self, X, caller, reset=reset, dtype=dtype, n_features=n_features,
+                               batch_size=self.batch_size, check=check)
+
+    @staticmethod
+    def _streamed_targets(y, X, multi_output=False, y_numeric=False):
+        """``y`` of a streamed ``X``, checked as ``validate_data`` checks it
+        beside in-memory ``X``; it stays in memory."""
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if not multi_output:
+            y = column_or_1d(y, warn=True)
+        if y_numeric and y.dtype.kind == "O":
+            y = y.astype(np.float64)
+        if y.shape[0] != X.n_samples:
+            raise ValueError(f"{X.caller}: y has {y.shape[0]} rows but X has {X.n_samples}; "
+                             "pass one target per row of X.")
+        return y
+
     def _fit(self, X, Y, incremental=False):
-        """Train through the shared loop (:mod:`deepzoo._nn.training`)."""
+        """Train through the shared loop (:mod:`deepzoo._nn.training`).
+
+        ``X`` is an array or a :class:`RowStream`; ``Y`` the targets of its
+        rows, in memory, or None for a stream that is its own target.
+        """
         make_params_updatable(self)
-        bound = parameter_bound(X, Y)
+        streamed = isinstance(X, RowStream)
+        if streamed:
+            # every chunk read and checked before any update; the bound
+            # takes the largest magnitude of them all
+            bound = parameter_bound(np.array([X.scan().max_abs]),
+                                    *([] if Y is None else [Y]))
+        else:
+            bound = parameter_bound(X, Y)
         validation_score = None
-        if self.early_stopping and not incremental:
+        if self.early_stopping and not incremental and streamed:
+            # the last rows: a random split would need every row in memory
+            X, X_val = X.split(self._n_validation(X.shape[0]))
+            validation_score = partial(self._stream_validation_score, X_val, Y)
+        elif self.early_stopping and not incremental:
             X, X_val, Y, Y_val = self._split_validation(X, Y, self._rng)
             validation_score = partial(self._validation_score, X_val, Y_val)
         train_epochs(self, partial(self._run_epoch, X, Y, self._rng),
@@ -217,16 +263,21 @@ class BaseNetwork(BaseEstimator):
         """Epochs at the start that train only the output layer."""
         return 0
 
-    def _split_validation(self, X, Y, rng):
-        n_val = int(round(self.validation_fraction * X.shape[0]))
-        if n_val < self._min_validation_samples or n_val >= X.shape[0]:
+    def _n_validation(self, n):
+        """Held-out rows of ``n`` samples, refused if too few to score or train."""
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < self._min_validation_samples or n_val >= n:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves {n_val} validation "
-                f"and {X.shape[0] - n_val} training samples out of {X.shape[0]}; "
+                f"and {n - n_val} training samples out of {n}; "
                 f"{type(self).__name__} needs at least {self._min_validation_samples} "
                 "validation sample(s) and 1 training sample. Raise validation_fraction, "
                 "use more data or set early_stopping=False."
             )
+        return n_val
+
+    def _split_validation(self, X, Y, rng):
+        n_val = self._n_validation(X.shape[0])
         stratify = self._stratify(Y)
         X, X_val, Y, Y_val = train_test_split(
             X, Y, test_size=n_val, random_state=rng.randint(np.iinfo(np.int32).max),
@@ -236,26 +287,47 @@ class BaseNetwork(BaseEstimator):
     def _stratify(self, Y):
         return None
 
+    def _validation_score(self, X, Y):
+        return self._reduce_validation(self._validation_rows(X, Y), Y)
+
+    def _stream_validation_score(self, X, Y):
+        """:meth:`_validation_score` of a held-out stream, a chunk at a time."""
+        rows = np.concatenate([self._validation_rows(chunk, target)
+                               for chunk, target in X.labelled_chunks(Y)])
+        return self._reduce_validation(rows, None if Y is None else Y[X.start:X.stop])
+
+    def _reduce_validation(self, rows, Y):
+        return float(np.mean(rows))
+
     def _run_epoch(self, X, Y, rng):
-        """One pass over the data; the first ``top_only_iter`` train only the output layer."""
-        n = X.shape[0]
+        """One pass over the data; the first ``top_only_iter`` train only the output layer.
+
+        A stream's chunks come in a shuffled order, each shuffled as the
+        in-memory data; the schedule counts the whole epoch's mini-batches.
+        """
         n_trainable = 1 if self.n_iter_ < self._top_only_iter() else None
+        if isinstance(X, RowStream):
+            n_batches = X.n_minibatches(self.batch_size)
+            parts = X.labelled_chunks(Y, rng, self.shuffle)
+        else:
+            n_batches, parts = n_minibatches(X.shape[0], self.batch_size), [(X, Y)]
         optimizer = (None if self.solver == "cg"
-                     else optimizer_for(self, n_minibatches(n, self.batch_size), n_trainable))
+                     else optimizer_for(self, n_batches, n_trainable))
         total = 0.0
-        for rows in minibatches(n, self.batch_size, rng, self.shuffle):
-            Xb, Yb = X[rows], Y[rows]
-            if optimizer is None:
-                loss = self._cg_batch(Xb, Yb, n_trainable)
-            else:
-                loss, grads = self._loss_grad(Xb, Yb, rng if self.dropout else None,
-                                              n_trainable)
-                optimizer.step(grads)
-            if self.max_norm is not None:
-                for W in self.coefs_[:-1]:
-                    _max_norm(W, self.max_norm)
-            total += loss * Xb.shape[0]
-        return total / n
+        for Xc, Yc in parts:
+            for rows in minibatches(Xc.shape[0], self.batch_size, rng, self.shuffle):
+                Xb, Yb = Xc[rows], Yc[rows]
+                if optimizer is None:
+                    loss = self._cg_batch(Xb, Yb, n_trainable)
+                else:
+                    loss, grads = self._loss_grad(Xb, Yb, rng if self.dropout else None,
+                                                  n_trainable)
+                    optimizer.step(grads)
+                if self.max_norm is not None:
+                    for W in self.coefs_[:-1]:
+                        _max_norm(W, self.max_norm)
+                total += loss * Xb.shape[0]
+        return total / X.shape[0]
 
     def _cg_batch(self, Xb, Yb, n_trainable):
         """A few conjugate-gradient iterations on one large batch (Hinton's code)."""

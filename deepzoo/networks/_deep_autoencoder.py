@@ -6,13 +6,18 @@ from sklearn.base import TransformerMixin
 from .._nn.losses import binary_cross_entropy_logits, loss_samples
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import StrOptions, _fit_context, check_is_fitted, validate_data
-from ..utils.streaming import blockwise
+from ..utils.streaming import RowStream, blockwise, is_streamed
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ..utils.validation import check_codes, check_unit_interval
 from ._base import BaseNetwork
-from ._finetuned import FIT_RAISES_DOC, SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+from ._finetuned import (
+    FIT_RAISES_DOC,
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    X_STREAMED_DOC,
+)
 
 __all__ = ["DeepAutoencoder"]
 
@@ -150,27 +155,49 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
     def _loss(self):
         return self.loss_
 
-    def _validation_score(self, X, Y):
-        return -float(np.mean(loss_samples(self._loss, Y, self._output(X))))
+    def _validation_rows(self, X, Y):
+        return -loss_samples(self._loss, Y, self._output(X))
 
-    def _prepare(self, X, reset):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
-        return X
+    def _prepare(self, X, reset, caller):
+        """Validated ``X``, or a stream of it whose every chunk read is
+        checked as :meth:`_check_targets` checks in-memory data (the loss
+        is known once the network is built, before the first read)."""
+        if not is_streamed(X):
+            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        name = f"DeepAutoencoder.{caller}"
+
+        def check(chunk, where):
+            try:
+                self._check_targets(chunk)
+            except ValueError as e:
+                raise ValueError(f"{name}: {where} of X: {e}") from None
+
+        return self._stream(X, reset, caller, check=check)
 
     def _check_targets(self, X):
         if self._loss == "binary_cross_entropy":
             check_unit_interval(X, "DeepAutoencoder with cross-entropy loss")
 
+    def _train(self, X, incremental):
+        """Check the targets of in-memory ``X`` (a stream checks each chunk)
+        and train on reconstructing it."""
+        if isinstance(X, RowStream):
+            self._fit(X, None, incremental=incremental)
+        else:
+            self._check_targets(X)
+            self._fit(X, X, incremental=incremental)
+
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
-    @fill_docstring(fit_raises=FIT_RAISES_DOC)
+    @fill_docstring(fit_raises=FIT_RAISES_DOC, x_streamed=X_STREAMED_DOC)
     def fit(self, X, y=None):
         """Unroll the stack (fitting it first if needed) and fine-tune.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+%(x_streamed)s
         y : ignored
 
         Returns
@@ -179,10 +206,9 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
 
 %(fit_raises)s
         """
-        X = self._prepare(X, reset=True)
+        X = self._prepare(X, reset=True, caller="fit")
         self._start(X, X.shape[1], reset=True)
-        self._check_targets(X)
-        self._fit(X, X)
+        self._train(X, incremental=False)
         return self
 
     @announces_compilation
@@ -200,6 +226,7 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed as in :meth:`fit`.
         y : ignored
 
         Returns
@@ -213,12 +240,11 @@ class DeepAutoencoder(TransformerMixin, BaseNetwork):
             as it was before the call.
         """
         first = not hasattr(self, "coefs_")
-        X = self._prepare(X, reset=first)
+        X = self._prepare(X, reset=first, caller="partial_fit")
         if not first:
             X = self._check_dtype(X)
         self._start(X, X.shape[1], reset=first)
-        self._check_targets(X)
-        self._fit(X, X, incremental=True)
+        self._train(X, incremental=True)
         return self
 
     @blockwise(width=lambda self: self.coefs_[self.n_encoder_layers_ - 1].shape[0], dtype=lambda self: self.coefs_[0].dtype)

@@ -11,14 +11,14 @@ from .._nn.losses import log_softmax
 from .._nn.training import SCHEDULE_PARAMETERS_DOC
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
-from ..utils.streaming import blockwise
+from ..utils.streaming import blockwise, is_streamed
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ._base import BaseNetwork
 
 __all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC",
-           "SHARED_ATTRIBUTES_DOC", "FIT_RAISES_DOC"]
+           "SHARED_ATTRIBUTES_DOC", "FIT_RAISES_DOC", "X_STREAMED_DOC"]
 
 SHARED_PARAMETERS_DOC = """\
     pretrained : estimator or None, default=None
@@ -179,6 +179,15 @@ class _SupervisedNetwork(TransformerMixin, BaseNetwork):
         return self._hidden(self._input(X))
 
 
+# The X of every network's fit: data too large for memory.
+X_STREAMED_DOC = """\
+            An ``h5py.Dataset``, a ``numpy.memmap`` or another array-like
+            too large for memory is read a chunk at a time, the chunks in a
+            shuffled order every epoch (:mod:`deepzoo.utils.streaming`); the
+            labels ``y`` stay in memory and early stopping holds out the last
+            rows. An unfitted ``pretrained`` stack is fitted on it, greedily
+            and a chunk at a time where its layers stream."""
+
 # The Raises section of every network's fit.
 FIT_RAISES_DOC = """\
         Raises
@@ -245,24 +254,29 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         counts = Y.sum(axis=0)
         return Y.argmax(axis=1) if counts.min() >= 2 else None
 
-    def _validation_score(self, X, Y):
-        return float(np.mean(self._output(X).argmax(axis=1) == Y.argmax(axis=1)))
+    def _validation_rows(self, X, Y):
+        return self._output(X).argmax(axis=1) == Y.argmax(axis=1)
 
-    def _prepare(self, X, y, reset):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset)
+    def _prepare(self, X, y, reset, caller):
+        if is_streamed(X):
+            X = self._stream(X, reset, caller)
+            y = self._streamed_targets(y, X)
+        else:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset)
         check_classification_targets(y)
         return X, y
 
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
-    @fill_docstring(fit_raises=FIT_RAISES_DOC)
+    @fill_docstring(fit_raises=FIT_RAISES_DOC, x_streamed=X_STREAMED_DOC)
     def fit(self, X, y):
         """Unroll the stack (fitting it first if needed) and fine-tune.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+%(x_streamed)s
         y : array-like of shape (n_samples,)
 
         Returns
@@ -271,7 +285,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
 
 %(fit_raises)s
         """
-        X, y = self._prepare(X, y, reset=True)
+        X, y = self._prepare(X, y, reset=True, caller="fit")
         self.classes_ = np.unique(y)
         self._start(X, len(self.classes_), reset=True)
         self._fit(X, self._targets(y, X.dtype))
@@ -292,6 +306,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed as in :meth:`fit`.
         y : array-like of shape (n_samples,)
         classes : array-like, required on the first call
             Every class that will ever appear.
@@ -307,7 +322,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
             as it was before the call.
         """
         first = not hasattr(self, "coefs_")
-        X, y = self._prepare(X, y, reset=first)
+        X, y = self._prepare(X, y, reset=first, caller="partial_fit")
         if first:
             if classes is None:
                 raise ValueError(
@@ -415,9 +430,13 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
     # the validation score, R^2, is undefined on a single sample
     _min_validation_samples = 2
 
-    def _prepare(self, X, y, reset):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset,
-                             multi_output=True, y_numeric=True)
+    def _prepare(self, X, y, reset, caller):
+        if is_streamed(X):
+            X = self._stream(X, reset, caller)
+            y = self._streamed_targets(y, X, multi_output=True, y_numeric=True)
+        else:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset,
+                                 multi_output=True, y_numeric=True)
         # y_numeric converts object arrays only; strings would fail as a bare numpy cast
         if y.dtype.kind not in "biuf":
             raise ValueError(
@@ -433,19 +452,23 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         return X, Y
 
-    def _validation_score(self, X, Y):
-        return float(r2_score(Y, self._output(X)))
+    def _validation_rows(self, X, Y):
+        return self._output(X)
+
+    def _reduce_validation(self, rows, Y):
+        return float(r2_score(Y, rows))
 
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=False)
-    @fill_docstring(fit_raises=FIT_RAISES_DOC)
+    @fill_docstring(fit_raises=FIT_RAISES_DOC, x_streamed=X_STREAMED_DOC)
     def fit(self, X, y):
         """Unroll the stack (fitting it first if needed) and fine-tune.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+%(x_streamed)s
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
@@ -454,7 +477,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
 
 %(fit_raises)s
         """
-        X, Y = self._prepare(X, y, reset=True)
+        X, Y = self._prepare(X, y, reset=True, caller="fit")
         self._start(X, Y.shape[1], reset=True)
         self._fit(X, Y)
         return self
@@ -474,6 +497,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed as in :meth:`fit`.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
@@ -487,7 +511,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
             as it was before the call.
         """
         first = not hasattr(self, "coefs_")
-        X, Y = self._prepare(X, y, reset=first)
+        X, Y = self._prepare(X, y, reset=first, caller="partial_fit")
         self._start(X, Y.shape[1], reset=first)
         self._fit(X, Y, incremental=True)
         return self

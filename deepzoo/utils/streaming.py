@@ -55,7 +55,7 @@ from ._compat import check_is_fitted
 from ._sparse import column_mean
 
 __all__ = ["chunk_bytes", "is_streamed", "is_dask", "RowStream", "TransformedRows",
-           "blockwise", "map_rows", "stream_rows"]
+           "blockwise", "map_rows", "stream_rows", "training_stream"]
 
 _CHUNK_BYTES = contextvars.ContextVar("deepzoo_chunk_bytes", default=64 << 20)
 
@@ -245,13 +245,52 @@ class RowStream:
             self.max_abs = max(self.max_abs, -float(out.min()), float(out.max()))
         return out
 
+    def _order(self, rng, shuffle):
+        # no draw for a single chunk: it trains as the in-memory array
+        order = rng.permutation(self.n_chunks) if shuffle and self.n_chunks > 1 \
+            else range(self.n_chunks)
+        return [int(i) for i in order]
+
     def chunks(self, rng=None, shuffle=False):
         """The chunks, in a random order drawn from ``rng`` if ``shuffle``
         (no draw for a single chunk: it trains as the in-memory array)."""
-        order = rng.permutation(self.n_chunks) if shuffle and self.n_chunks > 1 \
-            else range(self.n_chunks)
-        for i in order:
-            yield self.read(int(i))
+        for i in self._order(rng, shuffle):
+            yield self.read(i)
+
+    def labelled_chunks(self, Y, rng=None, shuffle=False):
+        """``(chunk, targets)`` pairs in the order of :meth:`chunks`.
+
+        ``Y`` holds the targets of every row of ``X`` in memory (``Y[k]``
+        is row ``k``'s, whatever rows the stream covers); each chunk gets
+        ``Y[start:stop]`` of its :meth:`bounds`. ``Y=None``: each chunk is
+        its own target (autoencoders).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deepzoo.utils.streaming import RowStream, chunk_bytes
+        >>> X = np.memmap("/tmp/deepzoo-doctest.dat", dtype="float32", mode="w+", shape=(10, 4))
+        >>> with chunk_bytes(4 * 4 * 4):
+        ...     head, tail = RowStream(X, "example", np.float32).split(3)
+        >>> [y.tolist() for _, y in tail.labelled_chunks(np.arange(10))]
+        [[7, 8, 9]]
+        """
+        for i in self._order(rng, shuffle):
+            chunk = self.read(i)
+            start, stop = self.bounds(i)
+            yield chunk, (chunk if Y is None else Y[start:stop])
+
+    def scan(self):
+        """Read every chunk once, in order: each is checked (bad data are
+        refused before training starts) and :attr:`max_abs` covers them all.
+
+        Returns
+        -------
+        self
+        """
+        for _ in self.chunks():
+            pass
+        return self
 
     def take(self, indices):
         """Rows at ``indices`` (any order, repeats allowed), checked."""
@@ -320,6 +359,40 @@ class TransformedRows:
         out = np.concatenate(list(stream.chunks())) if stream.n_chunks \
             else np.empty(self.shape, self.dtype)
         return out if dtype is None else out.astype(dtype)
+
+
+def training_stream(estimator, X, caller, *, reset, dtype=None, n_features=None, batch_size=1,
+                    check=None):
+    """The :class:`RowStream` a training call reads: refused if empty; a
+    resetting call (``fit``, a first ``partial_fit``) takes its width.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Gets ``n_features_in_`` (and loses ``feature_names_in_``) if
+        ``reset``.
+    X : array-like
+        See :func:`is_streamed`.
+    caller : str
+        The method, named in messages as ``Class.method``.
+    reset : bool
+    dtype, n_features, batch_size, check
+        As :class:`RowStream`'s; ``dtype=None`` and ``n_features=None`` on
+        ``reset`` let the data choose.
+
+    Returns
+    -------
+    RowStream
+    """
+    name = f"{type(estimator).__name__}.{caller}"
+    stream = RowStream(X, name, dtype, n_features=n_features, batch_size=batch_size,
+                       check=check)
+    if stream.n_samples < 1:
+        raise ValueError(f"{name}: X has 0 samples; at least 1 is required.")
+    if reset:
+        estimator.n_features_in_ = stream.n_features
+        estimator.__dict__.pop("feature_names_in_", None)
+    return stream
 
 
 def stream_rows(X, fn, caller, dtype, n_features):
