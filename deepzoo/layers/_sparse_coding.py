@@ -785,25 +785,21 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            An ``h5py.Dataset``, a ``numpy.memmap`` or another array-like
-            too large for memory is read a chunk at a time (online learning
-            only: set ``batch_size``); see :mod:`deepzoo.utils.streaming`.
+            With ``batch_size`` set, an ``h5py.Dataset``, a ``numpy.memmap``
+            or another array-like too large for memory is read a chunk at a
+            time (:mod:`deepzoo.utils.streaming`); full-batch learning
+            (``batch_size=None``) codes every sample at once and reads it
+            whole.
         y : ignored
 
         Returns
         -------
         self : SparseCoding
         """
-        if is_streamed(X):
-            if self.batch_size is None:
-                raise ValueError(
-                    "SparseCoding.fit: full-batch learning (batch_size=None) codes every "
-                    "sample at once, so it needs X in memory; X is read a chunk at a time "
-                    f"({type(X).__name__}). Set batch_size (online mini-batches) to learn "
-                    "from it, or pass np.asarray(X)."
-                )
+        if is_streamed(X) and self.batch_size is not None:
             X = self._stream(X, True, "fit")
         else:
+            # full batch codes every sample at once: streamed X is read whole
             X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         rng = check_random_state(self.random_state)
         self._start(X, rng)

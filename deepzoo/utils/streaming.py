@@ -28,8 +28,12 @@ The semantics of a streamed epoch
 - Data that fit in one chunk train exactly as the same array in memory,
   bit for bit (``tests/test_out_of_core.py``).
 - ``fit`` reads the data once more before training, for the statistics of
-  the initialisation (the visible biases of an RBM); that pass also checks
-  every chunk, so bad data are refused before any update.
+  the initialisation (the visible biases of an RBM) or the divergence bound
+  (:meth:`RowStream.scan`); that pass also checks every chunk, so bad data
+  are refused before any update.
+- Labels stay in memory: supervised training pairs each chunk with the
+  targets of its rows (:meth:`RowStream.labelled_chunks`). Early stopping
+  holds out the last rows (:meth:`RowStream.split`).
 
 A chunk that holds NaN or inf, a file that was closed or data of the wrong
 width raise a ``ValueError`` naming the chunk (its rows) and the fix; the
