@@ -398,7 +398,9 @@ PATCHES = RECIPE.replace('dataset = "digits-shifted"', 'dataset = "natural-patch
     ('patch_size = "8"', "data.params.patch_size must be int; got str '8'"),
     ("whiten = 1", "data.params.whiten must be bool; got int 1"),
     ("n_patch = 5", "unknown key data.params.n_patch; allowed keys in data.params: "
-                    "n_patches, n_test_patches, patch_size, whiten."),
+                    "images, n_patches, n_test_patches, patch_size, whiten."),
+    ('images = "kodak"', "data.params.images must be one of ('scikit-learn', "
+                         "'scikit-image', 'all'); got 'kodak'"),
 ])
 def test_data_params_are_checked(params, message):
     text = PATCHES.replace("n_test = 100\n", f"n_test = 100\nparams = {{ {params} }}\n")
