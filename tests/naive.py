@@ -537,8 +537,10 @@ def rbm_label_train_epoch(V, L, state, settings, order, keys):
 
     Returns (new state, summed squared error, the final negative [v, l] of
     the last mini-batch). ``state``: W, U, b, d, c and velocity {W, U, b, d,
-    c}. ``settings``: learning_rate, momentum, weight_decay (on W and U
-    only), k, batch_size. The chain samples h and v and carries the label
+    c}, and "chain_h" for PCD: the hidden states of persistent chains,
+    where the negative phase starts (and which it leaves at its final
+    sampled hidden states). ``settings``: learning_rate, momentum,
+    weight_decay (on W and U only), k, batch_size. The chain samples h and v and carries the label
     probabilities (labels are never sampled); its final visible states are
     sampled, its final hidden update uses probabilities. The error is
     |[v, l] - E[[v, l] | h]|^2 with h sampled from p(h | v, l). Random
@@ -569,6 +571,7 @@ def rbm_label_train_epoch(V, L, state, settings, order, keys):
     def hidden_input(x):
         return x[:, :n_visible] @ params["W"].T + x[:, n_visible:] @ params["U"].T + params["c"]
 
+    chain = f64(state["chain_h"]) if "chain_h" in state else None
     total = 0.0
     for t, start in enumerate(range(0, n, bs)):
         x0 = np.hstack([f64(V[start:start + bs]), f64(L[start:start + bs])])
@@ -576,20 +579,25 @@ def rbm_label_train_epoch(V, L, state, settings, order, keys):
         key = keys[t]
         h0_mean, h0 = _rbm_hidden(hidden_input(x0), key[0], "bernoulli", dtype)
         total += ((x0 - visible(h0, None)) ** 2).sum()
-        h = h0
+        h = h0 if chain is None else chain
         for step in range(settings["k"]):
             xn = visible(h, key[1 + 2 * step])
             hn_mean, h = _rbm_hidden(hidden_input(xn), key[2 + 2 * step], "bernoulli", dtype)
-        stats_W = (h0_mean.T @ x0 - hn_mean.T @ xn) / nb
+        if chain is not None:
+            chain = h
+        stats_W = h0_mean.T @ x0 / nb - hn_mean.T @ xn / xn.shape[0]
         grad = {"W": stats_W[:, :n_visible], "U": stats_W[:, n_visible:],
-                "b": (x0 - xn)[:, :n_visible].mean(axis=0),
-                "d": (x0 - xn)[:, n_visible:].mean(axis=0),
-                "c": (h0_mean - hn_mean).mean(axis=0)}
+                "b": x0[:, :n_visible].mean(axis=0) - xn[:, :n_visible].mean(axis=0),
+                "d": x0[:, n_visible:].mean(axis=0) - xn[:, n_visible:].mean(axis=0),
+                "c": h0_mean.mean(axis=0) - hn_mean.mean(axis=0)}
         for name, g in grad.items():
             decay = wd * params[name] if name in ("W", "U") else 0.0
             vel[name] = mom * vel[name] + lr * (g - decay)
             params[name] = params[name] + vel[name]
-    return {**params, "velocity": vel}, total, xn
+    new = {**params, "velocity": vel}
+    if chain is not None:
+        new["chain_h"] = chain
+    return new, total, xn
 
 
 # ---------------------------------------------------------------------------

@@ -89,6 +89,16 @@ class _TopRBM:
         self.b = np.concatenate([b, d]) if self.n_labels else b.copy()
         self.c = c.copy()
         self.velocity = {name: np.zeros_like(a) for name, a in self.params().items()}
+        # Hidden states of the persistent chains (PCD), None for CD.
+        self.chains = None
+
+    def start_chains(self, X, n_chains, rng):
+        """Persistent chains from hidden states sampled given ``n_chains``
+        random rows of ``X`` (rows of :meth:`visible`), as
+        :class:`deepzoo.BernoulliRBM` starts its own."""
+        rows = X[rng.randint(X.shape[0], size=n_chains)]
+        p = expit(rows @ self.W.T + self.c)
+        self.chains = (rng.random_sample(p.shape) < p).astype(self.W.dtype)
 
     def params(self):
         return {"W": self.W, "b": self.b, "c": self.c}
@@ -113,9 +123,11 @@ class _TopRBM:
 
         The chain samples the hidden and penultimate units, carries the
         label probabilities and ends with sampled visible states and hidden
-        probabilities (Hinton's guide, section 3). Returns the summed
-        squared reconstruction error and the last mini-batch's final
-        negative visible states.
+        probabilities (Hinton's guide, section 3); with :attr:`chains` set
+        (:meth:`start_chains`), the negative phase runs those persistent
+        chains instead (PCD, Tieleman 2008). Returns the summed squared
+        reconstruction error and the last mini-batch's final negative
+        visible states.
         """
         settings = _k.Settings(
             visible=_k.BERNOULLI, hidden=_k.BERNOULLI, k=int(k), sample_visible=True,
@@ -124,7 +136,7 @@ class _TopRBM:
         vel = self.velocity
         return _k.run_epoch(X, order, keys, settings, batch_size=batch_size, W=self.W,
                             b=self.b, c=self.c, velocity_W=vel["W"], velocity_b=vel["b"],
-                            velocity_c=vel["c"])
+                            velocity_c=vel["c"], chains=self.chains)
 
     def label_mask(self):
         """The ``gibbs_chain`` mask that holds the label units."""
@@ -165,7 +177,8 @@ class DBN(TransformerMixin, BaseEstimator):
     n_iter : int, default=10
         Epochs of each RBM.
     method : {"cd", "pcd"}, default="cd"
-        Training of the lower RBMs (see :class:`deepzoo.BernoulliRBM`).
+        Training of the lower RBMs (see :class:`deepzoo.BernoulliRBM`), and
+        of the top RBM when fitted without labels.
     k : int, default=1
         Gibbs steps of the greedy training.
     initial_momentum, final_momentum : float, default=0.5, 0.9
@@ -173,6 +186,21 @@ class DBN(TransformerMixin, BaseEstimator):
         Epoch at which the momentum switches.
     weight_decay : float, default=0.0002
         L2 weight cost of the greedy training (weights only).
+    top_method : {"cd", "pcd"}, default="cd"
+        Training of the top RBM when fitted with labels. "cd": CD-``k``
+        from the data, as Hinton, Osindero & Teh (2006). "pcd": persistent
+        chains (Tieleman 2008), ``batch_size`` of them, with the label units
+        free; the momentum stays at ``initial_momentum`` (the chains must
+        follow the weights) and the learning rate decays linearly to zero
+        over the ``n_iter`` epochs. CD-1 learns to reconstruct the label
+        from the data's own hidden states, so it never lowers the
+        probability of states that pair one class's features with another
+        label; with a label clamped, Gibbs chains then wander between
+        classes and fantasies rarely show the clamped class. The negative
+        phase of PCD visits those states and makes fantasies follow their
+        labels (docs/experiments.md, "DBN fantasies").
+    top_learning_rate : float, default=None
+        Learning rate of the labelled top RBM; None: ``learning_rate``.
     n_updown_iter : int, default=0
         Epochs of up-down fine-tuning after greedy training.
     updown_learning_rate : float, default=0.01
@@ -241,6 +269,8 @@ class DBN(TransformerMixin, BaseEstimator):
         "final_momentum": [Interval(Real, 0, 1, closed="left")],
         "momentum_switch": [Interval(Integral, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "top_method": [StrOptions({"cd", "pcd"})],
+        "top_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "n_updown_iter": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "updown_k": [Interval(Integral, 1, None, closed="left")],
@@ -251,7 +281,7 @@ class DBN(TransformerMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(500, 500, 2000), *, learning_rate=0.1,
                  batch_size=100, n_iter=10, method="cd", k=1, initial_momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
-                 n_updown_iter=0, updown_learning_rate=0.01, updown_k=3,
+                 top_method="cd", top_learning_rate=None, n_updown_iter=0, updown_learning_rate=0.01, updown_k=3,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -263,6 +293,8 @@ class DBN(TransformerMixin, BaseEstimator):
         self.final_momentum = final_momentum
         self.momentum_switch = momentum_switch
         self.weight_decay = weight_decay
+        self.top_method = top_method
+        self.top_learning_rate = top_learning_rate
         self.n_updown_iter = n_updown_iter
         self.updown_learning_rate = updown_learning_rate
         self.updown_k = updown_k
@@ -369,6 +401,8 @@ class DBN(TransformerMixin, BaseEstimator):
         self.label_intercept_ = np.log(prior / prior.sum()).astype(dtype)
         top = self._top()
         X = top.visible(V, Y)
+        if self.top_method == "pcd":
+            top.start_chains(X, min(self.batch_size, n), rng)
         errors = []
         bound = parameter_bound(V)
         for epoch in range(self.n_iter):
@@ -388,10 +422,16 @@ class DBN(TransformerMixin, BaseEstimator):
         bs = min(self.batch_size, n)
         order = rng.permutation(n)
         keys = _k.draw_keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
-        momentum = self.initial_momentum if epoch < self.momentum_switch \
-            else self.final_momentum
+        learning_rate = self.learning_rate if self.top_learning_rate is None \
+            else self.top_learning_rate
+        if top.chains is None:
+            momentum = self.initial_momentum if epoch < self.momentum_switch \
+                else self.final_momentum
+        else:
+            momentum = self.initial_momentum
+            learning_rate *= 1 - epoch / self.n_iter
         total, _ = top.epoch(X, order, keys, batch_size=bs, k=self.k,
-                             learning_rate=self.learning_rate, momentum=momentum,
+                             learning_rate=learning_rate, momentum=momentum,
                              weight_decay=self.weight_decay)
         return total
 
