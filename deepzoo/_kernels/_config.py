@@ -24,3 +24,34 @@ def kernel(func=None, **options):
 def parallel_kernel(func=None, **options):
     """Compile ``func`` as the ``parallel=True`` twin (rows independent)."""
     return kernel(func, parallel=True, **options)
+
+
+def when_given(func):
+    """``func`` compiled as a kernel, called only when its first argument is
+    not None.
+
+    Inside a kernel, the call dispatches on that argument's type: with None
+    it is a no-op and ``func`` is not even typed. A kernel that takes an
+    optional feature's arrays as None when the feature is off (fast weights,
+    a learned variance) thus compiles none of its code, where an empty
+    array would compile it in every variant (seconds of a first fit).
+    """
+    from numba import types
+    from numba.extending import overload
+
+    compiled = kernel(func)
+
+    def call(first, *args):
+        if first is not None:
+            compiled(first, *args)
+
+    @overload(call)
+    def _call(first, *args):
+        if isinstance(first, types.NoneType):
+            return lambda first, *args: None
+        return lambda first, *args: compiled(first, *args)
+
+    call.__name__ = call.__qualname__ = func.__name__
+    call.__doc__ = func.__doc__
+    call.kernel = compiled
+    return call

@@ -34,7 +34,7 @@ from numba.extending import overload
 
 from . import _fastmath as fm
 from ._blas import axpy, gemm, scal
-from ._config import kernel, parallel_kernel
+from ._config import kernel, parallel_kernel, when_given
 
 
 @kernel
@@ -196,8 +196,23 @@ def _load_rows_compiled(X, order, start, nb, V):
     return load_dense
 
 
-# Unit codes of ``hidden_rows`` / ``visible_rows`` / ``train_epoch``.
+# Unit codes of ``hidden_rows`` / ``visible_rows`` / ``Settings``.
 BERNOULLI, GAUSSIAN, NRELU = 0, 1, 2
+
+# The same kinds as values of a type each (``unit_kind``), for the epoch
+# kernel: compiled code dispatches on their types (``hidden_step``,
+# ``visible_step``), so an RBM's epoch compiles the kernels of its own units
+# only, where an int code compiles every kind's branch.
+BernoulliUnits = namedtuple("BernoulliUnits", ["code"])
+GaussianUnits = namedtuple("GaussianUnits", ["code"])
+NReLUUnits = namedtuple("NReLUUnits", ["code"])
+_KINDS = (BernoulliUnits(BERNOULLI), GaussianUnits(GAUSSIAN), NReLUUnits(NRELU))
+
+
+def unit_kind(code):
+    """The unit code ``code`` (``BERNOULLI``, ``GAUSSIAN``, ``NRELU``) as a
+    value of a type of its own, with the code in its field ``code``."""
+    return _KINDS[code]
 
 
 @kernel
@@ -212,8 +227,14 @@ def hidden_rows(unit, Z, c, out_scale, key, M, S):
         gaussian_rows(Z, c, ones, ones, key, M, S)
     else:
         nrelu_rows(Z, c, key, M, S)
+    _scale_rows(M, out_scale)
+
+
+@kernel
+def _scale_rows(M, out_scale):
+    """``M *= out_scale`` (nothing to do for 1)."""
     if out_scale != 1.0:
-        scale = fm.cast_like(out_scale, c[0])
+        scale = fm.cast_like(out_scale, M[0, 0])
         for i in range(M.shape[0]):
             for j in range(M.shape[1]):
                 M[i, j] *= scale
@@ -231,6 +252,54 @@ def visible_rows(unit, Z, b, var, std, n_labels, key, M, S):
         gaussian_rows(Z, b, var, std, key, M, S)
     if n_labels > 0:
         softmax_rows(Z, b, Z.shape[1] - n_labels, M, S)
+
+
+def hidden_step(unit, Z, c, out_scale, key, M, S):
+    """``hidden_rows`` for the unit kind ``unit`` (``unit_kind``)."""
+    hidden_rows(unit.code, Z, c, out_scale, key, M, S)
+
+
+def visible_step(unit, Z, b, var, std, n_labels, key, M, S):
+    """``visible_rows`` for the unit kind ``unit`` (``unit_kind``)."""
+    visible_rows(unit.code, Z, b, var, std, n_labels, key, M, S)
+
+
+# Compiled, the two dispatch on the type of the unit kind: only that kind's
+# kernel is typed (the Python twins above run with the JIT off). The epoch of
+# a Bernoulli RBM thus never compiles the Gaussian and NReLU units.
+@overload(hidden_step, inline="always")
+def _hidden_step_compiled(unit, Z, c, out_scale, key, M, S):
+    if unit.instance_class is BernoulliUnits:
+        def bernoulli(unit, Z, c, out_scale, key, M, S):
+            sigmoid_rows(Z, 1.0, c, out_scale, key, M, S)
+        return bernoulli
+    if unit.instance_class is GaussianUnits:
+        def gaussian(unit, Z, c, out_scale, key, M, S):
+            ones = np.ones_like(c)
+            gaussian_rows(Z, c, ones, ones, key, M, S)
+            _scale_rows(M, out_scale)
+        return gaussian
+
+    def nrelu(unit, Z, c, out_scale, key, M, S):
+        nrelu_rows(Z, c, key, M, S)
+        _scale_rows(M, out_scale)
+    return nrelu
+
+
+@overload(visible_step, inline="always")
+def _visible_step_compiled(unit, Z, b, var, std, n_labels, key, M, S):
+    if unit.instance_class is BernoulliUnits:
+        def bernoulli(unit, Z, b, var, std, n_labels, key, M, S):
+            sigmoid_rows(Z, 1.0, b, 1.0, key, M, S)
+            if n_labels > 0:
+                softmax_rows(Z, b, Z.shape[1] - n_labels, M, S)
+        return bernoulli
+
+    def gaussian(unit, Z, b, var, std, n_labels, key, M, S):
+        gaussian_rows(Z, b, var, std, key, M, S)
+        if n_labels > 0:
+            softmax_rows(Z, b, Z.shape[1] - n_labels, M, S)
+    return gaussian
 
 
 @kernel
@@ -329,16 +398,20 @@ def tempered_chain(v, W, b, c, keys, betas, *, visible=BERNOULLI, sigma=None):
 # them by keyword, so that moving a field cannot silently swap two arrays.
 # numba types a namedtuple by its fields (one compiled variant per set of
 # field types, as for separate arguments). Arrays with zero rows mean
-# "absent".
+# "absent"; the arrays of an optional feature whose code is large are None
+# instead when it is off, so that the epoch's variants without it never
+# compile that code (``when_given``, ``n_blocks``).
 
 #: The learned arrays, updated in place: weights (m, d), visible and hidden
 #: biases, the Gaussian visible units' standard deviations (kept equal to
-#: ``exp(log_variance / 2)`` when the variance is learned).
+#: ``exp(log_variance / 2)`` when the variance is learned; ``log_variance``
+#: and its velocity are None when it is not).
 Parameters = namedtuple("Parameters", ["W", "b", "c", "sigma", "log_variance"])
 
 #: What the optimiser carries from one update to the next, updated in
 #: place: the momentum of each parameter, the persistent hidden chains
-#: (n_chains, m) of PCD/FPCD, the fast weights of FPCD and the running mean
+#: (n_chains, m) of PCD/FPCD, the fast weights of FPCD (None for the other
+#: methods) and the running mean
 #: of the positive hidden probabilities that the sparsity penalty follows.
 #: Parallel tempering: ``betas`` (n_temperatures,), decreasing from 1, and
 #: ``chains`` of n_temperatures blocks of chains, block ``t`` at
@@ -353,8 +426,9 @@ State = namedtuple("State", ["velocity_W", "velocity_b", "velocity_c", "velocity
                              "swaps"])
 
 #: Scalars of the epoch: unit codes (``BERNOULLI``, ``GAUSSIAN``,
-#: ``NRELU``), Gibbs steps, whether CD's final visible states are sampled,
-#: the rates and costs of the update (weight decay on ``W`` only), the
+#: ``NRELU``; ``run_epoch`` hands them to the kernel as ``unit_kind``
+#: values, so that it compiles only the units it runs), Gibbs steps,
+#: whether CD's final visible states are sampled, the rates and costs of the update (weight decay on ``W`` only), the
 #: number of label units (the last visible columns, see ``visible_rows``);
 #: the features a caller leaves out (labels, fast weights, sparsity) are
 #: off. Rates are floats: an int would compile another variant.
@@ -407,6 +481,10 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
         return absent if a is None else a
 
     chains = given(chains, absent2)
+    if log_variance is None:
+        velocity_log_variance = None
+    settings = settings._replace(visible=unit_kind(settings.visible),
+                                 hidden=unit_kind(settings.hidden))
     fpcd = fast_W is not None
     rows = batch_size + max(batch_size, chains.shape[0])
     scratch = Scratch(buffers_v=np.empty((3, rows, d), dtype),
@@ -415,12 +493,10 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
                       err=np.empty(batch_size, dtype))
     total = train_epoch(
         X, order,
-        Parameters(W=W, b=b, c=c, sigma=given(sigma, absent1),
-                   log_variance=given(log_variance, absent1)),
+        Parameters(W=W, b=b, c=c, sigma=given(sigma, absent1), log_variance=log_variance),
         State(velocity_W=velocity_W, velocity_b=velocity_b, velocity_c=velocity_c,
-              velocity_log_variance=given(velocity_log_variance, absent1), chains=chains,
-              fast_W=given(fast_W, absent2), fast_b=given(fast_b, absent1),
-              fast_c=given(fast_c, absent1), mean_hidden=given(mean_hidden, absent1),
+              velocity_log_variance=velocity_log_variance, chains=chains, fast_W=fast_W,
+              fast_b=fast_b, fast_c=fast_c, mean_hidden=given(mean_hidden, absent1),
               betas=betas, swaps=swaps),
         settings, keys, scratch)
     n = rows_shape(X)[0]
@@ -463,6 +539,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     chains, mean_hidden = state.chains, state.mean_hidden
     betas, swaps = state.betas, state.swaps
     fast_W, fast_b, fast_c = state.fast_W, state.fast_b, state.fast_c
+    # unit kinds (``unit_kind``): the unit steps dispatch on their types
     visible, hidden, k = settings.visible, settings.hidden, settings.k
     n_labels = settings.n_labels
     lr, momentum = settings.learning_rate, settings.momentum
@@ -471,14 +548,14 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     m = W.shape[0]
     bs = err.shape[0]
     persistent = chains.shape[0] > 0
-    fpcd = fast_W.shape[0] > 0
+    fpcd = fast_W is not None
     tempered = betas is not None
     # chains per temperature (the model's chains are the first block)
     n_cold = chains.shape[0] // n_blocks(betas)
     # tempered part of each chain's negative energy, for the swaps
     coupling = np.empty(chains.shape[0] if tempered else 0)
-    gaussian_visible = visible == GAUSSIAN
-    learn_variance = log_variance.shape[0] > 0
+    gaussian_visible = visible.code == GAUSSIAN
+    learn_variance = log_variance is not None
     # The stacked statistics: V = [v_data; v_model], H = [h_data; -h_model
     # scaled by nb / n_neg], so that one product H.T @ V is the gradient.
     V, Av, Vm = buffers_v[0], buffers_v[1], buffers_v[2]
@@ -531,26 +608,22 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
         if not fpcd:
             W_n, s_n = A, s_cur
         gemm(False, True, s_cur, Vpos, A, 0.0, Ah[:nb])
-        hidden_rows(hidden, Ah[:nb], c, 1.0, keys[t, 0], Hpos, Hs[:nb])
+        hidden_step(hidden, Ah[:nb], c, 1.0, keys[t, 0], Hpos, Hs[:nb])
         if settings.sparsity_cost > 0:
             u[:nb] = 1.0 / nb
             gemm(False, False, 1.0, u[:nb].reshape((1, nb)), Hpos, 0.0, sums_h)
             for j in range(m):
                 mean_hidden[j] = (settings.sparsity_decay * mean_hidden[j]
                                   + (1 - settings.sparsity_decay) * sums_h[0, j])
-        if fpcd:
-            for j in range(m):
-                for i in range(d):
-                    W_n[j, i] = W[j, i] + fast_W[j, i]
-                c_n[j] = c[j] + fast_c[j]
-            for i in range(d):
-                b_n[i] = b[i] + fast_b[i]
+        _fast_sum(fast_W, W, W_n)
+        _fast_sum(fast_c, c, c_n)
+        _fast_sum(fast_b, b, b_n)
         h = Hs[:nb]
         if persistent:
             # Reconstruction error of the data (monitoring only: the
             # negative phase runs on the persistent chains).
             gemm(False, False, s_cur, h, A, 0.0, Av[:nb])
-            visible_rows(visible, Av[:nb], b, var, sigma, n_labels, no_key, Vm[:nb], Vm[:0])
+            visible_step(visible, Av[:nb], b, var, sigma, n_labels, no_key, Vm[:nb], Vm[:0])
             sqerr_rows(Vpos, Vm[:nb], e)
             h = chains
         neg_means = False
@@ -558,22 +631,22 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             last = step == k - 1
             gemm(False, False, s_n, h, W_n, 0.0, Av[:n_run])
             if tempered:
-                pt_visible_step(visible, Av[:n_run], b_n, var, sigma, betas, n_cold,
+                pt_visible_step(visible.code, Av[:n_run], b_n, var, sigma, betas, n_cold,
                                 keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
             elif not last or settings.sample_visible or persistent:
                 # a Markov chain needs sampled states; their means go to Vm
-                visible_rows(visible, Av[:n_run], b_n, var, sigma, n_labels,
+                visible_step(visible, Av[:n_run], b_n, var, sigma, n_labels,
                              keys[t, 1 + 2 * step], Vm[:n_run], Vrun)
                 if step == 0 and not persistent:
                     sqerr_rows(Vpos, Vm[:n_neg], e)
             else:
                 # the final reconstruction uses the means (section 3.2)
                 neg_means = True
-                if visible == BERNOULLI and step == 0 and n_labels == 0:
+                if visible.code == BERNOULLI and step == 0 and n_labels == 0:
                     # CD-1 fast path: the error in the same pass
                     sigmoid_sqerr_rows(Av[:n_neg], b_n, Vpos, Vneg, e)
                 else:
-                    visible_rows(visible, Av[:n_neg], b_n, var, sigma, n_labels, no_key, Vneg,
+                    visible_step(visible, Av[:n_neg], b_n, var, sigma, n_labels, no_key, Vneg,
                                  Vneg[:0])
                     if step == 0:
                         sqerr_rows(Vpos, Vneg, e)
@@ -583,7 +656,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
                 # step), every chain's sampled state, then the swaps
                 states = chains if last else Hs[:n_run]
                 # (Gaussian visible units: the tempered energy has no b.v)
-                b_coupling = b_n if visible == BERNOULLI else b_n[:0]
+                b_coupling = b_n if visible.code == BERNOULLI else b_n[:0]
                 pt_hidden_step(Ah[:n_run], c_n, Vrun, b_coupling, betas, n_cold, -nb / n_neg,
                                keys[t, 2 + 2 * step], Hneg if last else Hneg[:0], states,
                                coupling, keys[t, 2 * k + 2 + step], swaps)
@@ -591,10 +664,10 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             elif last:
                 # The final hidden update uses probabilities (section 3.3);
                 # persistent chains also keep a sampled state.
-                hidden_rows(hidden, Ah[:n_neg], c_n, -nb / n_neg, keys[t, 2 + 2 * step], Hneg,
+                hidden_step(hidden, Ah[:n_neg], c_n, -nb / n_neg, keys[t, 2 + 2 * step], Hneg,
                             chains if persistent else chains[:0])
             else:
-                hidden_rows(hidden, Ah[:n_neg], c_n, 1.0, keys[t, 2 + 2 * step], Hneg,
+                hidden_step(hidden, Ah[:n_neg], c_n, 1.0, keys[t, 2 + 2 * step], Hneg,
                             Hs[:n_neg])
                 h = Hs[:n_neg]
         for i in range(nb):
@@ -610,8 +683,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             gemm(True, False, 1.0, H[:rows], V[:rows], 0.0, G)
             decay_momentum_step(W.reshape(-1), G.reshape(-1), velocity_W.reshape(-1), lr,
                                 momentum, scale, settings.weight_decay)
-            _fast_step(fast_W.reshape(-1), G.reshape(-1), settings.fast_decay,
-                       settings.fast_learning_rate * scale)
+            _fast_step(fast_W, G, settings.fast_decay, settings.fast_learning_rate * scale)
         elif heavy_ball:
             s_new = _heavy_ball_step(A, B, s_cur, s_prev, H[:rows], V[:rows], step_scale,
                                      momentum, decay)
@@ -638,19 +710,13 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
         if gaussian_visible:
             for i in range(d):
                 grad_b[0, i] /= var[i]
-        if learn_variance:
-            _variance_gradient(Vpos, Vneg, b, var, 1.0 if neg_means else 0.0, grad_lv)
+        # (the variance's gradient is taken before b moves)
+        _variance_step(log_variance, state.velocity_log_variance, Vpos, Vneg, b, sigma, var,
+                       1.0 if neg_means else 0.0, grad_lv, lr, momentum)
         decay_momentum_step(c, sums_h[0], velocity_c, lr, momentum, 1.0, 0.0)
         decay_momentum_step(b, grad_b[0], velocity_b, lr, momentum, 1.0, 0.0)
-        if fpcd:
-            _fast_step(fast_c, sums_h[0], settings.fast_decay, settings.fast_learning_rate)
-            _fast_step(fast_b, grad_b[0], settings.fast_decay, settings.fast_learning_rate)
-        if learn_variance:
-            decay_momentum_step(log_variance, grad_lv, state.velocity_log_variance, lr,
-                                momentum, 1.0, 0.0)
-            for i in range(d):
-                sigma[i] = math.sqrt(math.exp(log_variance[i]))
-                var[i] = sigma[i] * sigma[i]
+        _fast_step(fast_c, sums_h[0], settings.fast_decay, settings.fast_learning_rate)
+        _fast_step(fast_b, grad_b[0], settings.fast_decay, settings.fast_learning_rate)
     _unscale(s_cur, A)
     if heavy_ball:
         _difference(A, B, s_prev, velocity_W)
@@ -743,14 +809,42 @@ def _difference(A, B, scale, out):
         o[i] = a[i] - scale * b[i]
 
 
-@kernel
+# Fast weights and a learned variance are None when off (see ``State``):
+# their steps are then no-ops that are not even compiled (``when_given``).
+
+
+@when_given
 def _fast_step(fast, grad, fast_decay, step):
     """Tieleman & Hinton (2009): fast weights learn from the same gradient
-    with a large rate and decay towards zero."""
-    fast_decay = fm.cast_like(fast_decay, fast[0])
-    step = fm.cast_like(step, fast[0])
-    for i in range(fast.shape[0]):
-        fast[i] = fast_decay * fast[i] + step * grad[i]
+    (of the same shape, contiguous) with a large rate and decay towards
+    zero."""
+    f, g = fast.reshape(-1), grad.reshape(-1)
+    fast_decay = fm.cast_like(fast_decay, f[0])
+    step = fm.cast_like(step, f[0])
+    for i in range(f.shape[0]):
+        f[i] = fast_decay * f[i] + step * g[i]
+
+
+@when_given
+def _fast_sum(fast, slow, out):
+    """``out = slow + fast`` (contiguous arrays of one shape): the negative
+    phase's parameters of fast PCD."""
+    f, s, o = fast.reshape(-1), slow.reshape(-1), out.reshape(-1)
+    for i in range(o.shape[0]):
+        o[i] = s[i] + f[i]
+
+
+@when_given
+def _variance_step(log_variance, velocity, Vpos, Vneg, b, sigma, var, neg_means, grad,
+                   learning_rate, momentum):
+    """The momentum step of the log-variances of Gaussian visible units
+    (``_variance_gradient`` into ``grad``), then ``sigma`` and ``var`` from
+    them."""
+    _variance_gradient(Vpos, Vneg, b, var, neg_means, grad)
+    decay_momentum_step(log_variance, grad, velocity, learning_rate, momentum, 1.0, 0.0)
+    for i in range(log_variance.shape[0]):
+        sigma[i] = math.sqrt(math.exp(log_variance[i]))
+        var[i] = sigma[i] * sigma[i]
 
 
 @kernel
