@@ -12,16 +12,24 @@ when the duality gap is small enough. Throughout, ``q = c - G @ a`` is the corre
 residual, ``q_j = d_j . r``: the KKT conditions read ``q_j = alpha *
 sign(a_j)`` on the support and ``|q_j| <= alpha`` off it.
 
-Samples are independent, so each solver has a ``parallel_kernel`` driver
-that spreads ``n_chunks`` chunks of rows over threads (more chunks than
-threads: rows differ in cost, and each chunk allocates its workspace once;
-the caller picks the number, as reading the thread count inside a kernel
-would stop it from being cached) and a serial twin (for small
-batches, where thread start-up costs more than it saves, and for callers
-that are already parallel). Codes ``A`` are updated in place, so a caller's
-previous codes are the warm start.
+Samples are independent, so each solver has a serial kernel and a
+parallel twin that spreads ``n_chunks`` chunks of rows over threads (more
+chunks than threads: rows differ in cost, and each chunk allocates its
+workspace once); the serial one serves small batches, where thread start-up
+costs more than it saves, and callers that are already parallel. The twins
+run the serial kernel on each chunk from Python threads (the kernels
+release the GIL), not as ``parallel=True`` kernels: a row loop gains
+nothing from numba's parallel compilation, whose parfor costs seconds of
+compilation at first use (4 s of a first ``SparseCoding`` fit, measured).
+Codes ``A`` are updated in place, so a caller's previous codes are the warm
+start.
 """
 
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numba
 import numpy as np
 from numba import prange
 
@@ -215,7 +223,9 @@ def _line_search(G, c, active, n_act, theta, alpha, x_cur, x_new, x_try):
     return False
 
 
-@kernel
+# n_factored typed int64 from the start: its first value, the literal 0,
+# would otherwise compile a second variant of _cholesky_rows for it.
+@kernel(locals={"n_factored": numba.int64})
 def _feature_sign_row(G, c, a, alpha, positive, max_iter, rtol,
                       active, theta, q, M, rhs, x_cur, x_new, x_try):
     """Feature-sign search (Lee, Battle, Raina & Ng 2007) for one sample.
@@ -321,15 +331,10 @@ def feature_sign(G, C, A, alpha, positive, max_iter, rtol, n_iter):
                                       max_iter, rtol, *ws)
 
 
-@parallel_kernel
 def feature_sign_parallel(G, C, A, alpha, positive, max_iter, rtol, n_iter, n_chunks):
     """Parallel twin of :func:`feature_sign` (rows over threads)."""
-    n = C.shape[0]
-    for ch in prange(n_chunks):
-        ws = _feature_sign_workspace(C.shape[1], C)
-        for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
-            n_iter[i] = _feature_sign_row(G, C[i], A[i], alpha, positive,
-                                          max_iter, rtol, *ws)
+    _over_threads(feature_sign, n_chunks, (G, C, A, alpha, positive, max_iter, rtol, n_iter),
+                  rows=(1, 2, 7))
 
 
 # ------------------------------------------------- coordinate descent
@@ -434,16 +439,11 @@ def coordinate_descent(G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter):
                             max_iter, tol, q)
 
 
-@parallel_kernel
 def coordinate_descent_parallel(G, C, A, xnorm2, alpha, positive, max_iter,
                                 tol, n_iter, n_chunks):
     """Parallel twin of :func:`coordinate_descent`."""
-    n = C.shape[0]
-    for ch in prange(n_chunks):
-        q = np.empty(C.shape[1], np.float64)
-        for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
-            n_iter[i] = _cd_row(G, C[i], A[i], xnorm2[i], alpha, positive,
-                                max_iter, tol, q)
+    _over_threads(coordinate_descent, n_chunks,
+                  (G, C, A, xnorm2, alpha, positive, max_iter, tol, n_iter), rows=(1, 2, 3, 8))
 
 
 @parallel_kernel
@@ -552,14 +552,49 @@ def omp(G, C, A, n_nonzero, alpha, n_iter):
         n_iter[i] = _omp_row(G, C[i], A[i], n_nonzero, alpha, *ws)
 
 
-@parallel_kernel
 def omp_parallel(G, C, A, n_nonzero, alpha, n_iter, n_chunks):
     """Parallel twin of :func:`omp`."""
-    n = C.shape[0]
-    for ch in prange(n_chunks):
-        ws = _omp_workspace(C.shape[1], n_nonzero, C)
-        for i in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
-            n_iter[i] = _omp_row(G, C[i], A[i], n_nonzero, alpha, *ws)
+    _over_threads(omp, n_chunks, (G, C, A, n_nonzero, alpha, n_iter), rows=(1, 2, 5))
+
+
+# ------------------------------------------------------ parallel twins
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _over_threads(serial, n_chunks, args, rows):
+    """Run ``serial(*args)`` on ``n_chunks`` chunks of rows, on numba's
+    number of threads (``numba.get_num_threads``): the arguments at the
+    positions ``rows`` are cut into row blocks, the others passed whole.
+    The calling thread takes chunks too; each thread takes the next chunk
+    when it finishes one, as rows differ in cost."""
+    global _pool
+    n = args[rows[0]].shape[0]
+    n_chunks = max(1, min(n_chunks, n))
+    chunks = itertools.count()  # next() is atomic: a shared work queue
+
+    def work():
+        while (ch := next(chunks)) < n_chunks:
+            lo, hi = ch * n // n_chunks, (ch + 1) * n // n_chunks
+            serial(*[a[lo:hi] if i in rows else a for i, a in enumerate(args)])
+
+    n_helpers = min(numba.get_num_threads(), n_chunks) - 1
+    if n_helpers > 0:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
+                                           thread_name_prefix="deepzoo-lasso")
+        helpers = [_pool.submit(work) for _ in range(n_helpers)]
+    else:
+        helpers = []
+    try:
+        work()
+    finally:
+        # the rows are the caller's arrays: no thread may outlive the call
+        wait(helpers)
+    for helper in helpers:
+        helper.result()
 
 
 # ------------------------------------------------------ dictionary step
