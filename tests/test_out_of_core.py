@@ -8,6 +8,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from deepzoo import (
+    DBN,
     Autoencoder,
     BernoulliRBM,
     DeepAutoencoder,
@@ -396,3 +397,109 @@ def test_sparse_coding_transform_reads_a_file_a_chunk_at_a_time(h5, data):
         codes = sc.transform(X)
     assert all(isinstance(k, slice) and k.stop - k.start <= 100 for k in X.reads)
     np.testing.assert_allclose(codes, sc.transform(data), atol=1e-5)
+
+
+# -- the DBN
+
+
+def _dbn(**kw):
+    return DBN(**{"hidden_layer_sizes": (10, 6), "n_iter": 3, "batch_size": 10,
+                  "n_updown_iter": 2, "random_state": 0, **kw})
+
+
+@pytest.mark.parametrize("top_method", ["cd", "pcd"])
+@pytest.mark.parametrize("sizes", [(10, 6), (6,)], ids=["two-layers", "top-only"])
+def test_dbn_one_chunk_trains_as_the_array_in_memory(tmp_path, h5, data, top_method, sizes):
+    y = _labels(data)
+    a = _dbn(top_method=top_method, hidden_layer_sizes=sizes).fit(data, y)
+    b = _dbn(top_method=top_method, hidden_layer_sizes=sizes).fit(h5["X"], y)
+    _assert_same(a, b)
+    assert b.n_features_in_ == D and b.n_iter_ == 2
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=data.shape)
+    mm[:] = data
+    _assert_same(a, _dbn(top_method=top_method, hidden_layer_sizes=sizes).fit(mm, y))
+    # without labels: the greedy stack, then up-down on the data alone
+    _assert_same(_dbn(hidden_layer_sizes=sizes).fit(data), _dbn(hidden_layer_sizes=sizes).fit(
+        h5["X"]))
+
+
+def test_dbn_streamed_inference_equals_in_memory(h5, data):
+    y = _labels(data)
+    dbn = _dbn().fit(data, y)
+    # one chunk: the very computation of in-memory input
+    np.testing.assert_array_equal(dbn.transform(h5["X"]), dbn.transform(data))
+    X = Recorded(data)
+    with chunk_bytes(100 * ROW_BYTES):
+        # blocks of rows: BLAS may round a block differently
+        np.testing.assert_allclose(dbn.transform(X), dbn.transform(data), rtol=1e-6)
+        np.testing.assert_allclose(dbn.predict_proba(X), dbn.predict_proba(data), rtol=1e-5,
+                                   atol=1e-7)
+        np.testing.assert_array_equal(dbn.predict(X), dbn.predict(data))
+        assert dbn.score(X, y) == dbn.score(data, y)
+    assert X.reads and all(isinstance(k, slice) and k.stop - k.start <= 100 for k in X.reads)
+
+
+def test_dbn_learns_from_chunks_without_materialising_the_penultimate_rows(data, monkeypatch):
+    def materialised(self, dtype=None, copy=None):
+        raise AssertionError("the penultimate rows were materialised")
+
+    monkeypatch.setattr(TransformedRows, "__array__", materialised)
+    y = _labels(data)
+    kw = {"hidden_layer_sizes": (20, 30), "n_iter": 20, "top_method": "pcd",
+          "top_learning_rate": 0.05}
+    a = _dbn(**kw).fit(data, y)
+    X = Recorded(data)
+    with chunk_bytes(100 * ROW_BYTES):
+        b = _dbn(**kw).fit(X, y)
+    # every read is a chunk, but the persistent chains' rows (read by index)
+    slices = [k for k in X.reads if isinstance(k, slice)]
+    assert len(X.reads) - len(slices) == 1
+    assert all(k.stop - k.start <= 100 for k in slices)
+    # the last reads: the two up-down epochs, each its own order of the 6 chunks
+    starts = [k.start for k in slices]
+    updown = [starts[-12:-6], starts[-6:]]
+    assert all(sorted(e) == list(range(0, N, 100)) for e in updown)
+    assert updown[0] != updown[1]
+    # in memory 0.80; the class prior 0.49
+    assert b.score(data, y) == pytest.approx(a.score(data, y), abs=0.1)
+    assert b.score(data, y) > 0.7
+
+
+@pytest.mark.parametrize("sizes", [(10, 6), (6,)], ids=["two-layers", "top-only"])
+@pytest.mark.parametrize("kind, message", [("nan", "NaN or inf"), ("range", r"\[0, 1\]")])
+def test_dbn_names_a_bad_chunk_and_keeps_the_model(h5, data, sizes, kind, message):
+    y = _labels(data)
+    dbn = _dbn(hidden_layer_sizes=sizes).fit(data, y)
+    before = _learned(dbn)
+    with chunk_bytes(100 * ROW_BYTES), pytest.raises(
+            ValueError, match=rf"chunk 3 of 6 \(rows 200 to 299\) of X.*{message}"):
+        dbn.fit(_bad(h5, data, kind), y)
+    _assert_same_arrays(_learned(dbn), before)
+    with chunk_bytes(100 * ROW_BYTES), pytest.raises(
+            ValueError, match=rf"DBN\.transform: chunk 3 of 6 \(rows 200 to 299\).*{message}"):
+        dbn.transform(h5["bad"])
+
+
+def _assert_same_arrays(got, expected):
+    assert got.keys() == expected.keys()
+    for k, v in expected.items():
+        np.testing.assert_array_equal(got[k], v, err_msg=k)
+
+
+def test_dbn_checks_streamed_labels_width_and_closed_file(tmp_path, data):
+    y = _labels(data)
+    dbn = _dbn().fit(data, y)
+    before = _learned(dbn)
+    with h5py.File(tmp_path / "w.h5", "w") as f:
+        f["X"], f["narrow"] = data, data[:, :5]
+        with pytest.raises(ValueError, match="y has 599 rows but X has 600"):
+            dbn.fit(f["X"], y[:-1])
+        for call in (dbn.transform, dbn.predict, dbn.predict_proba):
+            with pytest.raises(ValueError, match="X has 5 features, but the model was fitted "
+                                                 "on 20"):
+                call(f["narrow"])
+        dataset = f["X"]
+    for call in (lambda X: dbn.fit(X, y), dbn.fit, dbn.transform, dbn.predict):
+        with pytest.raises(ValueError, match="closed HDF5 file; open the file again"):
+            call(dataset)
+    _assert_same_arrays(_learned(dbn), before)

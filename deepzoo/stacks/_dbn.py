@@ -38,8 +38,15 @@ from ..utils._compat import (
 )
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._transaction import transactional
+from ..utils.streaming import (
+    RowStream,
+    is_streamed,
+    stream_rows,
+    streamed_labels,
+    training_stream,
+)
 from ..utils.validation import check_codes, check_not_bool, check_unit_interval
-from ._stack import EncoderLayer, Stack, _decode, check_layer_sizes
+from ._stack import EncoderLayer, Stack, _decode, check_layer_sizes, layer_input
 
 __all__ = ["DBN"]
 
@@ -68,6 +75,20 @@ def _softmax(Z):
     return activate("softmax", Z)
 
 
+_GAUSSIAN_ALTERNATIVE = "a Stack starting with GaussianBernoulliRBM"
+
+
+def _unit_interval(caller):
+    """The check of a streamed chunk (:class:`RowStream`'s ``check``):
+    values in [0, 1], the message naming the chunk."""
+    def check(chunk, where):
+        try:
+            check_unit_interval(chunk, "DBN", alternative=_GAUSSIAN_ALTERNATIVE)
+        except ValueError as e:
+            raise ValueError(f"{caller}: {where} of X: {e}") from None
+    return check
+
+
 def _has_labels(dbn):
     """predict, predict_proba and score exist once fitted with labels
     (``fit(X, y)`` joins label units to the top RBM)."""
@@ -92,11 +113,14 @@ class _TopRBM:
         # Hidden states of the persistent chains (PCD), None for CD.
         self.chains = None
 
-    def start_chains(self, X, n_chains, rng):
+    def start_chains(self, X, n_chains, rng, Y=None):
         """Persistent chains from hidden states sampled given ``n_chains``
-        random rows of ``X`` (rows of :meth:`visible`), as
+        random rows of ``X`` (rows of :meth:`visible`; or a
+        :class:`RowStream` of the penultimate rows, read by index and
+        joined to their rows of the one-hot labels ``Y``), as
         :class:`deepzoo.BernoulliRBM` starts its own."""
-        rows = X[rng.randint(X.shape[0], size=n_chains)]
+        picks = rng.randint(X.shape[0], size=n_chains)
+        rows = self.visible(X.take(picks), Y[picks]) if isinstance(X, RowStream) else X[picks]
         p = expit(rows @ self.W.T + self.c)
         self.chains = (rng.random_sample(p.shape) < p).astype(self.W.dtype)
 
@@ -324,6 +348,15 @@ class DBN(TransformerMixin, BaseEstimator):
         All or nothing: if training fails or is interrupted, the DBN is left
         as it was before the call.
 
+        An ``h5py.Dataset``, a ``numpy.memmap`` or another array-like too
+        large for memory is streamed a chunk at a time
+        (:mod:`deepzoo.utils.streaming`): the greedy RBMs as in
+        :class:`Stack`, the labelled top RBM and the up-down epochs over
+        chunks in a shuffled order, the penultimate rows computed through
+        the fitted lower layers as each chunk is read (never stored). The
+        labels stay in memory. Data that fit in one chunk train bit for bit
+        as in memory.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -336,19 +369,36 @@ class DBN(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : DBN
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not valid input; for streamed ``X``, the message
+            names the chunk (its rows) that holds NaN, inf or values outside
+            [0, 1], or says that the file is closed.
         """
         supervised = y is not None
-        if supervised:
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C")
+        stream = None
+        if is_streamed(X):
+            # every chunk is checked as it is read, before any update
+            stream = training_stream(self, X, "fit", reset=True, batch_size=self.batch_size,
+                                     check=_unit_interval("DBN.fit"))
+            if supervised:
+                y = streamed_labels(y, stream)
+            dtype = stream.dtype
         else:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
-        check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
+            if supervised:
+                X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C")
+            else:
+                X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+            check_unit_interval(X, "DBN", alternative=_GAUSSIAN_ALTERNATIVE)
+            dtype = X.dtype
         sizes = check_layer_sizes(self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         if supervised:
             check_classification_targets(y)
             self.classes_, y_idx = np.unique(y, return_inverse=True)
-            Y = np.eye(len(self.classes_), dtype=X.dtype)[y_idx]
+            Y = np.eye(len(self.classes_), dtype=dtype)[y_idx]
         else:
             self.classes_ = None
             Y = None
@@ -357,13 +407,10 @@ class DBN(TransformerMixin, BaseEstimator):
         n_greedy = len(sizes) - 1 if supervised else len(sizes)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
         layers = []
-        H = X
         if n_greedy:
             stack = Stack([(f"rbm{i + 1}", self._rbm(s, int(seeds[i])))
                            for i, s in enumerate(sizes[:n_greedy])]).fit(X)
             layers = [rbm for _, rbm in stack.steps_]
-            if supervised:
-                H = stack.transform(X)
         lower = layers if supervised else layers[:-1]
         self.recognition_weights_ = [rbm.components_.copy() for rbm in lower]
         self.recognition_intercepts_ = [rbm.intercept_hidden_.copy() for rbm in lower]
@@ -371,7 +418,12 @@ class DBN(TransformerMixin, BaseEstimator):
         self.generative_intercepts_ = [rbm.intercept_visible_.copy() for rbm in lower]
         self.reconstruction_error_ = np.empty(0)
         if supervised:
-            self._fit_labelled_top(H, Y, sizes[-1], rng)
+            # the penultimate rows; streamed, computed chunk by chunk as read
+            V = layer_input(X, layers)
+            if stream is not None:
+                V = RowStream(V, "DBN.fit", dtype, batch_size=self.batch_size,
+                              check=_unit_interval("DBN.fit"))
+            self._fit_labelled_top(V, Y, sizes[-1], rng)
         else:
             top = layers[-1]
             self.top_components_ = top.components_.copy()
@@ -382,17 +434,22 @@ class DBN(TransformerMixin, BaseEstimator):
         self.n_iter_ = 0
         self.updown_error_ = np.empty(0)
         if self.n_updown_iter:
-            self._updown(X, Y, rng)
+            self._updown(X if stream is None else stream, Y, rng)
         return self
 
     def _fit_labelled_top(self, V, Y, n_top, rng):
-        """CD-k training of the top RBM on (penultimate, softmax label) pairs."""
+        """CD-k training of the top RBM on (penultimate, softmax label) pairs.
+
+        ``V``: the penultimate rows, an array or a :class:`RowStream`
+        (whose mean, read first, checks every chunk before any update).
+        """
+        streamed = isinstance(V, RowStream)
         dtype = V.dtype
         n, d = V.shape
         n_classes = Y.shape[1]
         # Hinton's guide, section 8: small weights, zero hidden biases,
         # visible biases at the data's log-odds.
-        p = np.clip(V.mean(axis=0), 1e-3, 1 - 1e-3)
+        p = np.clip(V.column_mean() if streamed else V.mean(axis=0), 1e-3, 1 - 1e-3)
         self.top_components_ = (0.01 * rng.standard_normal((n_top, d))).astype(dtype)
         self.top_intercept_hidden_ = np.zeros(n_top, dtype)
         self.top_intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
@@ -400,14 +457,15 @@ class DBN(TransformerMixin, BaseEstimator):
         prior = np.clip(Y.mean(axis=0), 1e-3, None)
         self.label_intercept_ = np.log(prior / prior.sum()).astype(dtype)
         top = self._top()
-        X = top.visible(V, Y)
+        X = V if streamed else top.visible(V, Y)
         if self.top_method == "pcd":
-            top.start_chains(X, min(self.batch_size, n), rng)
+            top.start_chains(X, min(self.batch_size, n), rng, Y)
         errors = []
-        bound = parameter_bound(V)
+        # a stream's largest magnitude: of every chunk, read by the mean
+        bound = parameter_bound(np.array([V.max_abs]) if streamed else V)
         for epoch in range(self.n_iter):
             t0 = time.perf_counter()
-            errors.append(self._top_epoch(top, X, epoch, rng) / n)
+            errors.append(self._top_epoch(top, X, epoch, rng, Y) / n)
             check_divergence(self, list(top.params().values()), errors, bound)
             if self.verbose:
                 report_progress(self, epoch + 1, "top RBM reconstruction error", errors[-1],
@@ -415,13 +473,12 @@ class DBN(TransformerMixin, BaseEstimator):
         top.store(self)
         self.reconstruction_error_ = np.asarray(errors)
 
-    def _top_epoch(self, top, X, epoch, rng):
+    def _top_epoch(self, top, X, epoch, rng, Y=None):
         """Epoch ``epoch`` of the labelled top RBM's CD-k on the rows ``X``
-        of ``top.visible``; returns the summed reconstruction error."""
-        n = X.shape[0]
-        bs = min(self.batch_size, n)
-        order = rng.permutation(n)
-        keys = _k.draw_keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
+        of ``top.visible``, or on the chunks of a :class:`RowStream` ``X``
+        of the penultimate rows (in a shuffled order) joined to their rows
+        of the one-hot labels ``Y``; returns the summed reconstruction
+        error."""
         learning_rate = self.learning_rate if self.top_learning_rate is None \
             else self.top_learning_rate
         if top.chains is None:
@@ -430,70 +487,49 @@ class DBN(TransformerMixin, BaseEstimator):
         else:
             momentum = self.initial_momentum
             learning_rate *= 1 - epoch / self.n_iter
-        total, _ = top.epoch(X, order, keys, batch_size=bs, k=self.k,
-                             learning_rate=learning_rate, momentum=momentum,
-                             weight_decay=self.weight_decay)
+        parts = (top.visible(V, L) for V, L in X.labelled_chunks(Y, rng, shuffle=True)) \
+            if isinstance(X, RowStream) else [X]
+        total = 0.0
+        for part in parts:
+            # each chunk shuffled and keyed as in-memory rows are
+            n = part.shape[0]
+            bs = min(self.batch_size, n)
+            order = rng.permutation(n)
+            keys = _k.draw_keys(rng, ((n + bs - 1) // bs, 2 * self.k + 2))
+            part_total, _ = top.epoch(part, order, keys, batch_size=bs, k=self.k,
+                                      learning_rate=learning_rate, momentum=momentum,
+                                      weight_decay=self.weight_decay)
+            total += part_total
         return total
 
     # --------------------------------------------------------------- up-down
     def _updown(self, X, Y, rng):
-        """Contrastive wake-sleep (Hinton, Osindero & Teh 2006, appendix B)."""
-        dtype = X.dtype
+        """Contrastive wake-sleep (Hinton, Osindero & Teh 2006, appendix B).
+
+        ``X`` is an array or a :class:`RowStream` of the data, whose chunks
+        each epoch visits in a shuffled order, paired with their rows of
+        the one-hot labels ``Y`` (None without labels).
+        """
         R, r = self.recognition_weights_, self.recognition_intercepts_
         G, g = self.generative_weights_, self.generative_intercepts_
         top = self._top()
-        n_penultimate = self.top_components_.shape[1]
-        bound = parameter_bound(X)
+        streamed = isinstance(X, RowStream)
+        bound = None if streamed else parameter_bound(X)
         n = X.shape[0]
-        bs = min(self.batch_size, n)
-        n_batches = (n + bs - 1) // bs
-        no_order = np.empty(0, np.int64)
         for _ in range(self.n_updown_iter):
             t0 = time.perf_counter()
-            order = rng.permutation(n)
-            # per mini-batch: the sampled wake layers, the sampled sleep
-            # layers (all but the bottom one) and the top RBM's CD-k
-            layer_keys = _k.draw_keys(rng, (n_batches, max(2 * len(R) - 1, 0)))
-            top_keys = _k.draw_keys(rng, (n_batches, 2 * self.updown_k + 2))
-            err = 0.0
-            for t in range(n_batches):
-                idx = order[t * bs:(t + 1) * bs]
-                V0 = X[idx]
-                lr = dtype.type(self.updown_learning_rate / len(idx))
-                # Wake (up) pass with sampled states.
-                wake = [V0]
-                for l, (W, b) in enumerate(zip(R, r)):
-                    wake.append(_sample_layer(wake[-1] @ W.T, b, layer_keys[t, l]))
-                # Top RBM: one CD-k update from the wake penultimate states
-                # and labels; the sleep pass starts from the chain's states.
-                _, negative = top.epoch(top.visible(wake[-1], None if Y is None else Y[idx]),
-                                        no_order, top_keys[t:t + 1], batch_size=len(idx),
-                                        k=self.updown_k,
-                                        learning_rate=self.updown_learning_rate)
-                # Sleep (down) pass from the chain's penultimate states.
-                sleep = [negative[:, :n_penultimate]]
-                for l in range(len(G) - 1, -1, -1):
-                    if l == 0:
-                        sleep.insert(0, _sigmoid_down(sleep[0], G[l], g[l]))
-                    else:
-                        sleep.insert(0, _sample_layer(sleep[0] @ G[l], g[l],
-                                                      layer_keys[t, len(R) + l - 1]))
-                # Generative updates: predict each wake layer from the one above.
-                for l in range(len(G)):
-                    pred = _sigmoid_down(wake[l + 1], G[l], g[l])
-                    diff = wake[l] - pred
-                    if l == 0:
-                        err += float(np.sum(diff * diff))
-                    G[l] += lr * (wake[l + 1].T @ diff)
-                    g[l] += lr * diff.sum(axis=0)
-                # Recognition updates: predict each sleep layer from the one below.
-                for l in range(len(R)):
-                    pred = _sigmoid_layer(sleep[l], R[l], r[l])
-                    diff = sleep[l + 1] - pred
-                    R[l] += lr * (diff.T @ sleep[l])
-                    r[l] += lr * diff.sum(axis=0)
+            if not streamed:
+                parts = [(X, Y)]
+            elif Y is None:
+                parts = ((chunk, None) for chunk in X.chunks(rng, shuffle=True))
+            else:
+                parts = X.labelled_chunks(Y, rng, shuffle=True)
+            err = sum(self._updown_pass(top, Xc, Yc, rng) for Xc, Yc in parts)
             self.n_iter_ += 1
             self.updown_error_ = np.append(self.updown_error_, err / n)
+            if streamed:
+                # the magnitude of every chunk read so far
+                bound = parameter_bound(np.array([X.max_abs]))
             check_divergence(self, [*R, *r, *G, *g, *top.params().values()], self.updown_error_,
                              bound, rate_name="updown_learning_rate",
                              stage="up-down fine-tuning")
@@ -502,13 +538,80 @@ class DBN(TransformerMixin, BaseEstimator):
                                 err / n, time.perf_counter() - t0)
         top.store(self)
 
+    def _updown_pass(self, top, X, Y, rng):
+        """The up-down mini-batches of one in-memory block of rows (the
+        whole data, or one chunk of a stream) and their labels; returns the
+        summed squared error of the generative prediction of the data."""
+        dtype = X.dtype
+        R, r = self.recognition_weights_, self.recognition_intercepts_
+        G, g = self.generative_weights_, self.generative_intercepts_
+        n_penultimate = self.top_components_.shape[1]
+        n = X.shape[0]
+        bs = min(self.batch_size, n)
+        n_batches = (n + bs - 1) // bs
+        no_order = np.empty(0, np.int64)
+        order = rng.permutation(n)
+        # per mini-batch: the sampled wake layers, the sampled sleep
+        # layers (all but the bottom one) and the top RBM's CD-k
+        layer_keys = _k.draw_keys(rng, (n_batches, max(2 * len(R) - 1, 0)))
+        top_keys = _k.draw_keys(rng, (n_batches, 2 * self.updown_k + 2))
+        err = 0.0
+        for t in range(n_batches):
+            idx = order[t * bs:(t + 1) * bs]
+            V0 = X[idx]
+            lr = dtype.type(self.updown_learning_rate / len(idx))
+            # Wake (up) pass with sampled states.
+            wake = [V0]
+            for l, (W, b) in enumerate(zip(R, r)):
+                wake.append(_sample_layer(wake[-1] @ W.T, b, layer_keys[t, l]))
+            # Top RBM: one CD-k update from the wake penultimate states
+            # and labels; the sleep pass starts from the chain's states.
+            _, negative = top.epoch(top.visible(wake[-1], None if Y is None else Y[idx]),
+                                    no_order, top_keys[t:t + 1], batch_size=len(idx),
+                                    k=self.updown_k,
+                                    learning_rate=self.updown_learning_rate)
+            # Sleep (down) pass from the chain's penultimate states.
+            sleep = [negative[:, :n_penultimate]]
+            for l in range(len(G) - 1, -1, -1):
+                if l == 0:
+                    sleep.insert(0, _sigmoid_down(sleep[0], G[l], g[l]))
+                else:
+                    sleep.insert(0, _sample_layer(sleep[0] @ G[l], g[l],
+                                                  layer_keys[t, len(R) + l - 1]))
+            # Generative updates: predict each wake layer from the one above.
+            for l in range(len(G)):
+                pred = _sigmoid_down(wake[l + 1], G[l], g[l])
+                diff = wake[l] - pred
+                if l == 0:
+                    err += float(np.sum(diff * diff))
+                G[l] += lr * (wake[l + 1].T @ diff)
+                g[l] += lr * diff.sum(axis=0)
+            # Recognition updates: predict each sleep layer from the one below.
+            for l in range(len(R)):
+                pred = _sigmoid_layer(sleep[l], R[l], r[l])
+                diff = sleep[l + 1] - pred
+                R[l] += lr * (diff.T @ sleep[l])
+                r[l] += lr * diff.sum(axis=0)
+        return err
+
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
         """``X`` checked as ``fit`` checks it, in the model's dtype."""
         check_is_fitted(self, "top_components_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, order="C")
-        check_unit_interval(X, "DBN", alternative="a Stack starting with GaussianBernoulliRBM")
+        check_unit_interval(X, "DBN", alternative=_GAUSSIAN_ALTERNATIVE)
         return X.astype(self.top_components_.dtype, copy=False)
+
+    def _rows(self, X, fn, caller):
+        """Row-wise ``fn`` of checked input; streamed input a chunk at a
+        time (:mod:`deepzoo.utils.streaming`), each chunk checked as
+        :meth:`_check_X` checks in-memory input."""
+        if not is_streamed(X):
+            return fn(self._check_X(X))
+        check_is_fitted(self, "top_components_")
+        name = f"DBN.{caller}"
+        return stream_rows(X, fn, name, self.top_components_.dtype, self.n_features_in_,
+                           check=_unit_interval(name))
 
     def encoder_layers(self):
         """The layers a network unrolls: recognition up, generative down.
@@ -547,12 +650,16 @@ class DBN(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed input (``h5py.Dataset``, ``numpy.memmap``) is read a
+            chunk at a time.
 
         Returns
         -------
         ndarray of shape (n_samples, n_top)
         """
-        X = self._check_X(X)
+        return self._rows(X, self._top_hidden, "transform")
+
+    def _top_hidden(self, X):
         return _sigmoid_layer(self._penultimate(X), self.top_components_,
                               self.top_intercept_hidden_)
 
@@ -581,8 +688,9 @@ class DBN(TransformerMixin, BaseEstimator):
         return H
 
     def _label_log_odds(self, X):
-        """``-F(x, label)`` for every label, up to a constant per sample."""
-        Z = self._penultimate(self._check_X(X)) @ self.top_components_.T
+        """``-F(x, label)`` for every label, up to a constant per sample,
+        of checked ``X``."""
+        Z = self._penultimate(X) @ self.top_components_.T
         Z += self.top_intercept_hidden_
         out = np.empty((Z.shape[0], len(self.classes_)), dtype=Z.dtype)
         for j in range(len(self.classes_)):
@@ -597,12 +705,14 @@ class DBN(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed input is read a chunk at a time, as in :meth:`transform`.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return _softmax(self._label_log_odds(X))
+        return self._rows(X, lambda rows: _softmax(self._label_log_odds(rows)),
+                          "predict_proba")
 
     @available_if(_has_labels)
     def predict(self, X):
@@ -611,12 +721,14 @@ class DBN(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed input is read a chunk at a time, as in :meth:`transform`.
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[self._label_log_odds(X).argmax(axis=1)]
+        return self.classes_[self._rows(X, lambda rows: self._label_log_odds(rows).argmax(axis=1),
+                                        "predict")]
 
     @available_if(_has_labels)
     def score(self, X, y):
@@ -625,6 +737,7 @@ class DBN(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Streamed input is read a chunk at a time, as in :meth:`transform`.
         y : array-like of shape (n_samples,)
             True labels.
 

@@ -54,12 +54,13 @@ import functools
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array, column_or_1d
 
 from ._compat import check_is_fitted
 from ._sparse import column_mean
 
 __all__ = ["chunk_bytes", "is_streamed", "is_dask", "RowStream", "TransformedRows",
-           "blockwise", "map_rows", "stream_rows", "training_stream"]
+           "blockwise", "map_rows", "stream_rows", "streamed_labels", "training_stream"]
 
 _CHUNK_BYTES = contextvars.ContextVar("deepzoo_chunk_bytes", default=64 << 20)
 
@@ -399,12 +400,35 @@ def training_stream(estimator, X, caller, *, reset, dtype=None, n_features=None,
     return stream
 
 
-def stream_rows(X, fn, caller, dtype, n_features):
+def streamed_labels(y, stream):
+    """Class labels ``y`` of a streamed ``X``, checked as ``validate_data``
+    checks them beside in-memory ``X`` (a column vector is raveled with a
+    ``DataConversionWarning``); they stay in memory.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    stream : RowStream
+        The stream of ``X``: ``y`` needs one label per row.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+    if y.shape[0] != stream.n_samples:
+        raise ValueError(f"{stream.caller}: y has {y.shape[0]} rows but X has "
+                         f"{stream.n_samples}; pass one label per row of X.")
+    return y
+
+
+def stream_rows(X, fn, caller, dtype, n_features, check=None):
     """``fn`` applied to each chunk of a streamed ``X``, the results stacked.
 
-    Memory: the output plus one chunk. Row-wise ``fn`` only.
+    Memory: the output plus one chunk. Row-wise ``fn`` only; ``check`` as
+    :class:`RowStream`'s.
     """
-    stream = RowStream(X, caller, dtype, n_features=n_features)
+    stream = RowStream(X, caller, dtype, n_features=n_features, check=check)
     return np.concatenate([fn(chunk) for chunk in stream.chunks()]) if stream.n_chunks \
         else fn(np.empty((0, n_features), dtype))
 
