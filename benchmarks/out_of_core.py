@@ -15,8 +15,9 @@ Printed:
   chunks (goal <= 1.5x), and its rows per second against the same epoch
   on rows in memory in this process (goal >= 0.8x; measured before and
   after the child, averaged);
-- greedy 784-500-500 pretraining (a ``Stack`` of two BernoulliRBMs, one
-  epoch each) from the same file under the same limit;
+- greedy 784-500-500 pretraining (a ``DBN`` without labels: two
+  BernoulliRBMs, one epoch each, the second reading the first's codes
+  chunk by chunk) from the same file under the same limit;
 - ``sparse_encode`` of 8x8 patches on a 2-worker ``LocalCluster``
   (processes, one thread each) against in-process on one thread: the
   same codes, and the throughput per core ratio (if dask is installed).
@@ -73,6 +74,8 @@ def _model_bytes(est):
             return v.nbytes
         if isinstance(v, dict):
             return sum(size(x) for x in v.values())
+        if isinstance(v, (list, tuple)):
+            return sum(size(x) for x in v)
         return 0
     return sum(size(v) for v in vars(est).values())
 
@@ -83,16 +86,19 @@ def _worker(task, path, limit, chunk):
     import h5py
     from threadpoolctl import threadpool_limits
 
-    from deepzoo import BernoulliRBM, Stack
+    from deepzoo import DBN, BernoulliRBM
     from deepzoo.utils.streaming import RowStream, chunk_bytes
 
     def rbm():
         return BernoulliRBM(500, batch_size=100, n_iter=1, random_state=0)
 
+    def dbn():
+        return DBN((500, 500), batch_size=100, n_iter=1, random_state=0)
+
     with threadpool_limits(1):
         # warm up: the compiled kernels are loaded before the baseline
         warm = np.zeros((200, N_FEATURES), np.float32)
-        Stack([("a", rbm()), ("b", rbm())]).fit(warm)
+        dbn().fit(warm)
         # reset the peak (VmHWM) to the current RSS: the warm-up's own peak
         # is not the training's
         with open("/proc/self/clear_refs", "w") as fh:
@@ -102,12 +108,8 @@ def _worker(task, path, limit, chunk):
             X = f["X"]
             chunk_rows = RowStream(X, "", np.float32, batch_size=100).chunk_rows
             t0 = time.perf_counter()
-            if task == "epoch":
-                est = rbm().fit(X)
-                model = _model_bytes(est)
-            else:
-                est = Stack([("rbm1", rbm()), ("rbm2", rbm())]).fit(X)
-                model = sum(_model_bytes(s) for _, s in est.steps_)
+            est = (rbm() if task == "epoch" else dbn()).fit(X)
+            model = _model_bytes(est)
             seconds = time.perf_counter() - t0
             n = X.shape[0]
     peak = _status_mb("VmHWM")
@@ -173,7 +175,7 @@ def _out_of_core(args):
               f"{epoch['model_mb']:.1f} MB + two chunks {epoch['two_chunks_mb']:.0f} MB = "
               f"{budget:.0f} MB: ratio {grown / budget:.2f} (goal <= 1.5)", flush=True)
         greedy = _child("greedy", path, limit, chunk)
-        print(f"greedy 784-500-500 (Stack of two BernoulliRBMs, one epoch each) from the "
+        print(f"greedy DBN 784-500-500 (two BernoulliRBMs, one epoch each) from the "
               f"file under the same limit: {greedy['seconds']:.1f} s; peak RSS "
               f"{greedy['peak_mb']:.0f} MB, growth {greedy['peak_mb'] - greedy['base_mb']:.0f} "
               f"MB against models {greedy['model_mb']:.1f} MB + two chunks "
