@@ -340,6 +340,12 @@ def test_fantasy_agreement_measure():
     out = measure(_Imagines(False), None, {"n_samples": 9})
     assert out["fantasy_label_agreement"] == pytest.approx(1 / 3)
     assert out["fantasy_worst_class_agreement"] == 0.0
+    # n_fantasies sets the measure's count apart from the figure's n_samples
+    seen = []
+    model = _Imagines(True)
+    model.sample = lambda n, **kw: seen.append(n) or _Imagines.sample(model, n, **kw)
+    measure(model, None, {"n_samples": 9, "n_fantasies": 30})
+    assert seen == [30]
     # a real DBN with label units gives a share; without labels, nothing
     rng = np.random.default_rng(0)
     X = (rng.random((60, 8)) < 0.5).astype(float)

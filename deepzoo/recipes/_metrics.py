@@ -101,10 +101,12 @@ def _fantasy_agreement(model, split, params):
     the model itself classifies as their clamped label (chance: 1 /
     classes), and, with labelled training data, the share that an
     independent classifier (a logistic regression on the training images'
-    pixels) gives their clamped label, the paper's test."""
+    pixels) gives their clamped label, the paper's test. ``n_fantasies``
+    (default ``n_samples``) sets how many, apart from the figure's."""
     if getattr(model, "classes_", None) is None or not hasattr(model, "predict"):
         return {}
-    labels, samples = fantasies(model, params)
+    labels, samples = fantasies(model, {**params, "n_samples": params.get(
+        "n_fantasies", params.get("n_samples", 100))})
     judges = {"": model}
     if split is not None and split.y_train is not None:
         judges["independent_"] = _independent_classifier(split, params)
