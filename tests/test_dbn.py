@@ -391,3 +391,40 @@ def test_a_seed_reproduces_a_dbn_bit_for_bit_at_any_numba_thread_count(tmp_path)
     for name, value in here.items():
         assert np.array_equal(runs[0][name], runs[1][name]), name
         assert np.array_equal(runs[0][name], value), name
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_streamed_labelled_top_epoch_is_the_reference_chunk_by_chunk(dtype, tmp_path):
+    # chunks of 4 rows of the 7 (batch_size 2): the chunk order drawn
+    # first, then each chunk's permutation and keys, as in memory
+    from deepzoo.utils.streaming import RowStream, chunk_bytes
+
+    dbn = DBN(batch_size=2, learning_rate=0.2, weight_decay=0.01, k=2)
+    top, V, L = _top_rbm(dtype)
+    mm = np.memmap(tmp_path / "v.dat", dtype=dtype, mode="w+", shape=V.shape)
+    mm[:] = V
+    with chunk_bytes(4 * N_PENULTIMATE * np.dtype(dtype).itemsize):
+        stream = RowStream(mm, "t", dtype, batch_size=dbn.batch_size)
+    assert [stream.bounds(i) for i in range(stream.n_chunks)] == [(0, 4), (4, 7)]
+    ref = _state(top)
+    rng = np.random.RandomState(0)
+    draws = copy.deepcopy(rng)
+    total = dbn._top_epoch(top, stream, 0, rng, L)
+    ref_total = 0.0
+    chunk_order = draws.permutation(2)
+    assert chunk_order.tolist() == [1, 0]  # this seed: the second chunk first
+    for i in chunk_order:
+        start, stop = stream.bounds(i)
+        n = stop - start
+        order = draws.permutation(n)
+        keys = draws.randint(np.iinfo(np.int64).max, size=(-(-n // 2), 2 * dbn.k + 2),
+                             dtype=np.int64).astype(np.uint64)
+        ref, part, _ = naive.rbm_label_train_epoch(
+            V[start:stop], L[start:stop], ref,
+            {"learning_rate": dbn.learning_rate, "momentum": dbn.initial_momentum,
+             "weight_decay": dbn.weight_decay, "k": dbn.k, "batch_size": dbn.batch_size},
+            order, keys)
+        ref_total += part
+    _assert_state_close(top, ref, TOP_TOLERANCE[dtype])
+    assert_allclose(total, ref_total, rtol=TOP_TOLERANCE[dtype])
+    assert rng.randint(2 ** 31) == draws.randint(2 ** 31)
