@@ -8,17 +8,21 @@ import threading
 logger = logging.getLogger("deepzoo")
 
 # CPU seconds of Numba compilation of one estimator's first fit in one dtype,
-# cache cold (``python -m benchmarks first_use``: 19-23 s for the RBMs, whose
-# whole training epoch is one kernel; 12-13 s for SparseCoding; 2-3 s for the
-# autoencoders; 2-core x86-64 machine). Only the order of magnitude matters.
+# cache cold (``python -m benchmarks first_use``, 2-core x86-64 machine under
+# load: 14 s for the RBM family and the DBN, whose whole training epoch is
+# one kernel; 8 s for SparseCoding; 4-5 s for the convolutional RBMs; 1-2 s
+# for the autoencoders). Only the order of magnitude matters.
 FIRST_USE_SECONDS = {
-    "BernoulliRBM": 20,
-    "GaussianBernoulliRBM": 20,
-    "SparseCoding": 15,
-    "Autoencoder": 3,
-    "DenoisingAutoencoder": 3,
-    "SparseAutoencoder": 3,
-    "ContractiveAutoencoder": 3,
+    "BernoulliRBM": 12,
+    "GaussianBernoulliRBM": 12,
+    "DBN": 12,
+    "SparseCoding": 8,
+    "ConvolutionalRBM": 5,
+    "ConvolutionalDBN": 5,
+    "Autoencoder": 2,
+    "DenoisingAutoencoder": 2,
+    "SparseAutoencoder": 2,
+    "ContractiveAutoencoder": 2,
 }
 
 
