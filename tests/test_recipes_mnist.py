@@ -53,7 +53,7 @@ def scaled_down(recipe):
     for variant in recipe.variants:
         variant["params"] = _shrink_params(variant["params"])
     recipe.evaluate["params"] = {
-        key: (min(value, 10) if key in ("n_samples", "n_gibbs") else value)
+        key: (min(value, 10) if key in ("n_samples", "n_fantasies", "n_gibbs") else value)
         for key, value in recipe.evaluate.get("params", {}).items()}
     validate_recipe(recipe)
     return recipe
