@@ -22,7 +22,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_array, check_random_state
 
 from .._kernels import nn as _k
@@ -59,8 +63,18 @@ from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._sparse import by_rows
 from ..utils._transaction import transactional
-from ..utils.streaming import RowStream, blockwise, is_streamed, stream_rows
-from ..utils.validation import check_float_array, check_unit_interval
+from ..utils.streaming import (
+    RowStream,
+    blockwise,
+    is_streamed,
+    stream_rows,
+    training_stream,
+)
+from ..utils.validation import (
+    check_float_array,
+    check_unit_interval,
+    unit_interval_check,
+)
 
 __all__ = [
     "Autoencoder",
@@ -463,27 +477,15 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Streamed ``X`` (utils/streaming.py), every chunk read once and
         checked before training (the bound of the divergence check, and bad
         data refused before any update)."""
-        name = f"{type(self).__name__}.{caller}"
-        if reset:
-            dtype, n_features = None, None
-        else:
-            dtype, n_features = self.components_.dtype, self.n_features_in_
         check = None
         if self.loss == "cross_entropy":
-            def check(chunk, where):
-                try:
-                    check_unit_interval(chunk, type(self).__name__)
-                except ValueError as e:
-                    raise ValueError(f"{name}: {where} of X: {e}") from None
-        stream = RowStream(X, name, dtype, n_features=n_features, batch_size=self.batch_size,
-                           check=check)
-        if stream.n_samples < 1:
-            raise ValueError(f"{name}: X has 0 samples; at least 1 is required.")
+            check = unit_interval_check(f"{type(self).__name__}.{caller}", type(self).__name__)
+        stream = training_stream(self, X, caller, reset=reset, batch_size=self.batch_size,
+                                 check=check, **({} if reset else {
+                                     "dtype": self.components_.dtype,
+                                     "n_features": self.n_features_in_}))
         for _ in stream.chunks():
             pass
-        if reset:
-            self.n_features_in_ = stream.n_features
-            self.__dict__.pop("feature_names_in_", None)
         return stream
 
     def _rows(self, X, fn, caller):

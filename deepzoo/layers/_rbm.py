@@ -21,7 +21,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 
 from .._kernels import rbm as _k
@@ -41,8 +45,8 @@ from ..utils._progress import announces_compilation, report_progress
 from ..utils._sparse import by_rows, column_mean
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
-from ..utils.streaming import RowStream, blockwise, is_streamed
-from ..utils.validation import check_not_bool, check_unit_interval
+from ..utils.streaming import RowStream, blockwise, is_streamed, training_stream
+from ..utils.validation import check_not_bool, check_unit_interval, unit_interval_check
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "ais_schedule"]
 
@@ -212,26 +216,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _stream(self, X, reset, caller):
         """A streamed ``X`` (utils/streaming.py) checked as :meth:`_check_X`
         checks in-memory data, chunk by chunk."""
-        if reset:
-            dtype, n_features = None, None
-        else:
-            dtype, n_features = self.components_.dtype, self.n_features_in_
         name = type(self).__name__
         check = None
         if self._visible == "bernoulli":
-            def check(chunk, where):
-                try:
-                    check_unit_interval(chunk, name, alternative="GaussianBernoulliRBM")
-                except ValueError as e:
-                    raise ValueError(f"{name}.{caller}: {where} of X: {e}") from None
-        stream = RowStream(X, f"{name}.{caller}", dtype, n_features=n_features,
-                           batch_size=self.batch_size, check=check)
-        if stream.n_samples < 1:
-            raise ValueError(f"{name}.{caller}: X has 0 samples; at least 1 is required.")
-        if reset:
-            self.n_features_in_ = stream.n_features
-            self.__dict__.pop("feature_names_in_", None)
-        return stream
+            check = unit_interval_check(f"{name}.{caller}", name,
+                                        alternative="GaussianBernoulliRBM")
+        return training_stream(self, X, caller, reset=reset, batch_size=self.batch_size,
+                               check=check, **({} if reset else {
+                                   "dtype": self.components_.dtype,
+                                   "n_features": self.n_features_in_}))
 
     def _get_rng(self):
         if getattr(self, "_rng", None) is None:

@@ -45,7 +45,12 @@ from ..utils.streaming import (
     streamed_labels,
     training_stream,
 )
-from ..utils.validation import check_codes, check_not_bool, check_unit_interval
+from ..utils.validation import (
+    check_codes,
+    check_not_bool,
+    check_unit_interval,
+    unit_interval_check,
+)
 from ._stack import EncoderLayer, Stack, _decode, check_layer_sizes, layer_input
 
 __all__ = ["DBN"]
@@ -79,14 +84,8 @@ _GAUSSIAN_ALTERNATIVE = "a Stack starting with GaussianBernoulliRBM"
 
 
 def _unit_interval(caller):
-    """The check of a streamed chunk (:class:`RowStream`'s ``check``):
-    values in [0, 1], the message naming the chunk."""
-    def check(chunk, where):
-        try:
-            check_unit_interval(chunk, "DBN", alternative=_GAUSSIAN_ALTERNATIVE)
-        except ValueError as e:
-            raise ValueError(f"{caller}: {where} of X: {e}") from None
-    return check
+    """The check of a streamed chunk: values in [0, 1]."""
+    return unit_interval_check(caller, "DBN", alternative=_GAUSSIAN_ALTERNATIVE)
 
 
 def _has_labels(dbn):

@@ -36,6 +36,31 @@ def check_unit_interval(X, estimator_name, alternative=None):
         )
 
 
+def unit_interval_check(caller, estimator_name, alternative=None):
+    """:func:`check_unit_interval` as the ``check`` of a streamed chunk
+    (:class:`deepzoo.utils.streaming.RowStream`): the message names the
+    call and the chunk.
+
+    Parameters
+    ----------
+    caller : str
+        ``Class.method``, named first in the message.
+    estimator_name, alternative : str
+        As :func:`check_unit_interval`'s.
+
+    Returns
+    -------
+    callable
+        ``check(chunk, where)``.
+    """
+    def check(chunk, where):
+        try:
+            check_unit_interval(chunk, estimator_name, alternative=alternative)
+        except ValueError as e:
+            raise ValueError(f"{caller}: {where} of X: {e}") from None
+    return check
+
+
 def check_not_bool(caller, **counts):
     """Raise ``TypeError`` if a count was given as a bool.
 
