@@ -404,7 +404,7 @@ def test_olshausen_field_recipe_runs_scaled_down(tmp_path):
     text = (ROOT / "pretrain" / "sparse-coding-natural-images.toml").read_text()
     text = (text.replace("patch_size = 16, n_patches = 50000, n_test_patches = 5000",
                          "patch_size = 8, n_patches = 1500, n_test_patches = 300")
-            .replace("n_components = 384", "n_components = 96").replace("max_iter = 8", "max_iter = 2")
+            .replace("n_components = 192", "n_components = 96").replace("max_iter = 24", "max_iter = 2")
             .replace("alpha = 0.9441", "alpha = 0.4"))
     path = tmp_path / "sc.toml"
     path.write_text(text)
