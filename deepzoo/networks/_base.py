@@ -15,7 +15,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_array, check_random_state, column_or_1d
+from sklearn.utils import check_random_state
 
 from .._nn.activations import backprop_activation, encode
 from .._nn.divergence import parameter_bound
@@ -32,7 +32,13 @@ from .._nn.training import (
     train_epochs,
 )
 from ..stacks._stack import encoder_layer
-from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
+from ..utils._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    validate_data,
+)
 from ..utils.streaming import RowStream, training_stream
 
 __all__ = ["BaseNetwork", "unroll"]
@@ -216,20 +222,6 @@ class BaseNetwork(BaseEstimator):
                                                         self.n_features_in_)
         return training_stream(self, X, caller, reset=reset, dtype=dtype, n_features=n_features,
                                batch_size=self.batch_size, check=check)
-
-    @staticmethod
-    def _streamed_targets(y, X, multi_output=False, y_numeric=False):
-        """``y`` of a streamed ``X``, checked as ``validate_data`` checks it
-        beside in-memory ``X``; it stays in memory."""
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        if not multi_output:
-            y = column_or_1d(y, warn=True)
-        if y_numeric and y.dtype.kind == "O":
-            y = y.astype(np.float64)
-        if y.shape[0] != X.n_samples:
-            raise ValueError(f"{X.caller}: y has {y.shape[0]} rows but X has {X.n_samples}; "
-                             "pass one target per row of X.")
-        return y
 
     def _fit(self, X, Y, incremental=False):
         """Train through the shared loop (:mod:`deepzoo._nn.training`).

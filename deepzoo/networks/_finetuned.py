@@ -11,10 +11,10 @@ from .._nn.losses import log_softmax
 from .._nn.training import SCHEDULE_PARAMETERS_DOC
 from ..stacks._stack import check_layer_sizes
 from ..utils._compat import Interval, _fit_context, validate_data
-from ..utils.streaming import blockwise, is_streamed
 from ..utils._docstrings import fill_docstring
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
+from ..utils.streaming import blockwise, is_streamed, streamed_targets
 from ._base import BaseNetwork
 
 __all__ = ["FineTunedClassifier", "FineTunedRegressor", "SHARED_PARAMETERS_DOC",
@@ -260,7 +260,7 @@ class FineTunedClassifier(ClassifierMixin, _SupervisedNetwork):
     def _prepare(self, X, y, reset, caller):
         if is_streamed(X):
             X = self._stream(X, reset, caller)
-            y = self._streamed_targets(y, X)
+            y = streamed_targets(y, X)
         else:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset)
         check_classification_targets(y)
@@ -433,7 +433,7 @@ class FineTunedRegressor(RegressorMixin, _SupervisedNetwork):
     def _prepare(self, X, y, reset, caller):
         if is_streamed(X):
             X = self._stream(X, reset, caller)
-            y = self._streamed_targets(y, X, multi_output=True, y_numeric=True)
+            y = streamed_targets(y, X, multi_output=True, y_numeric=True)
         else:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=reset,
                                  multi_output=True, y_numeric=True)

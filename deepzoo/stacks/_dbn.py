@@ -42,7 +42,7 @@ from ..utils.streaming import (
     RowStream,
     is_streamed,
     stream_rows,
-    streamed_labels,
+    streamed_targets,
     training_stream,
 )
 from ..utils.validation import (
@@ -383,7 +383,7 @@ class DBN(TransformerMixin, BaseEstimator):
             stream = training_stream(self, X, "fit", reset=True, batch_size=self.batch_size,
                                      check=_unit_interval("DBN.fit"))
             if supervised:
-                y = streamed_labels(y, stream)
+                y = streamed_targets(y, stream)
             dtype = stream.dtype
         else:
             if supervised:

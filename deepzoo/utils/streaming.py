@@ -60,7 +60,7 @@ from ._compat import check_is_fitted
 from ._sparse import column_mean
 
 __all__ = ["chunk_bytes", "is_streamed", "is_dask", "RowStream", "TransformedRows",
-           "blockwise", "map_rows", "stream_rows", "streamed_labels", "training_stream"]
+           "blockwise", "map_rows", "stream_rows", "streamed_targets", "training_stream"]
 
 _CHUNK_BYTES = contextvars.ContextVar("deepzoo_chunk_bytes", default=64 << 20)
 
@@ -400,25 +400,33 @@ def training_stream(estimator, X, caller, *, reset, dtype=None, n_features=None,
     return stream
 
 
-def streamed_labels(y, stream):
-    """Class labels ``y`` of a streamed ``X``, checked as ``validate_data``
-    checks them beside in-memory ``X`` (a column vector is raveled with a
-    ``DataConversionWarning``); they stay in memory.
+def streamed_targets(y, stream, multi_output=False, y_numeric=False):
+    """Targets ``y`` of a streamed ``X``, checked as ``validate_data``
+    checks them beside in-memory ``X`` (without ``multi_output``, a column
+    vector is raveled with a ``DataConversionWarning``); they stay in
+    memory.
 
     Parameters
     ----------
-    y : array-like of shape (n_samples,)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     stream : RowStream
-        The stream of ``X``: ``y`` needs one label per row.
+        The stream of ``X``: ``y`` needs one target per row.
+    multi_output, y_numeric : bool, default=False
+        As ``validate_data``'s: 2-D targets allowed; object targets made
+        float64.
 
     Returns
     -------
-    ndarray of shape (n_samples,)
+    ndarray
     """
-    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    if not multi_output:
+        y = column_or_1d(y, warn=True)
+    if y_numeric and y.dtype.kind == "O":
+        y = y.astype(np.float64)
     if y.shape[0] != stream.n_samples:
         raise ValueError(f"{stream.caller}: y has {y.shape[0]} rows but X has "
-                         f"{stream.n_samples}; pass one label per row of X.")
+                         f"{stream.n_samples}; pass one target per row of X.")
     return y
 
 
