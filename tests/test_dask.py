@@ -28,6 +28,7 @@ from deepzoo import (  # noqa: E402
     GaussianBernoulliRBM,
     SparseCoding,
     Stack,
+    StackedAutoencoder,
     sparse_encode,
 )
 
@@ -96,7 +97,8 @@ def test_dask_input_of_the_wrong_width_fails_at_the_call(data):
     lambda: Autoencoder(5, random_state=0),
     lambda: SparseCoding(6, alpha=0.1, batch_size=20, random_state=0),
     lambda: Stack([("a", BernoulliRBM(8, random_state=0)), ("b", BernoulliRBM(4, random_state=1))]),
-], ids=["rbm", "gaussian_rbm", "autoencoder", "sparse_coding", "stack"])
+    lambda: StackedAutoencoder((8, 4), random_state=0),
+], ids=["rbm", "gaussian_rbm", "autoencoder", "sparse_coding", "stack", "stacked_autoencoder"])
 def test_incremental_trains_block_by_block_and_scores(client, data, make):
     X, _ = data
     Xd = da.from_array(X, chunks=(100, 16))

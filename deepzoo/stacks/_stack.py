@@ -231,6 +231,14 @@ class FittedStackMixin:
             Xt = step.transform(Xt)
         return Xt
 
+    def _top_score(self, X, y=None):
+        """The top step's ``score`` of the output of the steps below it."""
+        check_is_fitted(self, "steps_")
+        Xt = X
+        for _, step in self.steps_[:-1]:
+            Xt = step.transform(Xt)
+        return self.steps_[-1][1].score(Xt, y)
+
     def inverse_transform(self, X):
         """Down-pass: map top representations back to the input space.
 
@@ -488,11 +496,7 @@ class Stack(FittedStackMixin, TransformerMixin, BaseEstimator):
         -------
         score : float
         """
-        check_is_fitted(self, "steps_")
-        Xt = X
-        for _, step in self.steps_[:-1]:
-            Xt = step.transform(Xt)
-        return self.steps_[-1][1].score(Xt, y)
+        return self._top_score(X, y)
 
     @property
     def named_steps(self):

@@ -190,6 +190,23 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
     @announces_compilation
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
+    def score(self, X, y=None):
+        """The top autoencoder's score of the codes below it: minus its
+        mean reconstruction loss of its own input (higher is better), what
+        model selection (``GridSearchCV``, ``dask_ml``) maximises when no
+        scoring is given, as :meth:`deepzoo.Stack.score`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        return self._top_score(X)
+
     def partial_fit(self, X, y=None):
         """One epoch of every layer on ``X``, bottom-up.
 
