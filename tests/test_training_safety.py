@@ -342,7 +342,7 @@ class _Named:
     learning_rate = 0.5
 
 
-def test_check_divergence_rules():
+def test_check_divergence_rules(tmp_path):
     ok = [np.ones(3), np.zeros((2, 2))]
     bound = parameter_bound(np.array([0.5, -1.0]))
     assert bound == PARAMETER_BOUND
@@ -359,6 +359,15 @@ def test_check_divergence_rules():
     # the bound follows the data's scale (unscaled regression targets)
     check_divergence(_Named(), [np.array([0.0, -2e6])], [1.0],
                      parameter_bound(np.ones((2, 2)), np.array([-10.0])))
+    # streamed data: the largest magnitude of the chunks read so far
+    from deepzoo.utils.streaming import RowStream
+
+    X = np.memmap(tmp_path / "X.dat", dtype="float64", mode="w+", shape=(6, 2))
+    X[4, 1] = -30.0
+    stream = RowStream(X, "test", np.float64, batch_size=2)
+    assert parameter_bound(stream) == PARAMETER_BOUND  # nothing read yet
+    stream.scan()
+    assert parameter_bound(stream, None) == 30 * PARAMETER_BOUND
 
 
 class _TwoRates:

@@ -48,15 +48,18 @@ def parameter_bound(*data):
 
     Parameters
     ----------
-    *data : ndarray or scipy sparse matrix
+    *data : ndarray, scipy sparse matrix or RowStream
         The validated training arrays (a sparse matrix's implicit zeros
-        do not change the scale).
+        do not change the scale), or streamed data
+        (:class:`deepzoo.utils.streaming.RowStream`): the largest magnitude
+        of the chunks it has read so far (its ``max_abs``).
 
     Returns
     -------
     bound : float
     """
-    values = [a.data if sp.issparse(a) else a for a in data]
+    values = [np.array([a.max_abs]) if hasattr(a, "max_abs")
+              else a.data if sp.issparse(a) else a for a in data if a is not None]
     scale = max([1.0] + [float(np.max(np.abs(a))) for a in values if a.size])
     return PARAMETER_BOUND * scale
 

@@ -430,7 +430,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.n_iter_ += 1
             if streamed:
                 # the magnitude of every chunk read so far
-                bound = parameter_bound(np.array([X.max_abs]))
+                bound = parameter_bound(X)
             check_divergence(self, [getattr(self, name) for name in self._learned_names()],
                              self.reconstruction_error_, bound)
             if self.verbose:

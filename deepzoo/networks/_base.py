@@ -232,12 +232,10 @@ class BaseNetwork(BaseEstimator):
         make_params_updatable(self)
         streamed = isinstance(X, RowStream)
         if streamed:
-            # every chunk read and checked before any update; the bound
+            # every chunk read and checked before any update, so the bound
             # takes the largest magnitude of them all
-            bound = parameter_bound(np.array([X.scan().max_abs]),
-                                    *([] if Y is None else [Y]))
-        else:
-            bound = parameter_bound(X, Y)
+            X.scan()
+        bound = parameter_bound(X, Y)
         validation_score = None
         if self.early_stopping and not incremental and streamed:
             # the last rows: a random split would need every row in memory

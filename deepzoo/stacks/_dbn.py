@@ -461,7 +461,7 @@ class DBN(TransformerMixin, BaseEstimator):
             top.start_chains(X, min(self.batch_size, n), rng, Y)
         errors = []
         # a stream's largest magnitude: of every chunk, read by the mean
-        bound = parameter_bound(np.array([V.max_abs]) if streamed else V)
+        bound = parameter_bound(V)
         for epoch in range(self.n_iter):
             t0 = time.perf_counter()
             errors.append(self._top_epoch(top, X, epoch, rng, Y) / n)
@@ -528,7 +528,7 @@ class DBN(TransformerMixin, BaseEstimator):
             self.updown_error_ = np.append(self.updown_error_, err / n)
             if streamed:
                 # the magnitude of every chunk read so far
-                bound = parameter_bound(np.array([X.max_abs]))
+                bound = parameter_bound(X)
             check_divergence(self, [*R, *r, *G, *g, *top.params().values()], self.updown_error_,
                              bound, rate_name="updown_learning_rate",
                              stage="up-down fine-tuning")
