@@ -257,17 +257,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # learning the marginals.
         self.components_ = (0.01 * rng.standard_normal((m, n_features))).astype(dtype)
         self.intercept_hidden_ = np.zeros(m, dtype=dtype)
-        mean = X.column_mean() if isinstance(X, RowStream) else column_mean(X)
+        mean = column_mean(X)
         if self._visible == "bernoulli":
             p = np.clip(mean, 1e-3, 1 - 1e-3)
             self.intercept_visible_ = np.log(p / (1 - p)).astype(dtype)
         else:
             self.intercept_visible_ = mean.astype(dtype)
             if self.learn_variance and X.shape[0] > 1:
-                def squares(A):
-                    return np.square(A - mean)
-                var = X.column_mean(squares) if isinstance(X, RowStream) \
-                    else column_mean(X, squares)
+                var = column_mean(X, lambda A: np.square(A - mean))
                 self.sigma_ = np.sqrt(np.maximum(var, 1e-4)).astype(dtype)
             else:
                 self.sigma_ = np.ones(n_features, dtype=dtype)

@@ -37,6 +37,7 @@ from ..utils._compat import (
     validate_params,
 )
 from ..utils._progress import announces_compilation, report_progress
+from ..utils._sparse import column_mean
 from ..utils._transaction import transactional
 from ..utils.streaming import (
     RowStream,
@@ -448,7 +449,7 @@ class DBN(TransformerMixin, BaseEstimator):
         n_classes = Y.shape[1]
         # Hinton's guide, section 8: small weights, zero hidden biases,
         # visible biases at the data's log-odds.
-        p = np.clip(V.column_mean() if streamed else V.mean(axis=0), 1e-3, 1 - 1e-3)
+        p = np.clip(column_mean(V), 1e-3, 1 - 1e-3)
         self.top_components_ = (0.01 * rng.standard_normal((n_top, d))).astype(dtype)
         self.top_intercept_hidden_ = np.zeros(n_top, dtype)
         self.top_intercept_visible_ = np.log(p / (1 - p)).astype(dtype)

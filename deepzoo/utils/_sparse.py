@@ -36,7 +36,11 @@ def by_rows(X, fn):
 def column_mean(X, fn=None):
     """``np.mean(fn(X), axis=0)`` for dense or sparse ``X``, bit for bit
     equal for both: numpy sums the rows in order, so the blocks' rows are
-    summed in order too, then divided as numpy's mean divides."""
+    summed in order too, then divided as numpy's mean divides. Streamed
+    ``X`` (:class:`deepzoo.utils.streaming.RowStream`) computes its own, a
+    chunk at a time, exactly as in memory."""
+    if hasattr(X, "column_mean"):
+        return X.column_mean(fn)
     if not sp.issparse(X):
         return np.mean(X if fn is None else fn(X), axis=0)
     total = None
