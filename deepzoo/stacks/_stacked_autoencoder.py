@@ -8,10 +8,17 @@ from sklearn.utils import check_random_state
 
 from .._nn.optimizers import OPTIMIZERS
 from ..layers import Autoencoder, DenoisingAutoencoder
-from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
+from ..utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
 from ..utils._progress import announces_compilation
 from ..utils._transaction import transactional
 from ..utils.streaming import is_streamed
+from ..utils.validation import check_unit_interval
 from ._stack import FittedStackMixin, Stack, check_layer_sizes, partial_fit_layers
 
 __all__ = ["StackedAutoencoder"]
@@ -204,7 +211,17 @@ class StackedAutoencoder(FittedStackMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         score : float
+
+        Raises
+        ------
+        ValueError
+            With the cross-entropy loss, for values outside [0, 1], which
+            :meth:`fit` refuses too.
         """
+        check_is_fitted(self, "steps_")
+        if not is_streamed(X) and self.steps_[0][1].loss == "cross_entropy":
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+            check_unit_interval(X, type(self).__name__)
         return self._top_score(X)
 
     def partial_fit(self, X, y=None):
