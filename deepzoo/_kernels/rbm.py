@@ -260,13 +260,15 @@ def hidden_step(unit, Z, c, out_scale, key, M, S):
 
 
 def visible_step(unit, Z, b, var, std, n_labels, key, M, S):
-    """``visible_rows`` for the unit kind ``unit`` (``unit_kind``)."""
-    visible_rows(unit.code, Z, b, var, std, n_labels, key, M, S)
+    """``visible_rows`` for the unit kind ``unit`` (``unit_kind``); no label
+    units when ``n_labels`` is None."""
+    visible_rows(unit.code, Z, b, var, std, n_labels or 0, key, M, S)
 
 
 # Compiled, the two dispatch on the type of the unit kind: only that kind's
 # kernel is typed (the Python twins above run with the JIT off). The epoch of
-# a Bernoulli RBM thus never compiles the Gaussian and NReLU units.
+# a Bernoulli RBM thus never compiles the Gaussian and NReLU units, nor,
+# given ``n_labels=None``, the label units.
 @overload(hidden_step, inline="always")
 def _hidden_step_compiled(unit, Z, c, out_scale, key, M, S):
     if unit.instance_class is BernoulliUnits:
@@ -288,18 +290,28 @@ def _hidden_step_compiled(unit, Z, c, out_scale, key, M, S):
 
 @overload(visible_step, inline="always")
 def _visible_step_compiled(unit, Z, b, var, std, n_labels, key, M, S):
-    if unit.instance_class is BernoulliUnits:
-        def bernoulli(unit, Z, b, var, std, n_labels, key, M, S):
+    bernoulli = unit.instance_class is BernoulliUnits
+    if isinstance(n_labels, types.NoneType):
+        if bernoulli:
+            def bernoulli_units(unit, Z, b, var, std, n_labels, key, M, S):
+                sigmoid_rows(Z, 1.0, b, 1.0, key, M, S)
+            return bernoulli_units
+
+        def gaussian_units(unit, Z, b, var, std, n_labels, key, M, S):
+            gaussian_rows(Z, b, var, std, key, M, S)
+        return gaussian_units
+    if bernoulli:
+        def bernoulli_labelled(unit, Z, b, var, std, n_labels, key, M, S):
             sigmoid_rows(Z, 1.0, b, 1.0, key, M, S)
             if n_labels > 0:
                 softmax_rows(Z, b, Z.shape[1] - n_labels, M, S)
-        return bernoulli
+        return bernoulli_labelled
 
-    def gaussian(unit, Z, b, var, std, n_labels, key, M, S):
+    def gaussian_labelled(unit, Z, b, var, std, n_labels, key, M, S):
         gaussian_rows(Z, b, var, std, key, M, S)
         if n_labels > 0:
             softmax_rows(Z, b, Z.shape[1] - n_labels, M, S)
-    return gaussian
+    return gaussian_labelled
 
 
 @kernel
@@ -484,7 +496,8 @@ def run_epoch(X, order, keys, settings, *, batch_size, W, b, c, velocity_W, velo
     if log_variance is None:
         velocity_log_variance = None
     settings = settings._replace(visible=unit_kind(settings.visible),
-                                 hidden=unit_kind(settings.hidden))
+                                 hidden=unit_kind(settings.hidden),
+                                 n_labels=settings.n_labels or None)
     fpcd = fast_W is not None
     rows = batch_size + max(batch_size, chains.shape[0])
     scratch = Scratch(buffers_v=np.empty((3, rows, d), dtype),
@@ -642,7 +655,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             else:
                 # the final reconstruction uses the means (section 3.2)
                 neg_means = True
-                if visible.code == BERNOULLI and step == 0 and n_labels == 0:
+                if visible.code == BERNOULLI and step == 0 and n_labels is None:
                     # CD-1 fast path: the error in the same pass
                     sigmoid_sqerr_rows(Av[:n_neg], b_n, Vpos, Vneg, e)
                 else:
