@@ -251,6 +251,67 @@ def test_unfinished_run_resumes(tmp_path, capsys):
         first["variants"]["main"]["logistic_test_accuracy"]
 
 
+def test_interrupted_fit_resumes_from_its_epoch_checkpoint(tmp_path, capsys, monkeypatch):
+    from deepzoo.io import load
+    from deepzoo.utils import checkpoints
+
+    path = tmp_path / "tiny-e2e.toml"
+    path.write_text(PRETRAIN.replace("n_iter = 2", "n_iter = 3, verbose = 1"))
+    whole = recipes.run_recipe(path, runs_dir=tmp_path / "whole")
+    runs = tmp_path / "runs"
+    save = checkpoints.save_epoch
+
+    def save_then_stop(estimator, state, history):
+        save(estimator, state, history)
+        if len(history["reconstruction_error_"]) == 2:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_epoch", save_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            recipes.run_recipe(path, runs_dir=runs)
+    folder = runs / "tiny-e2e" / "pretrain"
+    assert len(list(folder.glob("main.*.checkpoint.npz"))) == 1
+    capsys.readouterr()
+    resumed = recipes.run_recipe(path, runs_dir=runs)
+    assert "resumed after epoch 2 from its checkpoint" in capsys.readouterr().out
+    assert not list(folder.glob("*.checkpoint.npz"))
+    np.testing.assert_array_equal(
+        load(folder / "main.h5").components_,
+        load(tmp_path / "whole" / "tiny-e2e" / "pretrain" / "main.h5").components_)
+    assert resumed["variants"]["main"]["logistic_test_accuracy"] == \
+        whole["variants"]["main"]["logistic_test_accuracy"]
+
+
+def test_changed_recipe_never_resumes_from_an_old_checkpoint(tmp_path, monkeypatch):
+    from deepzoo.utils import checkpoints
+
+    path = tmp_path / "tiny-e2e.toml"
+    path.write_text(PRETRAIN)
+    runs = tmp_path / "runs"
+
+    save = checkpoints.save_epoch
+
+    def save_then_stop(estimator, state, history):
+        save(estimator, state, history)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_epoch", save_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            recipes.run_recipe(path, runs_dir=runs)
+    folder = runs / "tiny-e2e" / "pretrain"
+    (old,) = folder.glob("main.*.checkpoint.npz")
+    # the data change, the estimator's settings do not
+    path.write_text(PRETRAIN.replace("seed = 3", "seed = 4"))
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_epoch", save_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            recipes.run_recipe(path, runs_dir=runs)
+    (new,) = folder.glob("main.*.checkpoint.npz")
+    assert new.name != old.name  # the old one was removed, not resumed from
+
+
 def test_finetune_without_its_pretraining_run(tmp_path):
     path = tmp_path / "f.toml"
     path.write_text(FINETUNE)

@@ -45,6 +45,7 @@ from ..utils._progress import announces_compilation, report_progress
 from ..utils._sparse import by_rows, column_mean
 from ..utils._threads import blas_single_thread
 from ..utils._transaction import transactional
+from ..utils import checkpoints
 from ..utils.streaming import RowStream, blockwise, is_streamed, training_stream
 from ..utils.validation import check_not_bool, check_unit_interval, unit_interval_check
 
@@ -406,6 +407,20 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _learned_names(self):
         return _PARAMETER_ATTRIBUTES + (("sigma_",) if self._visible == "gaussian" else ())
 
+    def _training_state(self):
+        """Every array an epoch updates (learned, optimiser and chain state):
+        what an epoch checkpoint must hold to resume bit for bit."""
+        state = {name: getattr(self, name) for name in self._learned_names()}
+        state.update({f"velocity_{name}": v for name, v in self._velocity.items()})
+        state["mean_hidden"] = self._mean_hidden
+        if self._chain_h is not None:
+            state["chains"] = self._chain_h
+        if self._log_variance is not None:
+            state["log_variance"] = self._log_variance
+        if self.method == "fpcd":
+            state.update({f"fast_{name}": v for name, v in self._fast.items()})
+        return state
+
     def _run(self, X, n_epochs, first_epoch, schedule):
         for attr in self._learned_names():
             # The kernel updates them in place as flat arrays: a transposed
@@ -430,6 +445,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 bound = parameter_bound(X)
             check_divergence(self, [getattr(self, name) for name in self._learned_names()],
                              self.reconstruction_error_, bound)
+            if schedule:  # fit (partial_fit's single epochs are not checkpointed)
+                checkpoints.save_epoch(self, self._training_state(),
+                                       {"reconstruction_error_": self.reconstruction_error_})
             if self.verbose:
                 report_progress(self, self.n_iter_, "reconstruction error", err,
                                 time.perf_counter() - t0)
@@ -439,6 +457,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train on ``X`` for ``n_iter`` epochs of mini-batch updates.
+
+        Inside :func:`deepzoo.utils.checkpoints.epoch_checkpoints`, the
+        training state is saved after every epoch and an interrupted fit
+        resumes after the last finished one.
 
         Parameters
         ----------
@@ -472,7 +494,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.method == "pt":
             self._check_tempering("method='pcd'")
         self._initialize(X, check_random_state(self.random_state))
-        self._run(X, self.n_iter, 0, schedule=True)
+        done, history = checkpoints.resume(
+            self, self._training_state(), {"reconstruction_error_": self.reconstruction_error_})
+        if done:
+            self.reconstruction_error_ = history["reconstruction_error_"]
+            self.n_iter_ = done
+            if self.verbose:
+                print(f"[{type(self).__name__}] resumed after epoch {done} from its checkpoint",
+                      flush=True)
+        self._run(X, self.n_iter - done, done, schedule=True)
+        checkpoints.finish(self)
         return self
 
     @announces_compilation

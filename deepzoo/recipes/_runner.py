@@ -1,5 +1,6 @@
 """Run a recipe: load data, build and fit each variant, measure, draw, report."""
 
+import glob
 import hashlib
 import inspect
 import json
@@ -346,6 +347,18 @@ def _resume(label, paths, section):
     return model, fit_seconds
 
 
+def _checkpoint(out, runs_dir, name, digest):
+    """The epoch checkpoint of variant ``name`` (estimators that support
+    them, see :mod:`deepzoo.utils.checkpoints`): named by the recipe section
+    it trains, so that a changed recipe never resumes from it; those of
+    earlier versions of the section are removed."""
+    path = inside(runs_dir, out / f"{name}.{digest[:16]}.checkpoint.npz")
+    for old in out.glob(f"{glob.escape(name)}.*.checkpoint.npz"):
+        if old.name != path.name:
+            inside(runs_dir, old).unlink(missing_ok=True)
+    return path
+
+
 def selected_variants(recipe, variants=None):
     """The variants a run trains: those named in ``variants``, else the defaults.
 
@@ -375,7 +388,8 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     A finished run (a readable ``metrics.json``) is never overwritten unless
     ``overwrite``; an unfinished one resumes, reusing every variant whose
     model file was written by the same recipe section (data, seed, model,
-    parameters), and retraining the others. Every file written or deleted is
+    parameters), and training the others, from the last finished epoch
+    where the estimator keeps epoch checkpoints (the RBMs). Every file written or deleted is
     checked first to lie inside ``runs_dir``.
 
     ``variants`` names the variants to run (default: those not marked
@@ -384,6 +398,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
     ``overwrite`` and named variants, only those are trained again.
     """
     from deepzoo.io import save
+    from deepzoo.utils.checkpoints import epoch_checkpoints
 
     from ._figures import FIGURES_SKIPPED, can_draw, draw_figures
     from ._metrics import measure, measure_baselines
@@ -447,7 +462,8 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         else:
             model = _build(recipe, variant, runs_dir)
             print(f"{label}: fitting {type(model).__name__}", flush=True)
-            fit_seconds = _fit(model, recipe, variant, split)
+            with epoch_checkpoints(model, _checkpoint(out, runs_dir, name, hashes[name])):
+                fit_seconds = _fit(model, recipe, variant, split)
             save(model, paths["model"])
             write_text(paths["state"], json.dumps({
                 "fit_seconds": fit_seconds, "recipe_hash": hashes[name],

@@ -1,0 +1,180 @@
+"""Epoch checkpoints: an interrupted fit resumes bit for bit, and a
+checkpoint file is untrusted input."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from deepzoo import BernoulliRBM, GaussianBernoulliRBM
+from deepzoo.utils import checkpoints
+from deepzoo.utils.checkpoints import epoch_checkpoints
+
+N_ITER = 4
+
+
+def _data(gaussian):
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 7)
+    return X if gaussian else (X > 0.5).astype(float)
+
+
+CASES = [
+    (BernoulliRBM, dict(method="cd", k=2)),
+    (BernoulliRBM, dict(method="pcd", n_chains=10, sparsity_cost=0.1)),
+    (BernoulliRBM, dict(method="fpcd", n_chains=10)),
+    (BernoulliRBM, dict(method="pt", n_chains=5, n_temperatures=3)),
+    (BernoulliRBM, dict(method="cd", learning_rate_schedule="linear", momentum_switch=2)),
+    (GaussianBernoulliRBM, dict(method="cd", learn_variance=True)),
+]
+
+
+def _make(cls, params):
+    return cls(n_components=5, n_iter=N_ITER, batch_size=16, random_state=3, **params)
+
+
+def _interrupt_after(monkeypatch, epoch):
+    """``fit`` is stopped (KeyboardInterrupt) once epoch ``epoch`` is saved."""
+    save = checkpoints.save_epoch
+
+    def save_then_stop(estimator, state, history):
+        save(estimator, state, history)
+        if len(history["reconstruction_error_"]) == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoints, "save_epoch", save_then_stop)
+
+
+def _assert_same(a, b):
+    for name in ("components_", "intercept_hidden_", "intercept_visible_",
+                 "reconstruction_error_"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    if hasattr(a, "sigma_"):
+        np.testing.assert_array_equal(a.sigma_, b.sigma_)
+    assert a.n_iter_ == b.n_iter_ == N_ITER
+
+
+@pytest.mark.parametrize("cls, params", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_interrupted_fit_resumes_bit_for_bit(cls, params, tmp_path, monkeypatch):
+    X = _data(cls is GaussianBernoulliRBM)
+    reference = _make(cls, params).fit(X)
+    path = tmp_path / "rbm.npz"
+    rbm = _make(cls, params)
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 2)
+        with epoch_checkpoints(rbm, path), pytest.raises(KeyboardInterrupt):
+            rbm.fit(X)
+    assert path.exists()
+    assert not hasattr(rbm, "components_")  # the failed call left it unfitted
+    # a new process: a new estimator with the same settings
+    resumed = _make(cls, params)
+    resumed.verbose = True  # not part of what a checkpoint must match
+    with epoch_checkpoints(resumed, path):
+        resumed.fit(X)
+    _assert_same(resumed, reference)
+    assert not path.exists()  # a completed fit removes its checkpoint
+
+
+def test_resume_says_so(tmp_path, monkeypatch, capsys):
+    X = _data(False)
+    path = tmp_path / "rbm.npz"
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 3)
+        with epoch_checkpoints(_make(BernoulliRBM, {}), path) as _, pytest.raises(
+                KeyboardInterrupt):
+            # the checkpoint belongs to the estimator the block names
+            rbm = _make(BernoulliRBM, {})
+            with epoch_checkpoints(rbm, path):
+                rbm.fit(X)
+    rbm = _make(BernoulliRBM, {})
+    rbm.verbose = True
+    with epoch_checkpoints(rbm, path):
+        rbm.fit(X)
+    out = capsys.readouterr().out
+    assert "resumed after epoch 3 from its checkpoint" in out
+    assert out.count("Iteration") == 1  # only epoch 4 was trained
+
+
+def _interrupted_file(tmp_path, monkeypatch, **params):
+    path = tmp_path / "rbm.npz"
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 2)
+        rbm = _make(BernoulliRBM, params)
+        with epoch_checkpoints(rbm, path), pytest.raises(KeyboardInterrupt):
+            rbm.fit(_data(False))
+    return path
+
+
+def _fit_fresh_expecting_warning(path, match, **params):
+    X = _data(False)
+    rbm = _make(BernoulliRBM, params)
+    with epoch_checkpoints(rbm, path), pytest.warns(UserWarning, match=match):
+        rbm.fit(X)
+    _assert_same(rbm, _make(BernoulliRBM, params).fit(X))
+
+
+def test_checkpoint_of_other_parameters_is_not_used(tmp_path, monkeypatch):
+    path = _interrupted_file(tmp_path, monkeypatch, learning_rate=0.05)
+    _fit_fresh_expecting_warning(path, "another estimator or other parameters",
+                                 learning_rate=0.2)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "pickle", "shape", "nan"])
+def test_damaged_checkpoint_is_not_used(tmp_path, monkeypatch, damage):
+    path = _interrupted_file(tmp_path, monkeypatch)
+    with np.load(path) as f:
+        arrays = {name: f[name] for name in f.files}
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:200])
+        match = "not used"
+    elif damage == "garbage":
+        path.write_bytes(b"not a checkpoint")
+        match = "not used"
+    else:
+        if damage == "pickle":
+            # an object array: loading it would unpickle (run code)
+            arrays["state/components_"] = np.array([object()], dtype=object)
+            match = "Object arrays cannot be loaded"
+        elif damage == "shape":
+            arrays["state/components_"] = arrays["state/components_"][:, :3]
+            match = "components_ has shape"
+        else:
+            arrays["state/components_"] = np.full_like(arrays["state/components_"], np.nan)
+            match = "components_ holds NaN"
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+    _fit_fresh_expecting_warning(path, match)
+
+
+def test_clones_in_the_block_do_not_checkpoint(tmp_path):
+    X = _data(False)
+    rbm = _make(BernoulliRBM, {})
+    path = tmp_path / "rbm.npz"
+    with epoch_checkpoints(rbm, path):
+        other = clone(rbm)
+        calls = []
+        original = checkpoints.save_epoch
+
+        def spy(estimator, state, history):
+            calls.append(estimator)
+            original(estimator, state, history)
+
+        checkpoints.save_epoch = spy
+        try:
+            other.fit(X)
+        finally:
+            checkpoints.save_epoch = original
+    assert not path.exists()
+    _assert_same(other, _make(BernoulliRBM, {}).fit(X))
+
+
+def test_partial_fit_writes_no_checkpoint(tmp_path):
+    rbm = _make(BernoulliRBM, {})
+    path = tmp_path / "rbm.npz"
+    with epoch_checkpoints(rbm, path):
+        rbm.partial_fit(_data(False))
+    assert not path.exists()
+    pickle.loads(pickle.dumps(rbm))  # still an ordinary estimator
+    assert not os.listdir(tmp_path)
