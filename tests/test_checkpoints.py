@@ -39,8 +39,8 @@ def _interrupt_after(monkeypatch, epoch):
     """``fit`` is stopped (KeyboardInterrupt) once epoch ``epoch`` is saved."""
     save = checkpoints.save_epoch
 
-    def save_then_stop(estimator, state, history):
-        save(estimator, state, history)
+    def save_then_stop(estimator, rng, state, history):
+        save(estimator, rng, state, history)
         if len(history["reconstruction_error_"]) == epoch:
             raise KeyboardInterrupt
 
@@ -157,9 +157,9 @@ def test_clones_in_the_block_do_not_checkpoint(tmp_path):
         calls = []
         original = checkpoints.save_epoch
 
-        def spy(estimator, state, history):
+        def spy(estimator, rng, state, history):
             calls.append(estimator)
-            original(estimator, state, history)
+            original(estimator, rng, state, history)
 
         checkpoints.save_epoch = spy
         try:
@@ -178,3 +178,83 @@ def test_partial_fit_writes_no_checkpoint(tmp_path):
     assert not path.exists()
     pickle.loads(pickle.dumps(rbm))  # still an ordinary estimator
     assert not os.listdir(tmp_path)
+
+
+def _dbn(**params):
+    from deepzoo import DBN
+
+    return DBN(hidden_layer_sizes=(6, 5, 8), n_iter=2, batch_size=16, n_updown_iter=4,
+               random_state=5, **params)
+
+
+def _dbn_data():
+    X = _data(False)
+    return X, (X[:, 0] + 2 * X[:, 1]).astype(int)
+
+
+@pytest.mark.parametrize("supervised", [True, False], ids=["labels", "no-labels"])
+@pytest.mark.parametrize("stop_after", [0, 2])
+def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, tmp_path,
+                                                  monkeypatch):
+    X, y = _dbn_data()
+    args = (X, y) if supervised else (X,)
+    reference = _dbn(top_method="pcd").fit(*args)
+    path = tmp_path / "dbn.npz"
+    save = checkpoints.save_epoch
+
+    def save_then_stop(estimator, rng, state, history):
+        save(estimator, rng, state, history)  # the layers' RBMs call it too
+        if len(history.get("updown_error_", [None])) == stop_after:
+            raise KeyboardInterrupt
+
+    dbn = _dbn(top_method="pcd")
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_epoch", save_then_stop)
+        with epoch_checkpoints(dbn, path), pytest.raises(KeyboardInterrupt):
+            dbn.fit(*args)
+    assert path.exists() and not hasattr(dbn, "top_components_")
+    resumed = _dbn(top_method="pcd")
+    with monkeypatch.context() as patch:
+        # neither the greedy layers nor the labelled top are trained again
+        from deepzoo.stacks import _dbn as dbn_module
+
+        patch.setattr(dbn_module.Stack, "fit", lambda *a: pytest.fail("layers retrained"))
+        patch.setattr(type(resumed), "_fit_labelled_top", lambda *a: pytest.fail("top retrained"))
+        with epoch_checkpoints(resumed, path):
+            resumed.fit(*args)
+    assert not path.exists()
+    names = ["top_components_", "top_intercept_hidden_", "top_intercept_visible_",
+             "updown_error_", "reconstruction_error_"]
+    names += ["label_components_", "label_intercept_"] if supervised else []
+    for name in names:
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name),
+                                      err_msg=name)
+    for name in ("recognition_weights_", "generative_weights_", "recognition_intercepts_",
+                 "generative_intercepts_"):
+        for a, b in zip(getattr(resumed, name), getattr(reference, name)):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert resumed.n_iter_ == reference.n_iter_ == 4
+    if supervised:
+        np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))
+
+
+def test_dbn_checkpoint_of_other_layer_sizes_is_not_used(tmp_path, monkeypatch):
+    X, y = _dbn_data()
+    path = tmp_path / "dbn.npz"
+    save = checkpoints.save_epoch
+
+    def save_then_stop(estimator, rng, state, history):
+        save(estimator, rng, state, history)
+        if "updown_error_" in history:
+            raise KeyboardInterrupt
+
+    dbn = _dbn()
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_epoch", save_then_stop)
+        with epoch_checkpoints(dbn, path), pytest.raises(KeyboardInterrupt):
+            dbn.fit(X, y)
+    # same parameters, other data: the shapes tell
+    other = _dbn()
+    with epoch_checkpoints(other, path), pytest.warns(UserWarning, match="has shape"):
+        other.fit(X[:, :5], y)
+    np.testing.assert_array_equal(other.top_components_, _dbn().fit(X[:, :5], y).top_components_)

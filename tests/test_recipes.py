@@ -261,8 +261,8 @@ def test_interrupted_fit_resumes_from_its_epoch_checkpoint(tmp_path, capsys, mon
     runs = tmp_path / "runs"
     save = checkpoints.save_epoch
 
-    def save_then_stop(estimator, state, history):
-        save(estimator, state, history)
+    def save_then_stop(estimator, rng, state, history):
+        save(estimator, rng, state, history)
         if len(history["reconstruction_error_"]) == 2:
             raise KeyboardInterrupt
 
@@ -292,8 +292,8 @@ def test_changed_recipe_never_resumes_from_an_old_checkpoint(tmp_path, monkeypat
 
     save = checkpoints.save_epoch
 
-    def save_then_stop(estimator, state, history):
-        save(estimator, state, history)
+    def save_then_stop(estimator, rng, state, history):
+        save(estimator, rng, state, history)
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:

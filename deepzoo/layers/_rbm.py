@@ -446,7 +446,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             check_divergence(self, [getattr(self, name) for name in self._learned_names()],
                              self.reconstruction_error_, bound)
             if schedule:  # fit (partial_fit's single epochs are not checkpointed)
-                checkpoints.save_epoch(self, self._training_state(),
+                checkpoints.save_epoch(self, self._rng, self._training_state(),
                                        {"reconstruction_error_": self.reconstruction_error_})
             if self.verbose:
                 report_progress(self, self.n_iter_, "reconstruction error", err,
@@ -494,8 +494,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.method == "pt":
             self._check_tempering("method='pcd'")
         self._initialize(X, check_random_state(self.random_state))
-        done, history = checkpoints.resume(
-            self, self._training_state(), {"reconstruction_error_": self.reconstruction_error_})
+        done, history = checkpoints.resume(self, self._rng, self._training_state(),
+                                           {"reconstruction_error_": self.reconstruction_error_})
         if done:
             self.reconstruction_error_ = history["reconstruction_error_"]
             self.n_iter_ = done

@@ -38,6 +38,7 @@ from ..utils._compat import (
 )
 from ..utils._progress import announces_compilation, report_progress
 from ..utils._sparse import column_mean
+from ..utils import checkpoints
 from ..utils._transaction import transactional
 from ..utils.streaming import (
     RowStream,
@@ -402,6 +403,10 @@ class DBN(TransformerMixin, BaseEstimator):
         else:
             self.classes_ = None
             Y = None
+        if self.n_updown_iter and self._resume_updown(rng, sizes, dtype):
+            self._updown(X if stream is None else stream, Y, rng)
+            checkpoints.finish(self)
+            return self
         # Greedy: the lower layers (and, without labels, the top) are RBMs
         # trained by the stack, each on the hidden probabilities below.
         n_greedy = len(sizes) - 1 if supervised else len(sizes)
@@ -434,8 +439,64 @@ class DBN(TransformerMixin, BaseEstimator):
         self.n_iter_ = 0
         self.updown_error_ = np.empty(0)
         if self.n_updown_iter:
+            checkpoints.save_epoch(self, rng, self._learned_state(),
+                                   {"updown_error_": self.updown_error_})
             self._updown(X if stream is None else stream, Y, rng)
+        checkpoints.finish(self)
         return self
+
+    def _learned_state(self, sizes=None, n_features=None, dtype=None):
+        """The learned arrays by name: what an up-down checkpoint holds.
+        With ``sizes``, zeros of the shapes a fit of those layer sizes on
+        ``n_features`` inputs gives (what a checkpoint must match)."""
+        names = ("recognition_weights_", "recognition_intercepts_", "generative_weights_",
+                 "generative_intercepts_")
+        single = ("top_components_", "top_intercept_hidden_", "top_intercept_visible_",
+                  "label_components_", "label_intercept_", "reconstruction_error_")
+        if sizes is None:
+            state = {f"{name}{i}": a for name in names for i, a in enumerate(getattr(self, name))}
+            state.update({name: getattr(self, name) for name in single
+                          if getattr(self, name) is not None})
+            return state
+        inputs = [n_features, *sizes[:-1]]
+        shapes = {}
+        for i, (m, d) in enumerate(zip(sizes[:-1], inputs)):
+            shapes.update({f"recognition_weights_{i}": (m, d), f"recognition_intercepts_{i}": (m,),
+                           f"generative_weights_{i}": (m, d), f"generative_intercepts_{i}": (d,)})
+        shapes.update({"top_components_": (sizes[-1], inputs[-1]),
+                       "top_intercept_hidden_": (sizes[-1],),
+                       "top_intercept_visible_": (inputs[-1],)})
+        if self.classes_ is not None:
+            shapes.update({"label_components_": (sizes[-1], len(self.classes_)),
+                           "label_intercept_": (len(self.classes_),)})
+        state = {name: np.zeros(shape, dtype) for name, shape in shapes.items()}
+        # the labelled top's epochs, trained by the DBN itself
+        state["reconstruction_error_"] = np.zeros(self.n_iter if self.classes_ is not None
+                                                  else 0)
+        return state
+
+    def _resume_updown(self, rng, sizes, dtype):
+        """Whether an epoch checkpoint restored the model in the up-down
+        stage (:mod:`deepzoo.utils.checkpoints`): its learned arrays,
+        ``rng`` and the up-down epochs done."""
+        state = self._learned_state(sizes, self.n_features_in_, dtype)
+        done, history = checkpoints.resume(self, rng, state, {"updown_error_": None})
+        if history is None:
+            return False
+        n_lower = len(sizes) - 1
+        for name in ("recognition_weights_", "recognition_intercepts_", "generative_weights_",
+                     "generative_intercepts_"):
+            setattr(self, name, [state[f"{name}{i}"] for i in range(n_lower)])
+        for name, value in state.items():
+            if not name[-1].isdigit():
+                setattr(self, name, value)
+        if self.classes_ is None:
+            self.label_components_ = self.label_intercept_ = None
+        self.updown_error_ = history["updown_error_"]
+        self.n_iter_ = done
+        if self.verbose:
+            print(f"[DBN] resumed after up-down epoch {done} from its checkpoint", flush=True)
+        return True
 
     def _fit_labelled_top(self, V, Y, n_top, rng):
         """CD-k training of the top RBM on (penultimate, softmax label) pairs.
@@ -516,7 +577,7 @@ class DBN(TransformerMixin, BaseEstimator):
         streamed = isinstance(X, RowStream)
         bound = None if streamed else parameter_bound(X)
         n = X.shape[0]
-        for _ in range(self.n_updown_iter):
+        for _ in range(self.n_iter_, self.n_updown_iter):
             t0 = time.perf_counter()
             if not streamed:
                 parts = [(X, Y)]
@@ -536,6 +597,10 @@ class DBN(TransformerMixin, BaseEstimator):
             if self.verbose:
                 report_progress(self, self.n_iter_, "up-down data prediction error",
                                 err / n, time.perf_counter() - t0)
+            if self.n_iter_ < self.n_updown_iter:
+                top.store(self)
+                checkpoints.save_epoch(self, rng, self._learned_state(),
+                                       {"updown_error_": self.updown_error_})
         top.store(self)
 
     def _updown_pass(self, top, X, Y, rng):

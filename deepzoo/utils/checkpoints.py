@@ -1,10 +1,13 @@
 """Epoch checkpoints: a long ``fit`` that resumes where it was stopped.
 
 Within :func:`epoch_checkpoints`, an estimator that supports checkpoints
-(the RBMs: :class:`deepzoo.BernoulliRBM`, :class:`deepzoo.GaussianBernoulliRBM`)
 writes its whole training state to one file after every epoch: learned
 arrays, optimiser state (momentum, persistent chains, fast weights, the
-sparsity estimate) and its random generator. If ``fit`` is interrupted (an
+sparsity estimate) and its random generator. The RBMs
+(:class:`deepzoo.BernoulliRBM`, :class:`deepzoo.GaussianBernoulliRBM`)
+checkpoint every epoch; :class:`deepzoo.DBN` its long last stage: the
+state after the greedy layers and the top RBM, then every up-down epoch (a
+fit interrupted before the up-down stage starts again). If ``fit`` is interrupted (an
 exception, Ctrl-C, a killed process), calling ``fit`` again in the same
 block with the same settings and data continues after the last finished
 epoch, and ends bit for bit where an uninterrupted ``fit`` would have at
@@ -89,14 +92,15 @@ def _signature(estimator):
                       sort_keys=True, default=repr)
 
 
-def save_epoch(estimator, state, history):
+def save_epoch(estimator, rng, state, history):
     """If a checkpoint is active for ``estimator``, write its ``state``
     (name -> array of a fixed shape) and ``history`` (name -> array with one
-    entry per finished epoch) with the generator ``estimator._rng``."""
+    entry per finished epoch) with the state of its generator ``rng`` (a
+    ``numpy.random.RandomState``)."""
     path = _path_for(estimator)
     if path is None:
         return
-    kind, keys, pos, has_gauss, cached = estimator._rng.get_state()
+    kind, keys, pos, has_gauss, cached = rng.get_state()
     arrays = {f"state/{name}": np.asarray(value) for name, value in state.items()}
     arrays.update({f"history/{name}": np.asarray(value) for name, value in history.items()})
     epochs = {len(value) for value in history.values()}
@@ -111,10 +115,11 @@ def save_epoch(estimator, state, history):
     write_atomic(path, buffer.getbuffer())
 
 
-def resume(estimator, state, history):
+def resume(estimator, rng, state, history):
     """``(epochs, history)`` of a usable checkpoint of ``estimator``: its
     fixed-shape arrays are copied into ``state`` (name -> array of the
-    freshly initialised model), its generator state into ``estimator._rng``,
+    freshly initialised model, or of zeros of the expected shapes), its
+    generator state into ``rng``,
     and ``history`` maps each of the given names to the stored per-epoch
     array. ``(0, None)`` when there is none; a file that cannot be used
     is left alone with a warning that says why."""
@@ -153,7 +158,7 @@ def resume(estimator, state, history):
         return 0, None
     for name, target in state.items():
         np.copyto(target, stored[f"state/{name}"])
-    estimator._rng.set_state((meta["rng"], keys, int(scalars[0]), int(scalars[1]), cached))
+    rng.set_state((meta["rng"], keys, int(scalars[0]), int(scalars[1]), cached))
     return epochs, {name: stored[f"history/{name}"] for name in history}
 
 
