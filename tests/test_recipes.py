@@ -251,25 +251,32 @@ def test_unfinished_run_resumes(tmp_path, capsys):
         first["variants"]["main"]["logistic_test_accuracy"]
 
 
-def test_interrupted_fit_resumes_from_its_epoch_checkpoint(tmp_path, capsys, monkeypatch):
-    from deepzoo.io import load
+def _run_interrupted(path, runs, monkeypatch, after_epoch):
+    """Run the recipe at ``path`` and stop it (KeyboardInterrupt) once its
+    fit has saved the epoch checkpoint of epoch ``after_epoch``."""
     from deepzoo.utils import checkpoints
 
-    path = tmp_path / "tiny-e2e.toml"
-    path.write_text(PRETRAIN.replace("n_iter = 2", "n_iter = 3, verbose = 1"))
-    whole = recipes.run_recipe(path, runs_dir=tmp_path / "whole")
-    runs = tmp_path / "runs"
     save = checkpoints.save_epoch
 
     def save_then_stop(estimator, rng, state, history):
         save(estimator, rng, state, history)
-        if len(history["reconstruction_error_"]) == 2:
+        if len(history["reconstruction_error_"]) == after_epoch:
             raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
         patch.setattr(checkpoints, "save_epoch", save_then_stop)
         with pytest.raises(KeyboardInterrupt):
             recipes.run_recipe(path, runs_dir=runs)
+
+
+def test_interrupted_fit_resumes_from_its_epoch_checkpoint(tmp_path, capsys, monkeypatch):
+    from deepzoo.io import load
+
+    path = tmp_path / "tiny-e2e.toml"
+    path.write_text(PRETRAIN.replace("n_iter = 2", "n_iter = 3, verbose = 1"))
+    whole = recipes.run_recipe(path, runs_dir=tmp_path / "whole")
+    runs = tmp_path / "runs"
+    _run_interrupted(path, runs, monkeypatch, 2)
     folder = runs / "tiny-e2e" / "pretrain"
     assert len(list(folder.glob("main.*.checkpoint.npz"))) == 1
     capsys.readouterr()
@@ -284,30 +291,16 @@ def test_interrupted_fit_resumes_from_its_epoch_checkpoint(tmp_path, capsys, mon
 
 
 def test_changed_recipe_never_resumes_from_an_old_checkpoint(tmp_path, monkeypatch):
-    from deepzoo.utils import checkpoints
-
     path = tmp_path / "tiny-e2e.toml"
     path.write_text(PRETRAIN)
     runs = tmp_path / "runs"
-
-    save = checkpoints.save_epoch
-
-    def save_then_stop(estimator, rng, state, history):
-        save(estimator, rng, state, history)
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(checkpoints, "save_epoch", save_then_stop)
-        with pytest.raises(KeyboardInterrupt):
-            recipes.run_recipe(path, runs_dir=runs)
+    _run_interrupted(path, runs, monkeypatch, 1)
     folder = runs / "tiny-e2e" / "pretrain"
     (old,) = folder.glob("main.*.checkpoint.npz")
-    # the data change, the estimator's settings do not
-    path.write_text(PRETRAIN.replace("seed = 3", "seed = 4"))
-    with monkeypatch.context() as patch:
-        patch.setattr(checkpoints, "save_epoch", save_then_stop)
-        with pytest.raises(KeyboardInterrupt):
-            recipes.run_recipe(path, runs_dir=runs)
+    # the data change, the estimator's settings do not: the checkpoint,
+    # whose parameters match, must not be resumed from
+    path.write_text(PRETRAIN.replace("n_train = 400", "n_train = 300"))
+    _run_interrupted(path, runs, monkeypatch, 1)
     (new,) = folder.glob("main.*.checkpoint.npz")
     assert new.name != old.name  # the old one was removed, not resumed from
 
