@@ -92,3 +92,33 @@ def test_networks_announce_their_compilation_under_their_own_name(tmp_path):
     printed = [line for line in out.splitlines() if line.startswith("deepzoo:")]
     assert len(printed) == 1, out
     assert printed[0].startswith("deepzoo: compiling Numba kernels for FineTunedClassifier")
+
+
+_VARIANTS = """
+import numpy as np
+from deepzoo import DBN, BernoulliRBM
+from deepzoo._kernels import rbm
+X = np.random.default_rng(0).random((60, 8))
+y = (X[:, 0] > 0.5).astype(int)
+{fit}
+print(len(rbm.train_epoch.signatures))
+"""
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
+@pytest.mark.parametrize("fit, variants", [
+    # a plain RBM compiles the epoch without label units
+    ("BernoulliRBM(n_components=4, n_iter=1).fit(X)", 1),
+    # a DBN with labels trains its lower RBMs in the labelled top's variant
+    ("DBN(hidden_layer_sizes=(5, 6), n_iter=1, n_updown_iter=1).fit(X, y)", 1),
+    ("DBN(hidden_layer_sizes=(5, 6), n_iter=1).fit(X)", 1),
+    # both in one process: the two variants
+    ("BernoulliRBM(n_components=4, n_iter=1).fit(X)\n"
+     "DBN(hidden_layer_sizes=(5, 6), n_iter=1).fit(X, y)", 2),
+], ids=["rbm", "dbn-labels", "dbn-no-labels", "rbm-then-dbn-labels"])
+def test_rbm_epoch_variants_compiled(tmp_path, fit, variants):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    out = subprocess.run([sys.executable, "-c", _VARIANTS.format(fit=fit)], env=env,
+                         capture_output=True, text=True, check=True, timeout=600).stdout
+    assert int(out.split()[-1]) == variants

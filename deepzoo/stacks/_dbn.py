@@ -13,6 +13,7 @@ Notation of Hinton, Osindero & Teh (2006), with weights in the layout of
 """
 
 import time
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -413,8 +414,10 @@ class DBN(TransformerMixin, BaseEstimator):
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
         layers = []
         if n_greedy:
-            stack = Stack([(f"rbm{i + 1}", self._rbm(s, int(seeds[i])))
-                           for i, s in enumerate(sizes[:n_greedy])]).fit(X)
+            # with labels, the lower RBMs and the top share one compiled epoch
+            with _k.label_variant() if supervised else nullcontext():
+                stack = Stack([(f"rbm{i + 1}", self._rbm(s, int(seeds[i])))
+                               for i, s in enumerate(sizes[:n_greedy])]).fit(X)
             layers = [rbm for _, rbm in stack.steps_]
         lower = layers if supervised else layers[:-1]
         self.recognition_weights_ = [rbm.components_.copy() for rbm in lower]
