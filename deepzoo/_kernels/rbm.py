@@ -290,6 +290,18 @@ def _hidden_step_compiled(unit, Z, c, out_scale, key, M, S):
     return nrelu
 
 
+def no_labels(n_labels):
+    """Whether there are no label units: ``n_labels`` None or 0."""
+    return not n_labels
+
+
+@overload(no_labels, inline="always")
+def _no_labels_compiled(n_labels):
+    if isinstance(n_labels, types.NoneType):
+        return lambda n_labels: True
+    return lambda n_labels: n_labels == 0
+
+
 @overload(visible_step, inline="always")
 def _visible_step_compiled(unit, Z, b, var, std, n_labels, key, M, S):
     bernoulli = unit.instance_class is BernoulliUnits
@@ -678,7 +690,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             else:
                 # the final reconstruction uses the means (section 3.2)
                 neg_means = True
-                if visible.code == BERNOULLI and step == 0 and n_labels is None:
+                if visible.code == BERNOULLI and step == 0 and no_labels(n_labels):
                     # CD-1 fast path: the error in the same pass
                     sigmoid_sqerr_rows(Av[:n_neg], b_n, Vpos, Vneg, e)
                 else:
