@@ -600,7 +600,7 @@ class DBN(TransformerMixin, BaseEstimator):
             if self.verbose:
                 report_progress(self, self.n_iter_, "up-down data prediction error",
                                 err / n, time.perf_counter() - t0)
-            if self.n_iter_ < self.n_updown_iter:
+            if self.n_iter_ < self.n_updown_iter and checkpoints.active(self):
                 top.store(self)
                 checkpoints.save_epoch(self, rng, self._learned_state(),
                                        {"updown_error_": self.updown_error_})

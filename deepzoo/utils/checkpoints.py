@@ -83,6 +83,12 @@ def _path_for(estimator):
     return active[1]
 
 
+def active(estimator):
+    """Whether a checkpoint is being kept for ``estimator``: callers skip
+    the work of gathering a state nobody will write."""
+    return _path_for(estimator) is not None
+
+
 def _signature(estimator):
     """What a checkpoint must have been written by: the class and the
     parameters that shape training (``verbose`` aside)."""
