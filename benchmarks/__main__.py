@@ -1,9 +1,18 @@
-"""``python -m benchmarks NAME [...]``: run the named benchmarks."""
+"""``python -m benchmarks NAME [...]``: run the named benchmark, or ``all``
+of them in turn and write one table of every goal (``--out FILE``)."""
 
 import argparse
+import dataclasses
+import datetime
 import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
 
-from ._runner import gemm_throughput, machine_summary, setting
+from ._runner import Goal, gemm_throughput, machine_summary, setting
 
 SUITES = {
     "rbm": "rbm",
@@ -15,6 +24,10 @@ SUITES = {
     "out_of_core": "out_of_core",
     "gemm": None,
 }
+# ``all``'s order: the machine's GEMM throughput first (the floor the
+# others are stated against), the slow out-of-core suite last
+ORDER = ["gemm", "rbm", "autoencoder", "finetune", "sparse_coding", "conv_rbm", "first_use",
+         "out_of_core"]
 
 
 def run_gemm(args):
@@ -26,22 +39,95 @@ def run_gemm(args):
             shapes, repeats=setting(args, full=5, quick=5, smoke=1),
             flops_per_shape=setting(args, full=2e9, quick=2e9, smoke=0)):
         print(f"{dtype:<8} {' x '.join(map(str, shape)):<20} {gflops:8.1f}", flush=True)
+    return []
+
+
+def _mode(args):
+    return "--smoke" if args.smoke else "--quick" if args.quick else "full"
+
+
+def run_all(args):
+    """Every suite in its own process (each sets its own threads and
+    caches, as a user's run would); their goals gathered into one table."""
+    goals, failed = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for suite in ORDER:
+            path = os.path.join(tmp, f"{suite}.json")
+            command = [sys.executable, "-m", "benchmarks", suite, "--goals", path]
+            command += [_mode(args)] if _mode(args) != "full" else []
+            print(f"\n######## {' '.join(command[1:])}", flush=True)
+            if subprocess.run(command).returncode:
+                failed.append(suite)
+                continue
+            with open(path) as f:
+                goals += [Goal(**g) for g in json.load(f)]
+    table = summary_table(goals, args, failed)
+    print("\n" + table)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table)
+        print(f"written to {args.out}")
+    if failed:
+        raise SystemExit(f"suites that failed: {', '.join(failed)}")
+    return goals
+
+
+def summary_table(goals, args, failed=()):
+    """The Markdown page of ``all``: how it was run, then one row per goal."""
+    met = sum(g.met for g in goals)
+    lines = [
+        "# Benchmarks: every goal, one run",
+        "",
+        f"`python -m benchmarks all{'' if _mode(args) == 'full' else ' ' + _mode(args)}`, "
+        f"{datetime.date.today().isoformat()}, {platform.processor() or platform.machine()}; "
+        f"{machine_summary()}.",
+        "Each suite's candidates are timed interleaved in one process; a ratio is a median "
+        "time over the median of its reference in the same run. "
+        + ("(`--quick`/`--smoke` sizes: the figures are not the goals' measurements.)"
+           if _mode(args) != "full" else ""),
+        "",
+        f"{met} of {len(goals)} goals met"
+        + (f"; suites that failed: {', '.join(failed)}" if failed else "") + ".",
+        "",
+        "| suite | case | measure | value | goal | |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for g in goals:
+        sign = "<=" if g.at_most else ">="
+        lines.append(f"| {g.suite} | {g.case} | {g.measure} | {g.value:.3g} | {sign} {g.target:g} "
+                     f"| {'met' if g.met else '**missed**'} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("suite", choices=sorted(SUITES), help="which benchmark to run")
+    parser.add_argument("suite", choices=sorted([*SUITES, "all"]), help="which benchmark to run")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller data")
     parser.add_argument("--smoke", action="store_true",
                         help="the tiniest data and one repeat: every code path runs, the "
                              "timings mean nothing (for the test that keeps the suites alive)")
+    parser.add_argument("--goals", metavar="FILE", help="write the suite's goals as JSON")
+    parser.add_argument("--out", metavar="FILE",
+                        help="with all: write the table of goals (Markdown) to FILE")
     args = parser.parse_args(argv)
+    if args.out and args.suite != "all":
+        parser.error("--out is for 'all'; a single suite writes its goals with --goals")
     # a suite without sizes of its own for --smoke runs its --quick ones
     args.quick = args.quick or args.smoke
+    if args.suite == "all":
+        run_all(args)
+        return
     if args.suite == "gemm":
-        run_gemm(args)
+        goals = run_gemm(args)
     else:
-        importlib.import_module(f"benchmarks.{SUITES[args.suite]}").run(args)
+        goals = importlib.import_module(f"benchmarks.{SUITES[args.suite]}").run(args) or []
+    if goals:
+        print()
+    for goal in goals:
+        print(goal.line())
+    if args.goals:
+        with open(args.goals, "w") as f:
+            json.dump([dataclasses.asdict(g) for g in goals], f)
 
 
 if __name__ == "__main__":

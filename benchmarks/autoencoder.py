@@ -13,6 +13,13 @@ Candidates, timed interleaved in one process (``_runner.compare``):
 
 Goals (issue 4, item 6): the deepzoo epoch within 1.5x of its GEMMs, and
 faster than scikit-learn.
+
+Then issue 18's goals, float32, Adam, batch 100: the tied 784-500
+autoencoder epoch and a random-start ``DeepAutoencoder``
+784-1000-500-250-30 epoch (sigmoid units, linear code, cross-entropy) each
+within 1.2x of its matrix products and >= 1.5x faster than the same model
+in PyTorch CPU (same threads, batch and optimiser); the speedup of two
+threads over one (goal >= 1.8).
 """
 
 import warnings
@@ -20,9 +27,13 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._runner import compare, machine_summary, print_table, setting
+from deepzoo import Autoencoder
+
+from ._runner import (Goal, compare, machine_summary, network_products, print_table, setting,
+                      thread_scaling, torch_network_epoch)
 
 N_VISIBLE, N_HIDDEN, BATCH = 784, 500, 100
+DEEP = (784, 1000, 500, 250, 30)
 
 
 def _data(n):
@@ -60,6 +71,81 @@ def _gemm_only(X):
     return run
 
 
+def _torch_tied(X, threads):
+    """The tied cross-entropy autoencoder in PyTorch: one epoch of Adam."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    W = torch.nn.Parameter(0.01 * torch.randn(N_HIDDEN, N_VISIBLE))
+    b_h = torch.nn.Parameter(torch.zeros(N_HIDDEN))
+    b_v = torch.nn.Parameter(torch.zeros(N_VISIBLE))
+    opt = torch.optim.Adam([W, b_h, b_v], lr=1e-3)
+    loss = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    Xt = torch.from_numpy(X)
+    gen = torch.Generator().manual_seed(0)
+
+    def run():
+        order = torch.randperm(Xt.shape[0], generator=gen)
+        for start in range(0, Xt.shape[0], BATCH):
+            x = Xt[order[start:start + BATCH]]
+            opt.zero_grad(set_to_none=False)
+            h = torch.sigmoid(x @ W.T + b_h)
+            (loss(h @ W + b_v, x) / x.shape[0]).backward()
+            opt.step()
+    return run
+
+
+def _peers(X, args):
+    """Issue 18: the tied autoencoder and the deep autoencoder against their
+    products and PyTorch, and their thread scaling."""
+    from deepzoo import DeepAutoencoder
+
+    threads = max(i["num_threads"] for i in __import__("threadpoolctl").threadpool_info()
+                  if i["user_api"] == "blas")
+    repeats = setting(args, full=5, quick=3, smoke=1)
+    tied = Autoencoder(N_HIDDEN, loss="cross_entropy", batch_size=BATCH, random_state=0)
+    tied.partial_fit(X)
+    deep_model = DeepAutoencoder(hidden_layer_sizes=DEEP[1:], batch_size=BATCH, max_iter=1,
+                                 random_state=0)
+    _quiet(lambda: deep_model.fit(X[:200]))()
+    deep = _quiet(lambda: deep_model.partial_fit(X))
+    mirrored = DEEP + DEEP[-2::-1]
+    candidates = {
+        "deepzoo tied autoencoder": lambda: tied.partial_fit(X),
+        "GEMM only, tied": _gemm_only(X),
+        "deepzoo DeepAutoencoder": deep,
+        "GEMM only, deep": network_products(X, mirrored, BATCH),
+    }
+    try:
+        import torch
+
+        candidates["torch tied autoencoder"] = _torch_tied(X, threads)
+        candidates["torch deep autoencoder"] = torch_network_epoch(
+            X, X, mirrored, torch.nn.Sigmoid, torch.nn.BCEWithLogitsLoss(), BATCH, threads,
+            linear=(len(DEEP) - 2,))
+    except ImportError:
+        print("torch not installed: PyTorch comparison skipped")
+    results = compare(candidates, repeats=repeats)
+    print_table(f"one epoch, float32, {threads} thread(s)", results, "deepzoo tied autoencoder")
+    t = {k: r["median"] for k, r in results.items()}
+    goals = []
+    for name, model, epoch in (("tied", "tied autoencoder", lambda: tied.partial_fit(X)),
+                               ("deep", "DeepAutoencoder", deep)):
+        case = (f"Autoencoder epoch, {N_VISIBLE}-{N_HIDDEN} tied" if name == "tied"
+                else f"DeepAutoencoder epoch, {'-'.join(map(str, DEEP))}")
+        ours = t[f"deepzoo {model}"]
+        goals.append(Goal("autoencoder", case, "x GEMM floor", ours / t[f"GEMM only, {name}"], 1.2))
+        peer = "torch " + ("tied autoencoder" if name == "tied" else "deep autoencoder")
+        if peer in t:
+            goals.append(Goal("autoencoder", case, "x faster than PyTorch", t[peer] / ours, 1.5,
+                              at_most=False))
+        speedup = thread_scaling(epoch, repeats=setting(args, full=3, quick=2, smoke=1))
+        goals.append(Goal("autoencoder", case, "speedup, 2 threads over 1", speedup, 1.8,
+                          at_most=False))
+    return goals
+
+
 def _quiet(fn):
     def run():
         with warnings.catch_warnings():
@@ -89,8 +175,6 @@ def _profile(model, X):
 
 def run(args):
     from sklearn.neural_network import MLPRegressor
-
-    from deepzoo import Autoencoder
 
     X, source = _data(setting(args, full=5000, quick=2000, smoke=200))
     print(machine_summary())
@@ -132,3 +216,4 @@ def run(args):
     print(f"\nprofile of one epoch ({total:.3f}s under cProfile), own time:")
     for name, t in top:
         print(f"  {name:<55} {t:.4f}s")
+    return _peers(X, args)

@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from ._runner import compare, machine_summary, print_table, setting
+from ._runner import (Goal, compare, machine_summary, network_products, print_table, setting,
+                      thread_scaling, torch_network_epoch)
 
 SIZES = (784, 500, 500, 2000, 10)
 BATCH = 100
@@ -38,55 +39,6 @@ def _data(n):
 def _blas_threads():
     counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     return counts[0] if counts else os.cpu_count()
-
-
-def _gemm_only(X):
-    """The forward and backward matrix products of one epoch, nothing else."""
-    rng = np.random.default_rng(0)
-    Ws = [rng.standard_normal((o, i)).astype(np.float32) for i, o in zip(SIZES, SIZES[1:])]
-    # Finite, normal values: NaN or denormal garbage from np.empty slows BLAS.
-    acts = [rng.random((BATCH, s), dtype=np.float32) for s in SIZES]
-    deltas = [rng.random((BATCH, s), dtype=np.float32) for s in SIZES]
-    grads = [np.empty_like(W) for W in Ws]
-
-    def run():
-        for start in range(0, X.shape[0] - BATCH + 1, BATCH):
-            acts[0][...] = X[start:start + BATCH]
-            for i, W in enumerate(Ws):
-                np.matmul(acts[i], W.T, out=acts[i + 1])
-            for i in range(len(Ws) - 1, -1, -1):
-                np.matmul(deltas[i + 1].T, acts[i], out=grads[i])
-                if i:
-                    np.matmul(deltas[i + 1], Ws[i], out=deltas[i])
-    return run
-
-
-def _torch_epoch(X, y, threads):
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    layers = []
-    for i, (a, b) in enumerate(zip(SIZES, SIZES[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(SIZES) - 2:
-            layers.append(torch.nn.Sigmoid())
-    model = torch.nn.Sequential(*layers)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    Xt = torch.from_numpy(X)
-    yt = torch.from_numpy(y.astype(np.int64))
-    gen = torch.Generator().manual_seed(0)
-
-    def run():
-        order = torch.randperm(Xt.shape[0], generator=gen)
-        for start in range(0, Xt.shape[0], BATCH):
-            idx = order[start:start + BATCH]
-            opt.zero_grad(set_to_none=False)
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return run
 
 
 def run(args):
@@ -127,10 +79,14 @@ def run(args):
         "deepzoo adam": deepzoo_epoch("adam", 1e-3),
         "deepzoo momentum": deepzoo_epoch("momentum", 0.05),
         "sklearn MLPClassifier adam": sklearn_epoch,
-        "GEMM only (same products)": _gemm_only(X),
+        "GEMM only (same products)": network_products(X, SIZES, BATCH),
     }
     try:
-        candidates["torch adam"] = _torch_epoch(X, y, threads)
+        import torch
+
+        candidates["torch adam"] = torch_network_epoch(
+            X, y.astype(np.int64), SIZES, torch.nn.Sigmoid, torch.nn.CrossEntropyLoss(), BATCH,
+            threads)
     except ImportError:
         print("torch not installed: PyTorch comparison skipped")
     results = compare(candidates, repeats=setting(args, full=5, quick=3, smoke=1), warmup=1)
@@ -143,5 +99,16 @@ def run(args):
     if "torch adam" in results:
         print(f"torch / deepzoo adam:   {results['torch adam']['median'] / ours:.2f}x"
               "  (goal >= 1)")
-    print(f"GEMM share of deepzoo adam epoch: "
-          f"{results['GEMM only (same products)']['median'] / ours:.0%}")
+    floor = results["GEMM only (same products)"]["median"]
+    print(f"GEMM share of deepzoo adam epoch: {floor / ours:.0%}")
+    case = f"fine-tuning epoch, {'-'.join(map(str, SIZES))}, adam"
+    goals = [Goal("finetune", case, "x faster than scikit-learn",
+                  results["sklearn MLPClassifier adam"]["median"] / ours, 3.0, at_most=False)]
+    if "torch adam" in results:
+        goals.append(Goal("finetune", case, "x faster than PyTorch",
+                          results["torch adam"]["median"] / ours, 1.0, at_most=False))
+    speedup = thread_scaling(candidates["deepzoo adam"],
+                             repeats=setting(args, full=3, quick=2, smoke=1))
+    print(f"2 threads / 1 thread on the deepzoo adam epoch: {speedup:.2f}x (goal >= 1.8)")
+    goals.append(Goal("finetune", case, "speedup, 2 threads over 1", speedup, 1.8, at_most=False))
+    return goals

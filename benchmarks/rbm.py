@@ -37,6 +37,17 @@ Then the costs of the sampling methods, on the same 784-500 RBM in float32:
   100 chains and of 1,000 chains (a sweep's products);
 - a PT training epoch (10 temperatures of 100 chains) beside a PCD epoch
   (100 chains), batch 100.
+
+Last, the grid of issue 18, in float32: one epoch of CD-1, PCD and fast
+PCD with the default settings (momentum, weight decay; the persistent
+chains as many as the batch), Bernoulli and Gaussian visible units, batch
+10, 100 and 1000, 784->500 and 784->2000, each against its GEMM floor: the
+four products every one of these algorithms needs per mini-batch (data to
+hidden, hidden to visible, visible to hidden, and the weight gradient
+accumulated into its output), compiled with the kernel's BLAS calls.
+Goal: <= 1.15x. An AIS step (one temperature: two products of the chains)
+against its two products, goal <= 1.3x; and the speedup of two threads over
+one on the CD-1 epoch at batch 100 (goal >= 1.8x).
 """
 
 import os
@@ -45,10 +56,10 @@ import numba
 import numpy as np
 from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 
-from deepzoo import BernoulliRBM
+from deepzoo import BernoulliRBM, GaussianBernoulliRBM
 from deepzoo._kernels._blas import gemm
 
-from ._runner import compare, machine_summary, print_table, setting
+from ._runner import Goal, compare, machine_summary, print_table, setting, thread_scaling
 
 
 def _data(n_samples, rng):
@@ -77,6 +88,25 @@ def _gemm_loop(X, W, V, H, G):
         gemm(False, True, 1.0, V[batch:], W, 0.0, H[batch:])
         # accumulated (beta = 1) as the kernel's weight step does: no pass over G
         gemm(True, False, 1.0, H, V, 1.0, G)
+
+
+@numba.njit(nogil=True)
+def _floor_loop(X, W, V, H, G, nb):
+    # CD-k, PCD and FPCD at k = 1 with as many chains as rows per batch:
+    # the same four products (the chains replace the reconstructions)
+    for start in range(0, X.shape[0] - nb + 1, nb):
+        gemm(False, True, 1.0, X[start:start + nb], W, 0.0, H[:nb])
+        gemm(False, False, 1.0, H[nb:], W, 0.0, V[nb:])
+        gemm(False, True, 1.0, V[nb:], W, 0.0, H[nb:])
+        gemm(True, False, 1.0, H, V, 1.0, G)
+
+
+@numba.njit(nogil=True)
+def _anneal_floor(V, W, H, n_steps):
+    # an annealing step's products: the chains' hidden and visible inputs
+    for _ in range(n_steps):
+        gemm(False, True, 1.0, V, W, 0.0, H)
+        gemm(False, False, 1.0, H, W, 0.0, V)
 
 
 def _gemm_only(X, W, batch, compiled):
@@ -205,6 +235,92 @@ def _sampling_costs(X, args):
           f"swap rates {np.round(pt.swap_rate_, 2)}")
 
 
+def _grid(args):
+    """Every training method, visible kind, batch size and layer size of the
+    goal against its GEMM floor (float32, default settings)."""
+    rng = np.random.default_rng(0)
+    repeats = setting(args, full=3, quick=2, smoke=1)
+    batches = setting(args, full=(10, 100, 1000), quick=(10, 100, 1000), smoke=(10, 100))
+    sizes = setting(args, full=(500, 2000), quick=(500, 2000), smoke=(500,))
+    goals = []
+    print(f"\n== one epoch against its GEMM floor, float32, default settings, {repeats} repeats")
+    print(f"{'method':<6} {'visible':<10} {'784->':>6} {'batch':>6} {'rows':>7} {'deepzoo s':>10} "
+          f"{'floor s':>9} {'ratio':>7}")
+    for m in sizes:
+        # about as many products for every layer size
+        n = setting(args, full=20000, quick=4000, smoke=200) * 500 // m
+        binary = (rng.random((n, 784)) < 0.13).astype(np.float32)
+        gaussian = rng.standard_normal((n, 784)).astype(np.float32)
+        # (Gaussian units on unit-variance data diverge at the default
+        # rate with small batches: a tenth of it, as the guide advises)
+        for visible, Estimator, X, rate in (("bernoulli", BernoulliRBM, binary, 0.1),
+                                            ("gaussian", GaussianBernoulliRBM, gaussian, 0.001)):
+            for batch in batches:
+                for method in ("cd", "pcd", "fpcd"):
+                    model = Estimator(n_components=m, method=method, batch_size=batch,
+                                      learning_rate=rate, n_iter=1,
+                                      random_state=0).fit(X[:max(batch, 200)])
+                    V = np.concatenate([X[:batch], X[:batch]])
+                    H = np.empty((2 * batch, m), np.float32)
+                    G = np.zeros((m, 784), np.float32)
+                    W = model.components_.copy()
+                    results = compare({
+                        "ours": lambda: model.partial_fit(X),
+                        # the floor is the faster of BLAS's threads and one
+                        # thread (deepzoo runs small products on one)
+                        "floor": lambda: _floor_loop(X, W, V, H, G, batch),
+                        "floor1": _single_thread(lambda: _floor_loop(X, W, V, H, G, batch)),
+                    }, repeats=repeats)
+                    t = {k: r["median"] for k, r in results.items()}
+                    t["floor"] = min(t["floor"], t["floor1"])
+                    ratio = t["ours"] / t["floor"]
+                    print(f"{method:<6} {visible:<10} {m:>6} {batch:>6} {n:>7} {t['ours']:>10.4f} "
+                          f"{t['floor']:>9.4f} {ratio:>7.3f}", flush=True)
+                    name = {"cd": "CD-1", "pcd": "PCD", "fpcd": "FPCD"}[method]
+                    goals.append(Goal("rbm", f"{name} epoch, {visible}, 784-{m}, batch {batch}",
+                                      "x GEMM floor", ratio, 1.15))
+                    if method == "cd" and visible == "bernoulli" and batch == 100:
+                        speedup = thread_scaling(lambda: model.partial_fit(X), repeats=repeats)
+                        print(f"       2 threads / 1 thread on this epoch: {speedup:.2f}x "
+                              "(goal >= 1.8)", flush=True)
+                        goals.append(Goal("rbm", f"CD-1 epoch, bernoulli, 784-{m}, batch 100",
+                                          "speedup, 2 threads over 1", speedup, 1.8,
+                                          at_most=False))
+    return goals
+
+
+def _single_thread(fn):
+    from deepzoo.utils._threads import blas_single_thread
+
+    def run():
+        with blas_single_thread():
+            fn()
+    return run
+
+
+def _anneal_step(X, args):
+    """One AIS temperature (``_kernels/rbm.py: anneal``) against its two
+    products, for 100 chains of a 784-500 RBM."""
+    n_runs = 100
+    n_betas = setting(args, full=1001, quick=201, smoke=11)
+    rbm = BernoulliRBM(n_components=500, n_iter=1, batch_size=100, random_state=0).fit(X[:1000])
+    betas = np.linspace(0, 1, n_betas)
+    W = rbm.components_
+    V = (X[:n_runs] > 0.5).astype(np.float32)
+    H = np.empty((n_runs, 500), np.float32)
+    results = compare({
+        "ours": lambda: rbm.log_partition("ais", n_runs=n_runs, betas=betas, random_state=0),
+        "floor": lambda: _anneal_floor(V, W, H, n_betas - 1),
+        "floor1": _single_thread(lambda: _anneal_floor(V, W, H, n_betas - 1)),
+    }, repeats=setting(args, full=5, quick=3, smoke=1))
+    floor = min(results["floor"]["median"], results["floor1"]["median"])
+    ratio = results["ours"]["median"] / floor
+    print(f"\nAIS, {n_runs} chains, {n_betas} temperatures: "
+          f"{1e3 * results['ours']['median'] / (n_betas - 1):.3f} ms per temperature, "
+          f"{ratio:.3f}x its two products (goal <= 1.3)")
+    return [Goal("rbm", f"AIS step, 784-500, {n_runs} chains", "x GEMM floor", ratio, 1.3)]
+
+
 def run(args):
     rng = np.random.default_rng(0)
     n_samples = setting(args, full=20000, quick=4000, smoke=200)
@@ -219,3 +335,8 @@ def run(args):
     print(f"\nsklearn float64 / deepzoo float32 = {t64['sk'] / t32['ours']:.2f} (momentum), "
           f"{t64['sk'] / t32['plain']:.2f} (no momentum)")
     _sampling_costs(X, args)
+    goals = [Goal("rbm", "CD-1 epoch, 784-500, batch 100, float32", "x faster than scikit-learn",
+                  t32["sk"] / t32["ours"], 2.3, at_most=False),
+             Goal("rbm", "CD-1 epoch, 784-500, batch 100, float64", "x faster than scikit-learn",
+                  t64["sk"] / t64["ours"], 3.0, at_most=False)]
+    return goals + _anneal_step(X, args) + _grid(args)
