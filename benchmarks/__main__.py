@@ -53,9 +53,9 @@ def run_all(args):
     with tempfile.TemporaryDirectory() as tmp:
         for suite in ORDER:
             path = os.path.join(tmp, f"{suite}.json")
-            command = [sys.executable, "-m", "benchmarks", suite, "--goals", path]
-            command += [_mode(args)] if _mode(args) != "full" else []
-            print(f"\n######## {' '.join(command[1:])}", flush=True)
+            shown = ["-m", "benchmarks", suite] + ([_mode(args)] if _mode(args) != "full" else [])
+            print(f"\n######## {suite}: python {' '.join(shown)}", flush=True)
+            command = [sys.executable, *shown, "--goals", path]
             if subprocess.run(command).returncode:
                 failed.append(suite)
                 continue

@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from deepzoo import ConvolutionalRBM
 
-from ._runner import compare, gemm_throughput, machine_summary, print_table, setting
+from ._runner import Goal, compare, gemm_throughput, machine_summary, print_table, setting
 from .rbm import _data
 
 N_FILTERS, FILTER, POOL, IMAGE, BATCH = 24, 10, 2, 28, 100
@@ -128,6 +128,12 @@ def _compare(X, threads, repeats):
     print(f"{threads} thread(s): deepzoo reaches {flops / t['ours'] / 1e9:.1f} GFLOP/s, "
           f"{flops / t['ours'] / 1e9 / peak:.0%} of the machine's float32 GEMM "
           f"({peak:.1f} GFLOP/s, 1000x1000x1000)")
+    case = f"ConvolutionalRBM CD-1 epoch, {threads} thread(s)"
+    goals = []
+    if "torch" in t:
+        goals.append(Goal("conv_rbm", case, "x PyTorch's convolutions", t["ours"] / t["torch"],
+                          1.0))
+    return goals, t["ours"]
 
 
 def run(args):
@@ -138,5 +144,13 @@ def run(args):
     print(machine_summary())
     print(f"data: {source}, {X.shape[0]} images of {IMAGE}x{IMAGE}; {N_FILTERS} filters "
           f"{FILTER}x{FILTER}, pool {POOL}x{POOL}, batch {BATCH}, CD-1")
+    goals, times = [], {}
     for threads in sorted({1, os.cpu_count() or 1}):
-        _compare(X, threads, repeats)
+        found, times[threads] = _compare(X, threads, repeats)
+        goals += found
+    if len(times) > 1:
+        speedup = times[1] / times[max(times)]
+        print(f"\n{max(times)} threads / 1 thread: {speedup:.2f}x (goal >= 1.8)")
+        goals.append(Goal("conv_rbm", "ConvolutionalRBM CD-1 epoch",
+                          f"speedup, {max(times)} threads over 1", speedup, 1.8, at_most=False))
+    return goals

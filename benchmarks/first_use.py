@@ -148,7 +148,7 @@ def _print_kernels(record):
 def run(args):
     from deepzoo.utils import all_estimators
 
-    from ._runner import machine_summary, setting
+    from ._runner import Goal, machine_summary, setting
 
     repeats = setting(args, full=3, quick=1, smoke=1)
     chosen = [name for name in getattr(args, "names", None) or []]
@@ -162,7 +162,7 @@ def run(args):
           "compilation notices of the cold/second/warm-cache fits (want 1/0/0)")
     print(f"{'estimator':<24} {'dtype':<8} {'cold cpu s':>10} {'cold wall s':>11} "
           f"{'warm-cache cpu s':>16} {'notice':>7} {'goal':>5}", flush=True)
-    worst = 0.0
+    worst, goals = 0.0, []
     for name in names:
         for dtype in dtypes:
             cold, warm, said = [], [], set()
@@ -179,6 +179,8 @@ def run(args):
                   f"{statistics.median(w for _, w in cold):11.1f} "
                   f"{statistics.median(warm):16.2f} {','.join(sorted(said)):>7} "
                   f"{'ok' if cpu <= GOAL_SECONDS else 'MISS':>5}", flush=True)
+            goals.append(Goal("first_use", f"{name}, {dtype}", "first fit's compilation, cpu s",
+                              cpu, GOAL_SECONDS))
             if kernels:
                 _print_kernels(record)
     print(f"slowest first fit: {worst:.1f} cpu s of compilation (goal <= {GOAL_SECONDS:.0f})",
@@ -192,6 +194,7 @@ def run(args):
         print(f"all {len(names)} estimators, one process, {'+'.join(dtype_set)}: "
               f"{statistics.median(t[0] for t in totals):.1f} cpu s, "
               f"{statistics.median(t[1] for t in totals):.1f} wall s", flush=True)
+    return goals
 
 
 def main(argv=None):

@@ -38,7 +38,7 @@ import time
 
 import numpy as np
 
-from ._runner import machine_summary, setting
+from ._runner import Goal, machine_summary, setting
 
 N_FEATURES = 784
 
@@ -182,6 +182,10 @@ def _out_of_core(args):
               f"{greedy['two_chunks_mb']:.0f} MB", flush=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return [Goal("out_of_core", "CD-1 epoch 784-500 from an HDF5 file",
+                 "throughput / in memory", streamed / reference, 0.8, at_most=False),
+            Goal("out_of_core", "CD-1 epoch 784-500 from an HDF5 file",
+                 "memory growth / (model + two chunks)", grown / budget, 1.5)]
 
 
 def _dask(args):
@@ -189,7 +193,7 @@ def _dask(args):
         from dask.distributed import Client, LocalCluster, wait
     except ImportError:
         print("\n== sparse_encode on Dask: dask not installed (pip install -e '.[dask]')")
-        return
+        return []
     import dask.array as da
     import numba
     from threadpoolctl import threadpool_limits
@@ -247,12 +251,13 @@ def _dask(args):
           f"{t_cluster:.1f} s (codes kept on the workers; gathering them to the client "
           f"{t_gather:.1f} s more); same codes: {same}; throughput per core ratio "
           f"{per_core:.2f} (goal >= 0.8)", flush=True)
+    return [Goal("out_of_core", f"sparse_encode on a 2-worker LocalCluster, {n} patches",
+                 "throughput per core / one thread", per_core, 0.8, at_most=False)]
 
 
 def run(args):
     print(machine_summary(), flush=True)
-    _out_of_core(args)
-    _dask(args)
+    return _out_of_core(args) + _dask(args)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:

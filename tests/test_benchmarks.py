@@ -1,8 +1,8 @@
 """Every benchmark suite still runs, so that none can rot unnoticed.
 
-Each suite of ``python -m benchmarks`` runs in its own process with
-``--smoke`` (the tiniest data, one repeat: every code path, meaningless
-timings), as a user would start it. A peer that is not installed (PyTorch,
+``python -m benchmarks all --smoke`` runs each suite in its own process
+(the tiniest data, one repeat: every code path, meaningless timings), as a
+user would start it, and gathers their goals into one table. A peer that is not installed (PyTorch,
 SPAMS) must be reported on a line of the output, never crash the suite.
 Real data is used where ``DEEPZOO_DATA`` provides it; without it the
 suites fall back to synthetic data.
@@ -16,26 +16,44 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.__main__ import SUITES
+from benchmarks.__main__ import ORDER, SUITES
+from benchmarks._runner import Goal
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # optional peers of each suite, by importable module name
 OPTIONAL_PEERS = {"finetune": ["torch"], "sparse_coding": ["spams"], "conv_rbm": ["torch"]}
 
-@pytest.mark.parametrize("suite", sorted(SUITES))
-def test_suite_runs(suite):
-    if SUITES[suite] is not None:
-        module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
-        assert callable(module.run)
-    result = subprocess.run([sys.executable, "-m", "benchmarks", suite, "--smoke"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+def test_all_runs_every_suite_and_writes_one_table(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "all", "--smoke", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-4000:]
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
-    assert result.stdout.startswith("cores="), result.stdout[:500]
-    for peer in OPTIONAL_PEERS.get(suite, []):
-        if importlib.util.find_spec(peer) is None:
-            assert f"{peer} not installed" in result.stdout, result.stdout
+    # each suite's own output, as a user running it alone would see it
+    sections = result.stdout.split("\n######## ")[1:]
+    assert [section.split(":")[0] for section in sections] == ORDER
+    for section in sections:
+        assert section.splitlines()[1].startswith("cores="), section[:500]
+        suite = section.split(":")[0]
+        for peer in OPTIONAL_PEERS.get(suite, []):
+            if importlib.util.find_spec(peer) is None:
+                assert f"{peer} not installed" in section, section
+    # one table: a row per goal that the suites printed, each with its verdict
+    table = out.read_text()
+    printed = [line for line in result.stdout.splitlines() if line.startswith("GOAL ")]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) - 1 == len(printed) > 0
+    assert f"of {len(printed)} goals met" in table
+    assert {row.split("|")[1].strip() for row in rows[1:]} == set(ORDER) - {"gemm"}
+    assert all(row.rstrip(" |").endswith(("met", "**missed**")) for row in rows[1:])
+
+
+def test_goal_verdicts():
+    assert Goal("s", "c", "x floor", 1.1, 1.15).met
+    assert not Goal("s", "c", "x floor", 1.2, 1.15).met
+    assert Goal("s", "c", "speedup", 1.9, 1.8, at_most=False).met
+    assert not Goal("s", "c", "speedup", 1.7, 1.8, at_most=False).met
 
 
 def test_every_suite_is_tested():
@@ -43,3 +61,4 @@ def test_every_suite_is_tested():
     on_disk = {path.stem for path in (ROOT / "benchmarks").glob("*.py")
                if not path.stem.startswith("_")}
     assert on_disk == {module for module in SUITES.values() if module}
+    assert sorted(ORDER) == sorted(SUITES)
