@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from deepzoo import BernoulliRBM, GaussianBernoulliRBM
+from deepzoo import DBN, BernoulliRBM, GaussianBernoulliRBM
 from deepzoo.utils import checkpoints
 from deepzoo.utils.checkpoints import epoch_checkpoints
 
@@ -258,3 +258,76 @@ def test_dbn_checkpoint_of_other_layer_sizes_is_not_used(tmp_path, monkeypatch):
     with epoch_checkpoints(other, path), pytest.warns(UserWarning, match="has shape"):
         other.fit(X[:, :5], y)
     np.testing.assert_array_equal(other.top_components_, _dbn().fit(X[:, :5], y).top_components_)
+
+
+def _interrupted_after(dbn, path, args, monkeypatch, stop_after):
+    """Fit ``dbn`` under a checkpoint until up-down epoch ``stop_after`` is saved."""
+    save = checkpoints.save_epoch
+
+    def save_then_stop(estimator, rng, state, history):
+        save(estimator, rng, state, history)
+        if len(history.get("updown_error_", [None])) == stop_after:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "save_epoch", save_then_stop)
+        with epoch_checkpoints(dbn, path), pytest.raises(KeyboardInterrupt):
+            dbn.fit(*args)
+
+
+# CD-1 then CD-2; rate 1.0: the validation error of this seed is lowest at
+# epoch 2 ([0.73, 0.67, 0.67, 0.73]), so a fit stopped after epoch 3 holds
+# its best parameters only in the checkpoint
+_SCHEDULED = {"top_method": "pcd", "updown_k": (1, 2), "validation_fraction": 0.25,
+              "updown_learning_rate": 1.0}
+
+
+@pytest.mark.parametrize("stop_after", [1, 3], ids=["first-stage", "second-stage"])
+def test_dbn_resumes_its_cd_schedule_and_best_epoch_bit_for_bit(stop_after, tmp_path,
+                                                                monkeypatch):
+    X, y = _dbn_data()
+    reference = _dbn(**_SCHEDULED).fit(X, y)
+    best = int(np.argmin(reference.validation_error_)) + 1
+    assert best == 2 and reference.validation_error_[-1] > reference.validation_error_.min()
+    path = tmp_path / "dbn.npz"
+    _interrupted_after(_dbn(**_SCHEDULED), path, (X, y), monkeypatch, stop_after)
+    resumed = _dbn(**_SCHEDULED)
+    with epoch_checkpoints(resumed, path):
+        resumed.fit(X, y)
+    assert not path.exists()
+    names = ["top_components_", "top_intercept_hidden_", "top_intercept_visible_",
+             "label_components_", "label_intercept_", "updown_error_", "validation_error_",
+             "reconstruction_error_"]
+    for name in names:
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name),
+                                      err_msg=name)
+    for name in ("recognition_weights_", "generative_weights_", "recognition_intercepts_",
+                 "generative_intercepts_"):
+        for a, b in zip(getattr(resumed, name), getattr(reference, name)):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert resumed.n_iter_ == 4
+    np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))
+
+
+def test_unseeded_dbn_resumes_with_the_held_out_rows_it_trained_without(tmp_path, monkeypatch):
+    from deepzoo.stacks import _dbn as dbn_module
+
+    X, y = _dbn_data()
+    held = []
+    split = dbn_module._Validation.split
+
+    def recording(self, X, y):
+        held.append(self.rows.copy())
+        return split(self, X, y)
+
+    monkeypatch.setattr(dbn_module._Validation, "split", recording)
+    params = {**_SCHEDULED, "random_state": None}
+    path = tmp_path / "dbn.npz"
+    dbn = DBN(hidden_layer_sizes=(6, 5, 8), n_iter=2, batch_size=16, n_updown_iter=4, **params)
+    _interrupted_after(dbn, path, (X, y), monkeypatch, 2)
+    resumed = clone(dbn)
+    with epoch_checkpoints(resumed, path):
+        resumed.fit(X, y)
+    assert len(held) == 2 and held[0].shape == (15,)
+    np.testing.assert_array_equal(held[0], held[1])
+    assert resumed.validation_error_.shape == (4,)

@@ -428,3 +428,154 @@ def test_streamed_labelled_top_epoch_is_the_reference_chunk_by_chunk(dtype, tmp_
     _assert_state_close(top, ref, TOP_TOLERANCE[dtype])
     assert_allclose(total, ref_total, rtol=TOP_TOLERANCE[dtype])
     assert rng.randint(2 ** 31) == draws.randint(2 ** 31)
+
+
+def _learned(dbn):
+    """Every learned float array of a fitted DBN by name."""
+    out = {}
+    for name, value in vars(dbn).items():
+        for i, a in enumerate(value if isinstance(value, list) else [value]):
+            if name.endswith("_") and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                out[f"{name}{i}"] = a
+    return out
+
+
+def _assert_same_fit(a, b, skip=()):
+    arrays_a, arrays_b = _learned(a), _learned(b)
+    assert sorted(arrays_a) == sorted(arrays_b)
+    for name in arrays_a:
+        if name not in skip:
+            np.testing.assert_array_equal(arrays_a[name], arrays_b[name], err_msg=name)
+
+
+@pytest.mark.parametrize("updown_k, n_updown_iter, expected", [
+    ((3, 6, 10), 6, [3, 3, 6, 6, 10, 10]),
+    ([2, 1], 4, [2, 2, 1, 1]),
+    (np.array([4]), 2, [4, 4]),
+    (5, 3, [5, 5, 5]),
+])
+def test_updown_k_schedule_runs_equal_consecutive_stages(updown_k, n_updown_iter, expected,
+                                                         digits, monkeypatch):
+    X, y = digits
+    steps = []
+    updown_pass = DBN._updown_pass
+
+    def recording(self, top, X, Y, rng, k):
+        steps.append(k)
+        return updown_pass(self, top, X, Y, rng, k)
+
+    monkeypatch.setattr(DBN, "_updown_pass", recording)
+    DBN(hidden_layer_sizes=(6, 5), n_iter=1, n_updown_iter=n_updown_iter, updown_k=updown_k,
+        random_state=0).fit(X[:100], y[:100])
+    assert steps == expected
+
+
+def test_updown_k_of_equal_stages_is_the_int(digits):
+    X, y = digits
+    params = {"hidden_layer_sizes": (6, 5), "n_iter": 1, "n_updown_iter": 4, "random_state": 0}
+    _assert_same_fit(DBN(updown_k=(2, 2), **params).fit(X[:100], y[:100]),
+                     DBN(updown_k=2, **params).fit(X[:100], y[:100]))
+
+
+@pytest.mark.parametrize("updown_k, n_updown_iter, match", [
+    ((), 3, "non-empty sequence"),
+    ((3, 0), 2, "non-empty sequence"),
+    ((3, 2.5), 2, "non-empty sequence"),
+    ((3, True), 2, "non-empty sequence"),
+    ([[3, 6]], 2, "non-empty sequence"),
+    ((3, 6, 10), 301, r"not a multiple of 3; set n_updown_iter to a multiple of 3 \(e.g. 300\)"),
+    ((3, 6, 10), 2, r"not a multiple of 3.*\(e.g. 3\)"),
+])
+def test_bad_updown_k_is_refused_before_training(updown_k, n_updown_iter, match, digits,
+                                                 monkeypatch):
+    X, y = digits
+    monkeypatch.setattr(_dbn.Stack, "fit", lambda *a: pytest.fail("trained"))
+    dbn = DBN(hidden_layer_sizes=(6, 5), n_updown_iter=n_updown_iter, updown_k=updown_k)
+    with pytest.raises(ValueError, match=match):
+        dbn.fit(X[:50], y[:50])
+    assert not hasattr(dbn, "top_components_")
+
+
+def _validated(n_updown_iter, **params):
+    return DBN(hidden_layer_sizes=(16, 32), n_iter=3, batch_size=20, n_updown_iter=n_updown_iter,
+               updown_learning_rate=1.0, random_state=0, **params)
+
+
+def test_validation_keeps_the_parameters_of_the_best_updown_epoch(digits):
+    X, y = digits
+    dbn = _validated(8, validation_fraction=0.2).fit(X[:600], y[:600])
+    assert dbn.n_iter_ == 8 and dbn.validation_error_.shape == (8,)
+    best = int(np.argmin(dbn.validation_error_)) + 1
+    assert best < 8  # this seed: the last epoch is not the best
+    assert dbn.validation_error_[-1] > dbn.validation_error_.min()
+    # the epochs of a longer fit start as the shorter fit's: the parameters
+    # kept are bit for bit those of a fit that stops at the best epoch
+    shorter = _validated(best, validation_fraction=0.2).fit(X[:600], y[:600])
+    _assert_same_fit(dbn, shorter, skip=("updown_error_0", "validation_error_0"))
+    np.testing.assert_array_equal(dbn.validation_error_[:best], shorter.validation_error_)
+    np.testing.assert_array_equal(dbn.updown_error_[:best], shorter.updown_error_)
+    assert shorter.validation_error_[-1] == dbn.validation_error_.min()
+
+
+def test_validation_holds_out_a_stratified_split_from_the_whole_fit(digits, monkeypatch):
+    X, y = digits
+    seen = {}
+    stack_fit = _dbn.Stack.fit
+
+    def recording(self, X, *args):
+        seen["greedy"] = X.shape[0]
+        return stack_fit(self, X, *args)
+
+    monkeypatch.setattr(_dbn.Stack, "fit", recording)
+    split = _dbn._Validation.split
+
+    def keeping(self, X, y):
+        out = split(self, X, y)
+        seen["held"] = self.X, self.y
+        return out
+
+    monkeypatch.setattr(_dbn._Validation, "split", keeping)
+    dbn = _validated(3, validation_fraction=0.25).fit(X[:400], y[:400])
+    assert seen["greedy"] == 300
+    X_held, y_held = seen["held"]
+    np.testing.assert_array_equal(np.bincount(y_held),
+                                  np.round(np.bincount(y[:400]) / 4).astype(int))
+    # the model kept scores the best error recorded on the held-out rows
+    assert np.mean(dbn.predict(X_held) != y_held) == dbn.validation_error_.min()
+
+
+def test_without_labels_or_updown_validation_fraction_changes_nothing(digits):
+    X, y = digits
+    params = {"hidden_layer_sizes": (6, 5), "n_iter": 2, "random_state": 0}
+    plain = DBN(n_updown_iter=2, **params).fit(X[:200])
+    asked = DBN(n_updown_iter=2, validation_fraction=0.2, **params).fit(X[:200])
+    _assert_same_fit(plain, asked)
+    assert asked.validation_error_ is None
+    plain = DBN(**params).fit(X[:200], y[:200])
+    asked = DBN(validation_fraction=0.2, **params).fit(X[:200], y[:200])
+    _assert_same_fit(plain, asked)
+    assert asked.validation_error_ is None
+
+
+def test_validation_fraction_errors(digits, tmp_path):
+    X, y = digits
+    with pytest.raises(ValueError, match="validation_fraction=0.01 leaves 0 validation and 50 "
+                                         "training samples .* or set validation_fraction=None"):
+        DBN(hidden_layer_sizes=(4,), n_updown_iter=1, validation_fraction=0.01).fit(X[:50],
+                                                                                    y[:50])
+    with pytest.raises(ValueError, match="validation_fraction"):
+        DBN(validation_fraction=1.0).fit(X[:50], y[:50])
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=(50, X.shape[1]))
+    mm[:] = X[:50]
+    with pytest.raises(ValueError, match="needs the data in memory"):
+        DBN(hidden_layer_sizes=(4,), n_updown_iter=1, validation_fraction=0.2).fit(mm, y[:50])
+
+
+def test_validated_dbn_round_trip(digits, tmp_path):
+    X, y = digits
+    dbn = _validated(2, validation_fraction=0.2, updown_k=(1, 2)).fit(X[:300], y[:300])
+    save(dbn, tmp_path / "dbn.h5")
+    loaded = load(tmp_path / "dbn.h5")
+    assert loaded.get_params()["updown_k"] == (1, 2)
+    np.testing.assert_array_equal(loaded.validation_error_, dbn.validation_error_)
+    np.testing.assert_array_equal(loaded.predict(X), dbn.predict(X))

@@ -564,3 +564,13 @@ def test_stack_stages_get_their_layers_epoch_budget():
     assert _total_iterations(same) == 7
     mixed = Stack([("a", BernoulliRBM(n_iter=7)), ("b", Autoencoder(max_iter=3))])
     assert _total_iterations(mixed) is None
+
+
+def test_dbn_with_a_longer_updown_stage_gets_no_epoch_budget():
+    from deepzoo import DBN
+    from deepzoo.recipes._runner import _total_iterations
+
+    assert _total_iterations(DBN(n_iter=50)) == 50
+    assert _total_iterations(DBN(n_iter=50, n_updown_iter=50)) == 50
+    # the greedy layers' 50 epochs would mislead the estimate of 300 up-down epochs
+    assert _total_iterations(DBN(n_iter=50, n_updown_iter=300)) is None

@@ -32,6 +32,9 @@ def _shrink_params(params):
     for key in _EPOCHS:
         if key in params:
             params[key] = min(params[key], 2)
+    if isinstance(params.get("updown_k"), list):
+        # a CD schedule of equal stages: one epoch each
+        params["n_updown_iter"] = len(params["updown_k"])
     if "top_only_iter" in params:
         params["top_only_iter"] = min(params["top_only_iter"], 1)
     if "hidden_layer_sizes" in params:

@@ -192,6 +192,9 @@ def _total_iterations(model):
     params = model.get_params(deep=False)
     for key in ("n_iter", "max_iter"):
         if isinstance(params.get(key), int):
+            # a DBN's up-down stage has its own budget
+            if params.get("n_updown_iter") not in (None, 0, params[key]):
+                return None
             return params[key]
     if isinstance(params.get("steps"), list):  # a Stack: its layers' own budgets
         totals = {_total_iterations(step) for _, step in params["steps"]}

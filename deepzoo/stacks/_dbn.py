@@ -13,6 +13,7 @@ Notation of Hinton, Osindero & Teh (2006), with weights in the layout of
 """
 
 import time
+import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -95,6 +97,50 @@ def _has_labels(dbn):
     """predict, predict_proba and score exist once fitted with labels
     (``fit(X, y)`` joins label units to the top RBM)."""
     return getattr(dbn, "label_components_", None) is not None
+
+
+def _updown_schedule(updown_k, n_updown_iter):
+    """``updown_k`` as a tuple of Gibbs steps, one per equal stage of the
+    ``n_updown_iter`` up-down epochs; a clear error for anything else."""
+    values = np.asarray(updown_k, dtype=object)
+    valid = values.ndim <= 1 and values.size > 0 and all(
+        isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= 1
+        for v in values.ravel())
+    if not valid:
+        raise ValueError(
+            "updown_k must be an int >= 1 or a non-empty sequence of them (the Gibbs "
+            f"steps of equal consecutive stages of up-down, e.g. (3, 6, 10)); got {updown_k!r}.")
+    steps = tuple(int(v) for v in values.ravel())
+    if n_updown_iter % len(steps):
+        multiple = len(steps) * max(1, round(n_updown_iter / len(steps)))
+        raise ValueError(
+            f"updown_k={updown_k!r} splits the up-down epochs into {len(steps)} equal "
+            f"stages, but n_updown_iter={n_updown_iter} is not a multiple of {len(steps)}; "
+            f"set n_updown_iter to a multiple of {len(steps)} (e.g. {multiple}) or give "
+            "updown_k as many values as stages that divide it.")
+    return steps
+
+
+class _Validation:
+    """Held-out samples of ``validation_fraction``: the rows (indices into
+    the data given to ``fit``, increasing), their inputs and class indices
+    once :meth:`split` has run, and the learned arrays of the best up-down
+    epoch so far (:meth:`DBN._learned_state` names)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.best = None
+
+    def split(self, X, y):
+        """The training rows of ``X`` and ``y``; keeps the held-out ones."""
+        held = np.zeros(X.shape[0], bool)
+        held[self.rows] = True
+        self.X, self.y = X[held], y[held]
+        return X[~held], y[~held]
+
+    def error(self, dbn):
+        """``dbn``'s classification error on the held-out rows."""
+        return float(np.mean(dbn._label_log_odds(self.X).argmax(axis=1) != self.y))
 
 
 class _TopRBM:
@@ -230,9 +276,24 @@ class DBN(TransformerMixin, BaseEstimator):
     n_updown_iter : int, default=0
         Epochs of up-down fine-tuning after greedy training.
     updown_learning_rate : float, default=0.01
-    updown_k : int, default=3
-        Gibbs steps in the top RBM during up-down (Hinton et al.: 3, then 6
-        and 10 in later epochs).
+    updown_k : int or sequence of int, default=3
+        Gibbs steps in the top RBM during up-down. A sequence splits the
+        ``n_updown_iter`` epochs into ``len(updown_k)`` equal consecutive
+        stages, stage ``i`` running CD-``updown_k[i]``: Hinton, Osindero &
+        Teh's schedule is ``updown_k=(3, 6, 10)`` with ``n_updown_iter=300``
+        (CD-3 for epochs 1-100, CD-6 for 101-200, CD-10 for 201-300);
+        ``n_updown_iter`` must then be a multiple of ``len(updown_k)``.
+    validation_fraction : float in (0, 1) or None, default=None
+        Model selection during up-down, as scikit-learn's
+        ``MLPClassifier(early_stopping=True)`` selects its weights: this
+        fraction of the labelled samples (a stratified random split drawn
+        from ``random_state``) is held out of the whole fit, greedy layers
+        included; after every up-down epoch the DBN's classification error
+        on it is recorded in ``validation_error_``, and the fit ends with
+        the parameters of the epoch of lowest error (the first such epoch),
+        not the last; training runs all ``n_updown_iter`` epochs. Used only
+        by ``fit(X, y)`` with ``n_updown_iter > 0`` on in-memory data;
+        otherwise nothing is held out. None: no validation.
     random_state : int, RandomState instance or None, default=None
         Seeds every draw (initialisation, shuffling, the sampling of the
         greedy layers, of the top RBM and of up-down): a seed reproduces a
@@ -260,6 +321,10 @@ class DBN(TransformerMixin, BaseEstimator):
     updown_error_ : ndarray
         Per up-down epoch: mean squared error of the generative prediction
         of the data from the wake states.
+    validation_error_ : ndarray or None
+        Per up-down epoch, the classification error on the held-out samples
+        (``validation_fraction``); the parameters kept are those of epoch
+        ``np.argmin(validation_error_) + 1``. None when nothing was held out.
     n_iter_ : int
         Up-down epochs run.
     n_features_in_ : int
@@ -299,7 +364,8 @@ class DBN(TransformerMixin, BaseEstimator):
         "top_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "n_updown_iter": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "updown_k": [Interval(Integral, 1, None, closed="left")],
+        "updown_k": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -307,7 +373,8 @@ class DBN(TransformerMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(500, 500, 2000), *, learning_rate=0.1,
                  batch_size=100, n_iter=10, method="cd", k=1, initial_momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
-                 top_method="cd", top_learning_rate=None, n_updown_iter=0, updown_learning_rate=0.01, updown_k=3,
+                 top_method="cd", top_learning_rate=None, n_updown_iter=0,
+                 updown_learning_rate=0.01, updown_k=3, validation_fraction=None,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -324,6 +391,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.n_updown_iter = n_updown_iter
         self.updown_learning_rate = updown_learning_rate
         self.updown_k = updown_k
+        self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.verbose = verbose
 
@@ -396,18 +464,30 @@ class DBN(TransformerMixin, BaseEstimator):
             check_unit_interval(X, "DBN", alternative=_GAUSSIAN_ALTERNATIVE)
             dtype = X.dtype
         sizes = check_layer_sizes(self.hidden_layer_sizes)
+        _updown_schedule(self.updown_k, self.n_updown_iter)
+        validating = supervised and self.validation_fraction is not None \
+            and self.n_updown_iter > 0
+        if validating and stream is not None:
+            raise ValueError(
+                "DBN: validation_fraction needs the data in memory (a random split); "
+                "for streamed data, hold out validation rows yourself and set "
+                "validation_fraction=None, or load X into memory.")
         rng = check_random_state(self.random_state)
+        validation = None
         if supervised:
             check_classification_targets(y)
-            self.classes_, y_idx = np.unique(y, return_inverse=True)
-            Y = np.eye(len(self.classes_), dtype=dtype)[y_idx]
+            self.classes_, y = np.unique(y, return_inverse=True)
+            if validating:
+                validation = _Validation(self._held_out_rows(y, rng))
         else:
             self.classes_ = None
-            Y = None
-        if self.n_updown_iter and self._resume_updown(rng, sizes, dtype):
-            self._updown(X if stream is None else stream, Y, rng)
+        if self.n_updown_iter and self._resume_updown(rng, sizes, dtype, X.shape[0],
+                                                      validation):
+            X, Y = self._training_rows(X, y, validation, dtype)
+            self._updown(X if stream is None else stream, Y, rng, validation)
             checkpoints.finish(self)
             return self
+        X, Y = self._training_rows(X, y, validation, dtype)
         # Greedy: the lower layers (and, without labels, the top) are RBMs
         # trained by the stack, each on the hidden probabilities below.
         n_greedy = len(sizes) - 1 if supervised else len(sizes)
@@ -441,12 +521,64 @@ class DBN(TransformerMixin, BaseEstimator):
             self.label_intercept_ = None
         self.n_iter_ = 0
         self.updown_error_ = np.empty(0)
+        self.validation_error_ = None
         if self.n_updown_iter:
-            checkpoints.save_epoch(self, rng, self._learned_state(),
-                                   {"updown_error_": self.updown_error_})
-            self._updown(X if stream is None else stream, Y, rng)
+            if validation is not None:
+                self.validation_error_ = np.empty(0)
+                # a stand-in of the right shapes until the first epoch is scored
+                validation.best = self._learned_state()
+            checkpoints.save_epoch(self, rng, *self._checkpoint_state(validation))
+            self._updown(X if stream is None else stream, Y, rng, validation)
         checkpoints.finish(self)
         return self
+
+    def _held_out_rows(self, y, rng):
+        """The rows ``validation_fraction`` holds out of the class indices
+        ``y``: a stratified random split (``MLPClassifier``'s), increasing."""
+        n = y.shape[0]
+        n_val = round(self.validation_fraction * n)
+        if not 0 < n_val < n:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves {n_val} validation "
+                f"and {n - n_val} training samples out of {n}; DBN needs at least 1 of "
+                "each. Raise validation_fraction, use more data or set "
+                "validation_fraction=None.")
+        _, rows = train_test_split(np.arange(n), test_size=n_val, stratify=y,
+                                   random_state=rng.randint(np.iinfo(np.int32).max))
+        return np.sort(rows)
+
+    def _training_rows(self, X, y, validation, dtype):
+        """The rows of ``X`` that train (all but ``validation``'s) and their
+        one-hot labels, None without labels."""
+        if y is None:
+            return X, None
+        if validation is not None:
+            X, y = validation.split(X, y)
+        return X, np.eye(len(self.classes_), dtype=dtype)[y]
+
+    def _checkpoint_state(self, validation):
+        """``(state, history)`` of an up-down checkpoint: the learned arrays
+        and the per-epoch errors; with ``validation``, also its rows and the
+        best epoch's arrays."""
+        state = self._learned_state()
+        history = {"updown_error_": self.updown_error_}
+        if validation is not None:
+            state["validation_rows"] = validation.rows
+            state.update({f"best_{name}": a for name, a in validation.best.items()})
+            history["validation_error_"] = self.validation_error_
+        return state, history
+
+    def _set_learned_state(self, state):
+        """Set the learned arrays from ``state`` (:meth:`_learned_state`'s names)."""
+        n_lower = sum(name.startswith("recognition_weights_") for name in state)
+        for name in ("recognition_weights_", "recognition_intercepts_", "generative_weights_",
+                     "generative_intercepts_"):
+            setattr(self, name, [state[f"{name}{i}"] for i in range(n_lower)])
+        for name, value in state.items():
+            if not name[-1].isdigit():
+                setattr(self, name, value)
+        if self.classes_ is None:
+            self.label_components_ = self.label_intercept_ = None
 
     def _learned_state(self, sizes=None, n_features=None, dtype=None):
         """The learned arrays by name: what an up-down checkpoint holds.
@@ -478,23 +610,37 @@ class DBN(TransformerMixin, BaseEstimator):
                                                   else 0)
         return state
 
-    def _resume_updown(self, rng, sizes, dtype):
+    def _resume_updown(self, rng, sizes, dtype, n_samples, validation):
         """Whether an epoch checkpoint restored the model in the up-down
         stage (:mod:`deepzoo.utils.checkpoints`): its learned arrays,
-        ``rng`` and the up-down epochs done."""
-        state = self._learned_state(sizes, self.n_features_in_, dtype)
-        done, history = checkpoints.resume(self, rng, state, {"updown_error_": None})
+        ``rng``, the up-down epochs done and, with ``validation``, the
+        held-out rows (the split of the interrupted fit, even unseeded) and
+        the best epoch's arrays."""
+        learned = self._learned_state(sizes, self.n_features_in_, dtype)
+        state = dict(learned)
+        names = {"updown_error_": None}
+        if validation is not None:
+            state["validation_rows"] = np.zeros_like(validation.rows)
+            state.update({f"best_{name}": np.zeros_like(a) for name, a in learned.items()})
+            names["validation_error_"] = None
+        before = rng.get_state()
+        done, history = checkpoints.resume(self, rng, state, names)
         if history is None:
             return False
-        n_lower = len(sizes) - 1
-        for name in ("recognition_weights_", "recognition_intercepts_", "generative_weights_",
-                     "generative_intercepts_"):
-            setattr(self, name, [state[f"{name}{i}"] for i in range(n_lower)])
-        for name, value in state.items():
-            if not name[-1].isdigit():
-                setattr(self, name, value)
-        if self.classes_ is None:
-            self.label_components_ = self.label_intercept_ = None
+        if validation is not None:
+            rows = state["validation_rows"]
+            if rows.size and (rows[0] < 0 or rows[-1] >= n_samples or np.any(np.diff(rows) <= 0)):
+                warnings.warn("DBN: the checkpoint's validation rows do not index these "
+                              f"{n_samples} samples (other data); training from the start",
+                              UserWarning, stacklevel=4)
+                rng.set_state(before)
+                return False
+            validation.rows = rows
+            validation.best = {name: state[f"best_{name}"] for name in learned}
+            self.validation_error_ = history["validation_error_"]
+        else:
+            self.validation_error_ = None
+        self._set_learned_state({name: state[name] for name in learned})
         self.updown_error_ = history["updown_error_"]
         self.n_iter_ = done
         if self.verbose:
@@ -567,12 +713,16 @@ class DBN(TransformerMixin, BaseEstimator):
         return total
 
     # --------------------------------------------------------------- up-down
-    def _updown(self, X, Y, rng):
+    def _updown(self, X, Y, rng, validation=None):
         """Contrastive wake-sleep (Hinton, Osindero & Teh 2006, appendix B).
 
         ``X`` is an array or a :class:`RowStream` of the data, whose chunks
         each epoch visits in a shuffled order, paired with their rows of
-        the one-hot labels ``Y`` (None without labels).
+        the one-hot labels ``Y`` (None without labels). The stage of the
+        ``updown_k`` schedule follows from the epoch (``n_iter_``), so a
+        resumed fit continues in its stage. With ``validation``
+        (:class:`_Validation`), every epoch is scored on the held-out rows
+        and the fit ends with the arrays of the best epoch.
         """
         R, r = self.recognition_weights_, self.recognition_intercepts_
         G, g = self.generative_weights_, self.generative_intercepts_
@@ -580,15 +730,22 @@ class DBN(TransformerMixin, BaseEstimator):
         streamed = isinstance(X, RowStream)
         bound = None if streamed else parameter_bound(X)
         n = X.shape[0]
+        schedule = _updown_schedule(self.updown_k, self.n_updown_iter)
         for _ in range(self.n_iter_, self.n_updown_iter):
             t0 = time.perf_counter()
+            stage = self.n_iter_ * len(schedule) // self.n_updown_iter
+            k = schedule[stage]
+            if self.verbose and len(schedule) > 1 and \
+                    self.n_iter_ * len(schedule) % self.n_updown_iter == 0:
+                print(f"[DBN] up-down stage {stage + 1} of {len(schedule)}: CD-{k} in the "
+                      f"top RBM from epoch {self.n_iter_ + 1}", flush=True)
             if not streamed:
                 parts = [(X, Y)]
             elif Y is None:
                 parts = ((chunk, None) for chunk in X.chunks(rng, shuffle=True))
             else:
                 parts = X.labelled_chunks(Y, rng, shuffle=True)
-            err = sum(self._updown_pass(top, Xc, Yc, rng) for Xc, Yc in parts)
+            err = sum(self._updown_pass(top, Xc, Yc, rng, k) for Xc, Yc in parts)
             self.n_iter_ += 1
             self.updown_error_ = np.append(self.updown_error_, err / n)
             if streamed:
@@ -600,16 +757,29 @@ class DBN(TransformerMixin, BaseEstimator):
             if self.verbose:
                 report_progress(self, self.n_iter_, "up-down data prediction error",
                                 err / n, time.perf_counter() - t0)
+            if validation is not None:
+                top.store(self)
+                error = validation.error(self)
+                # the first epoch of lowest error, as MLPClassifier keeps
+                if error < np.min(self.validation_error_, initial=np.inf):
+                    validation.best = {name: a.copy()
+                                       for name, a in self._learned_state().items()}
+                self.validation_error_ = np.append(self.validation_error_, error)
+                if self.verbose:
+                    report_progress(self, self.n_iter_, "validation error", error,
+                                    time.perf_counter() - t0)
             if self.n_iter_ < self.n_updown_iter and checkpoints.active(self):
                 top.store(self)
-                checkpoints.save_epoch(self, rng, self._learned_state(),
-                                       {"updown_error_": self.updown_error_})
+                checkpoints.save_epoch(self, rng, *self._checkpoint_state(validation))
         top.store(self)
+        if validation is not None:
+            self._set_learned_state(validation.best)
 
-    def _updown_pass(self, top, X, Y, rng):
+    def _updown_pass(self, top, X, Y, rng, k):
         """The up-down mini-batches of one in-memory block of rows (the
-        whole data, or one chunk of a stream) and their labels; returns the
-        summed squared error of the generative prediction of the data."""
+        whole data, or one chunk of a stream) and their labels, CD-``k`` in
+        the top RBM; returns the summed squared error of the generative
+        prediction of the data."""
         dtype = X.dtype
         R, r = self.recognition_weights_, self.recognition_intercepts_
         G, g = self.generative_weights_, self.generative_intercepts_
@@ -622,7 +792,7 @@ class DBN(TransformerMixin, BaseEstimator):
         # per mini-batch: the sampled wake layers, the sampled sleep
         # layers (all but the bottom one) and the top RBM's CD-k
         layer_keys = _k.draw_keys(rng, (n_batches, max(2 * len(R) - 1, 0)))
-        top_keys = _k.draw_keys(rng, (n_batches, 2 * self.updown_k + 2))
+        top_keys = _k.draw_keys(rng, (n_batches, 2 * k + 2))
         err = 0.0
         for t in range(n_batches):
             idx = order[t * bs:(t + 1) * bs]
@@ -636,7 +806,7 @@ class DBN(TransformerMixin, BaseEstimator):
             # and labels; the sleep pass starts from the chain's states.
             _, negative = top.epoch(top.visible(wake[-1], None if Y is None else Y[idx]),
                                     no_order, top_keys[t:t + 1], batch_size=len(idx),
-                                    k=self.updown_k,
+                                    k=k,
                                     learning_rate=self.updown_learning_rate)
             # Sleep (down) pass from the chain's penultimate states.
             sleep = [negative[:, :n_penultimate]]
