@@ -325,7 +325,7 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
     ``repeats`` rounds (both learners are deterministic, so the
     dictionaries of the first round are scored, on ``X_eval``, outside the
     timings). When deepzoo has not reached SPAMS' last objective at the
-    end of the grid, it goes on to twice the grid's last step count.
+    end of the grid, it goes on, up to four times the grid's last step count.
 
     Returns the two curves as lists of (steps, seconds, objective).
     """
@@ -364,8 +364,8 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
             if round_ == 0:
                 ours_f[s] = score(run.model.components_)
         if round_ == 0:
-            while ours_f[run.done] > spams_f[grid[-1]] and run.done < 2 * grid[-1]:
-                to = run.done + max(1, grid[-1] // 4)
+            while ours_f[run.done] > spams_f[grid[-1]] and run.done < 4 * grid[-1]:
+                to = run.done + max(1, grid[-1] // 2)
                 ours_t[to] = [run.advance(to)]
                 ours_f[to] = score(run.model.components_)
                 extra.append(to)
