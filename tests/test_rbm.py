@@ -273,7 +273,7 @@ def test_raise_and_ais_are_unbiased_for_the_annealing_model(n_sweeps, rng):
     assert np.all(np.abs(w.mean(axis=1) - 1) < 4 * se)
     log_z = rbm.log_partition()
     _, (low, high) = rbm.log_partition("ais", n_runs=20000, n_sweeps=n_sweeps, betas=betas,
-                                         base_rate=base_rate, random_state=0)
+                                       base_rate=base_rate, random_state=0)
     assert low <= log_z <= high
 
 
