@@ -503,25 +503,52 @@ def rbm_raise_runs(X, W, b, base_b, c, betas, n_runs, keys, dtype):
     From v_K = x, the reverse chain draws v_(k-1) ~ T_k(. | v_k) (T_k is
     reversible) for k = K..1, and the estimate is
     p_0(v_0) prod_k f_k(v_k) / f_k(v_(k-1)). Rows are image-major (row
-    i * n_runs + r); T_k draws its hidden states under keys[K + 1 - k, 0]
-    and its visible states under keys[K + 1 - k, 1]. Returns (n, n_runs).
+    i * n_runs + r). ``keys`` of shape (K + 2, n_sweeps, 2) (or (K + 2, 2):
+    one sweep): T_k is ``n_sweeps`` Gibbs sweeps at ``betas[k]`` (still
+    reversible), sweep s drawing its hidden states under keys[K + 1 - k, s,
+    0] and its visible states under keys[K + 1 - k, s, 1]. Returns (n,
+    n_runs).
     """
     K = len(betas) - 1
+    keys = np.asarray(keys)
+    keys = keys.reshape(len(keys), -1, 2)
     v = np.repeat(np.asarray(X, dtype=np.float64), n_runs, axis=0)
     rows = v.shape[0]
     log_w = np.zeros(rows)
     for k in range(K, 0, -1):
         beta = betas[k]
-        key_h, key_v = keys[K + 1 - k]
         log_w += rbm_path_log_f(v, W, b, base_b, c, beta)
-        p_h = sigmoid(beta * (v @ W.T + c))
-        h = (splitmix_uniform(key_h, p_h.size, dtype).reshape(p_h.shape) < p_h).astype(float)
-        p_v = sigmoid(beta * (h @ W) + (1 - beta) * base_b + beta * b)
-        v = (splitmix_uniform(key_v, p_v.size, dtype).reshape(p_v.shape) < p_v).astype(float)
+        for key_h, key_v in keys[K + 1 - k]:
+            p_h = sigmoid(beta * (v @ W.T + c))
+            h = (splitmix_uniform(key_h, p_h.size, dtype).reshape(p_h.shape) < p_h).astype(float)
+            p_v = sigmoid(beta * (h @ W) + (1 - beta) * base_b + beta * b)
+            v = (splitmix_uniform(key_v, p_v.size, dtype).reshape(p_v.shape) < p_v).astype(float)
         log_w -= rbm_path_log_f(v, W, b, base_b, c, beta)
     log_z0 = W.shape[0] * np.log(2) + softplus(base_b).sum()
     log_w += rbm_path_log_f(v, W, b, base_b, c, 0.0) - log_z0  # log p_0(v_0)
     return log_w.reshape(-1, n_runs)
+
+
+def rbm_annealing_model(W, b, base_b, c, betas, n_sweeps):
+    """The annealing model q of AIS and RAISE by enumeration (Bernoulli
+    units, a few visible units): q = p_0 T_1 ... T_K over every visible
+    state (``all_binary_states`` order), T_k = n_sweeps Gibbs sweeps of
+    p_k (``rbm_path_log_f``) as a (2**d, 2**d) transition matrix; T_K at
+    beta = 1 is the sweeps RAISE's reverse chain starts with."""
+    d, m = W.shape[1], W.shape[0]
+    V, H = all_binary_states(d), all_binary_states(m)
+
+    def product_probs(states, p):  # P[i, s] = prod_j p[i, j]**s_j (1 - p[i, j])**(1 - s_j)
+        return np.exp(np.log(p) @ states.T + np.log1p(-p) @ (1 - states).T)
+
+    log_z0 = m * np.log(2) + softplus(base_b).sum()
+    q = np.exp(rbm_path_log_f(V, W, b, base_b, c, 0.0) - log_z0)
+    for beta in betas[1:]:
+        v_to_h = product_probs(H, sigmoid(beta * (V @ W.T + c)))
+        h_to_v = product_probs(V, sigmoid(beta * (H @ W) + (1 - beta) * base_b + beta * b))
+        T = np.linalg.matrix_power(v_to_h @ h_to_v, n_sweeps)
+        q = q @ T
+    return q
 
 
 def softmax(z):

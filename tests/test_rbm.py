@@ -218,19 +218,21 @@ def test_pt_swap_matches_naive(n_block, rng):
     assert 0 < total.sum() < 20 * 3 * n_block
 
 
+@pytest.mark.parametrize("n_sweeps", [1, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_raise_runs_match_naive(dtype, rng):
+def test_raise_runs_match_naive(dtype, n_sweeps, rng):
     """The RAISE estimate of every run, from the compiled reverse anneal,
     equals the plain-numpy reference written from Burda et al.'s
-    algorithm (f_k ratios along the reverse chain), same keys."""
+    algorithm (f_k ratios along the reverse chain), same keys; with
+    ``n_sweeps`` Gibbs sweeps per temperature too."""
     W, b, c = _tiny(rng, 5, 7)
     X = (rng.random((30, 7)) < 0.5).astype(dtype)
     rbm = _with_params(BernoulliRBM(), W, b, c, X)
     betas = np.linspace(0, 1, 30)
     base_rate = 0.8 * X.mean(axis=0) + 0.1
-    runs = rbm._raise(X[:3], 4, betas, base_rate, random_state=5)
-    # the keys RAISE draws: one (len(betas) + 1, 2) block
-    keys = np.random.RandomState(5).randint(np.iinfo(np.int64).max, size=(31, 2),
+    runs = rbm._raise(X[:3], 4, betas, base_rate, random_state=5, n_sweeps=n_sweeps)
+    # the keys RAISE draws: one (len(betas) + 1, n_sweeps, 2) block
+    keys = np.random.RandomState(5).randint(np.iinfo(np.int64).max, size=(31, n_sweeps, 2),
                                             dtype=np.int64).astype(np.uint64)
     base_b = np.log(base_rate / (1 - base_rate))
     ref = naive.rbm_raise_runs(X[:3], *(a.astype(np.float64) for a in (
@@ -238,10 +240,41 @@ def test_raise_runs_match_naive(dtype, rng):
         betas, 4, keys, dtype)
     assert runs.shape == (3, 4)
     assert_allclose(runs, ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    assert_allclose(rbm.log_likelihood(X[:3], "raise", n_runs=4, betas=betas,
+    assert_allclose(rbm.log_likelihood(X[:3], "raise", n_runs=4, n_sweeps=n_sweeps, betas=betas,
                                        base_rate=base_rate, random_state=5),
                     np.log(np.mean(np.exp(ref), axis=1)), rtol=1e-5 if dtype == np.float32
                     else 1e-12)
+
+
+@pytest.mark.parametrize("n_sweeps", [1, 2])
+def test_raise_and_ais_are_unbiased_for_the_annealing_model(n_sweeps, rng):
+    """What the estimators estimate, exactly: on a 10-visible RBM with
+    strong weights and 11 temperatures, the annealing model q (the chains'
+    distribution after the path, ``naive.rbm_annealing_model``) differs
+    from the RBM by tenths of a nat, and RAISE's mean weight is q(x), not
+    p(x), within 4 standard errors of 20,000 runs; AIS's mean weight is Z.
+    (So RAISE bounds log q(x) from below, and sits above log p(x) where q
+    puts more mass on x than the RBM: poorly mixing sweeps.)"""
+    W, b, c = _tiny(rng, 4, 10, scale=2.0)
+    X = (rng.random((20, 10)) < 0.5).astype(float)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    betas = np.linspace(0, 1, 11)
+    base_rate = 0.8 * X.mean(axis=0) + 0.1
+    base_b = np.log(base_rate / (1 - base_rate))
+    q = naive.rbm_annealing_model(W, b, base_b, c, betas, n_sweeps)
+    assert_allclose(q.sum(), 1.0, rtol=1e-12)
+    index = (X[:5] @ (1 << np.arange(10))).astype(int)
+    log_p = rbm.log_likelihood(X[:5])
+    log_q = np.log(q[index])
+    assert np.abs(log_q - log_p).max() > 0.1  # the two models differ
+    runs = rbm._raise(X[:5], 20000, betas, base_rate, random_state=0, n_sweeps=n_sweeps)
+    w = np.exp(runs - log_q[:, None])  # mean 1 if unbiased for q
+    se = w.std(axis=1, ddof=1) / np.sqrt(20000)
+    assert np.all(np.abs(w.mean(axis=1) - 1) < 4 * se)
+    log_z = rbm.log_partition()
+    _, (low, high) = rbm.log_partition("ais", n_runs=20000, n_sweeps=n_sweeps, betas=betas,
+                                       base_rate=base_rate, random_state=0)
+    assert low <= log_z <= high
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -599,6 +632,8 @@ def small_fitted():
     ("log_partition", {"method": "ais", "n_runs": 0}, "n_runs"),
     ("log_partition", {"n_runs": 0}, "n_runs"),  # refused whatever the method
     ("log_partition", {"method": "ais", "n_runs": 2.5}, "n_runs"),
+    ("log_partition", {"method": "ais", "n_sweeps": 0}, "n_sweeps"),
+    ("log_partition", {"method": "ais", "n_sweeps": 1.5}, "n_sweeps"),
     ("log_partition", {"method": "ais", "betas": "linear"}, "betas"),
     ("log_partition", {"method": "ais", "base_rate": 0.5}, "base_rate"),
     ("log_partition", {"method": "ais", "random_state": "seed"}, "random_state"),
@@ -617,6 +652,7 @@ def small_fitted():
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "rais"}, "method"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_runs": 0}, "n_runs"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "n_runs": 0}, "n_runs"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_sweeps": 0}, "n_sweeps"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "betas": "fine"}, "betas"),
     ("log_likelihood", {"X": None}, "X"),
     ("complete", {"X": np.zeros((2, 5)), "mask": np.ones(5, bool), "n_steps": 0}, "n_steps"),

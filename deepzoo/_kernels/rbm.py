@@ -976,15 +976,21 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
     Per step ``t = 1, 2, ...``: ``log_w += log f_t(V) - log f_(t-1)(V)``
     (the hidden part through ``ais_hidden_rows``, which also samples
     ``h ~ p_t(h | V)``); then, except after the last step, ``V ~ p_t(v |
-    h)``. ``keys`` (len(betas), 2): the hidden and visible draws of each
-    step (row 0 unused).
+    h)``, and ``n_sweeps - 1`` more Gibbs sweeps at ``betas[t]``, where
+    ``keys`` has shape (len(betas), n_sweeps, 2): the hidden and visible
+    draws of each sweep of each step (row 0 unused). Every sweep leaves
+    ``p_t`` invariant, so the estimates stay unbiased whatever
+    ``n_sweeps``; more sweeps bring the chains closer to ``p_t`` (one
+    sweep is Salakhutdinov & Murray's protocol).
 
     Forward AIS runs ``betas`` from 0 to 1 from samples of the base model;
     ``log Z_0 + log mean exp(log_w)`` estimates ``log Z``. RAISE (Burda,
-    Grosse & Salakhutdinov 2015) runs ``[1, 1, ..., 0]`` (a transition at
+    Grosse & Salakhutdinov 2015) runs ``[1, 1, ..., 0]`` (the sweeps at
     ``beta = 1``, then the schedule backwards) from the data: its
     ``log_w`` is minus the increments along the reverse chain, and
-    ``-F(v) - log Z_0 + log_w`` estimates ``log p(v)`` from below.
+    ``-F(v) - log Z_0 + log_w`` estimates ``log q(v)`` from below, ``q``
+    the annealing model (the distribution of forward AIS's chains after
+    the same sweeps at ``beta = 1``).
     """
     n, d = V.shape
     m = W.shape[0]
@@ -992,12 +998,13 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
     Y, Vm = np.empty((n, d), V.dtype), np.empty((n, d), V.dtype)
     bias = np.empty(d, V.dtype)
     var_scale = np.empty(d, V.dtype)
+    hidden_bias, Hm = np.empty(m, V.dtype), np.empty((n, m), V.dtype)
     bernoulli = visible == BERNOULLI
     last = betas.shape[0] - 1
     for t in range(1, last + 1):
         beta_prev, beta = betas[t - 1], betas[t]
         gemm(False, True, 1.0, V, W, 0.0, X)
-        ais_hidden_rows(X, c, beta_prev, beta, keys[t, 0], log_w, H)
+        ais_hidden_rows(X, c, beta_prev, beta, keys[t, 0, 0], log_w, H)
         if bernoulli and beta != beta_prev:
             # the visible biases move from base_b to b along the path
             for i in range(n):
@@ -1007,15 +1014,24 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
                 log_w[i] += (beta - beta_prev) * acc
         if t == last:
             break
-        gemm(False, False, 1.0, H, W, 0.0, Y)
         if bernoulli:
             for j in range(d):
                 bias[j] = (1.0 - beta) * base_b[j] + beta * b[j]
-            sigmoid_rows(Y, beta, bias, 1.0, keys[t, 1], Vm, V)
         else:
             for j in range(d):
                 var_scale[j] = beta * sigma[j] * sigma[j]
-            gaussian_rows(Y, b, var_scale, sigma, keys[t, 1], Vm, V)
+        for j in range(m):
+            hidden_bias[j] = beta * c[j]
+        for s in range(keys.shape[1]):
+            if s > 0:
+                # a further sweep: h ~ p_t(h | V) without a weight update
+                gemm(False, True, 1.0, V, W, 0.0, X)
+                sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, s, 0], Hm, H)
+            gemm(False, False, 1.0, H, W, 0.0, Y)
+            if bernoulli:
+                sigmoid_rows(Y, beta, bias, 1.0, keys[t, s, 1], Vm, V)
+            else:
+                gaussian_rows(Y, b, var_scale, sigma, keys[t, s, 1], Vm, V)
 
 
 @kernel
