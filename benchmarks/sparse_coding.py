@@ -27,7 +27,10 @@
    reaches, deepzoo's time to reach it (interpolated along its curve) over
    SPAMS' time. Goal: the worst ratio <= 1. When deepzoo loses, a
    breakdown of its online step (BLAS, LASSO kernel, dictionary kernel,
-   Python) says where its time goes.
+   Python) says where its time goes. Both use numba's thread count:
+   ``NUMBA_NUM_THREADS=1`` compares them on one thread (on a busy machine
+   SPAMS' OpenMP threads lose far more to waiting for each other than
+   deepzoo's do).
 """
 
 import copy
