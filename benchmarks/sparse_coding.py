@@ -74,24 +74,31 @@ def _alpha_for_sparsity(X, D, low=5.0, high=10.0):
     raise RuntimeError("no alpha in the grid gives 5-10 nonzeros")
 
 
-def _profile_encoding(X, D, alpha, repeats=5):
-    """Split deepzoo's feature-sign encoding into BLAS and kernel time."""
+def _timed_feature_sign(X, D, alpha):
+    """Feature-sign codes of ``X`` as ``sparse_encode`` computes them (BLAS on
+    one thread): ``(BLAS seconds, kernel seconds, codes, steps per row)``."""
     from deepzoo._kernels import lasso as k
     from deepzoo.utils._threads import blas_single_thread
 
+    with blas_single_thread():
+        t0 = time.perf_counter()
+        G, C = D @ D.T, X @ D.T
+        t1 = time.perf_counter()
+        codes = np.zeros_like(C)
+        n_iter = np.zeros(len(X), dtype=np.int64)
+        k.feature_sign_parallel(G, C, codes, alpha, False, 1000, 1e-8, n_iter,
+                                min(len(X), 8 * numba.get_num_threads()))
+        t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, codes, n_iter
+
+
+def _profile_encoding(X, D, alpha, repeats=5):
+    """Split deepzoo's feature-sign encoding into BLAS and kernel time."""
     blas, kern = [], []
     for _ in range(repeats):
-        with blas_single_thread():  # as sparse_encode runs them
-            t0 = time.perf_counter()
-            G, C = D @ D.T, X @ D.T
-            t1 = time.perf_counter()
-            A = np.zeros_like(C)
-            n_iter = np.empty(len(X), dtype=np.int64)
-            k.feature_sign_parallel(G, C, A, alpha, False, 1000, 1e-8, n_iter,
-                                    min(len(X), 8 * numba.get_num_threads()))
-            t2 = time.perf_counter()
-        blas.append(t1 - t0)
-        kern.append(t2 - t1)
+        t_blas, t_kernel, A, n_iter = _timed_feature_sign(X, D, alpha)
+        blas.append(t_blas)
+        kern.append(t_kernel)
     b, kk = np.median(blas), np.median(kern)
     nnz = np.count_nonzero(A, axis=1)
     print(f"profile feature_sign: BLAS (Gram + correlations) {b:.4f}s, "
@@ -403,7 +410,6 @@ def _profile_online_step(sc, X, alpha, spams_step):
     Python around them (validation, the all-or-nothing state copy, thread
     limits, objective, atom bookkeeping).
     """
-    from deepzoo._kernels import lasso as k
     from deepzoo.layers._sparse_coding import _update_dictionary
     from deepzoo.utils._threads import blas_single_thread
 
@@ -419,23 +425,17 @@ def _profile_online_step(sc, X, alpha, spams_step):
         t0 = time.perf_counter()
         sc.partial_fit(b)
         times["step"].append(time.perf_counter() - t0)
+        t_blas, t_kernel, codes, _ = _timed_feature_sign(b, D, alpha)
         with blas_single_thread():  # as partial_fit runs them
             t0 = time.perf_counter()
-            G, C = D @ D.T, b @ D.T
-            t1 = time.perf_counter()
-            codes = np.zeros_like(C)
-            n_iter = np.zeros(len(b), dtype=np.int64)
-            k.feature_sign_parallel(G, C, codes, alpha, False, 1000, 1e-8, n_iter,
-                                    min(len(b), 8 * numba.get_num_threads()))
-            t2 = time.perf_counter()
             A2 = A + codes.T @ codes / len(b)
             B2 = B + codes.T @ b / len(b)
-            t3 = time.perf_counter()
+            t1 = time.perf_counter()
             _update_dictionary(D, A2, B2, "bcd", 1, 1e-10)
-            t4 = time.perf_counter()
-        times[names[0]].append((t1 - t0) + (t3 - t2))
-        times[names[1]].append(t2 - t1)
-        times[names[2]].append(t4 - t3)
+            t2 = time.perf_counter()
+        times[names[0]].append(t_blas + (t1 - t0))
+        times[names[1]].append(t_kernel)
+        times[names[2]].append(t2 - t1)
         nnz.append(np.count_nonzero(codes, axis=1).mean())
     med = {name: float(np.median(t)) for name, t in times.items()}
     total = med.pop("step")

@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from benchmarks.__main__ import ORDER, SUITES
 from benchmarks._runner import Goal
 

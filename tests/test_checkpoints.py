@@ -57,6 +57,19 @@ def _assert_same(a, b):
 
 
 @pytest.mark.parametrize("cls, params", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def _assert_same_dbn(resumed, reference, extra_names):
+    """Every learned array of two DBNs equal, bit for bit."""
+    names = ["top_components_", "top_intercept_hidden_", "top_intercept_visible_",
+             "updown_error_", "reconstruction_error_", *extra_names]
+    for name in names:
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name),
+                                      err_msg=name)
+    for name in ("recognition_weights_", "generative_weights_", "recognition_intercepts_",
+                 "generative_intercepts_"):
+        for a, b in zip(getattr(resumed, name), getattr(reference, name)):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 def test_interrupted_fit_resumes_bit_for_bit(cls, params, tmp_path, monkeypatch):
     X = _data(cls is GaussianBernoulliRBM)
     reference = _make(cls, params).fit(X)
@@ -223,16 +236,8 @@ def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, tmp_pa
         with epoch_checkpoints(resumed, path):
             resumed.fit(*args)
     assert not path.exists()
-    names = ["top_components_", "top_intercept_hidden_", "top_intercept_visible_",
-             "updown_error_", "reconstruction_error_"]
-    names += ["label_components_", "label_intercept_"] if supervised else []
-    for name in names:
-        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name),
-                                      err_msg=name)
-    for name in ("recognition_weights_", "generative_weights_", "recognition_intercepts_",
-                 "generative_intercepts_"):
-        for a, b in zip(getattr(resumed, name), getattr(reference, name)):
-            np.testing.assert_array_equal(a, b, err_msg=name)
+    _assert_same_dbn(resumed, reference,
+                     ["label_components_", "label_intercept_"] if supervised else [])
     assert resumed.n_iter_ == reference.n_iter_ == 4
     if supervised:
         np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))
@@ -295,16 +300,8 @@ def test_dbn_resumes_its_cd_schedule_and_best_epoch_bit_for_bit(stop_after, tmp_
     with epoch_checkpoints(resumed, path):
         resumed.fit(X, y)
     assert not path.exists()
-    names = ["top_components_", "top_intercept_hidden_", "top_intercept_visible_",
-             "label_components_", "label_intercept_", "updown_error_", "validation_error_",
-             "reconstruction_error_"]
-    for name in names:
-        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name),
-                                      err_msg=name)
-    for name in ("recognition_weights_", "generative_weights_", "recognition_intercepts_",
-                 "generative_intercepts_"):
-        for a, b in zip(getattr(resumed, name), getattr(reference, name)):
-            np.testing.assert_array_equal(a, b, err_msg=name)
+    _assert_same_dbn(resumed, reference,
+                     ["label_components_", "label_intercept_", "validation_error_"])
     assert resumed.n_iter_ == 4
     np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))
 
