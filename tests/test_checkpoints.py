@@ -56,7 +56,6 @@ def _assert_same(a, b):
     assert a.n_iter_ == b.n_iter_ == N_ITER
 
 
-@pytest.mark.parametrize("cls, params", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
 def _assert_same_dbn(resumed, reference, extra_names):
     """Every learned array of two DBNs equal, bit for bit."""
     names = ["top_components_", "top_intercept_hidden_", "top_intercept_visible_",
@@ -70,6 +69,7 @@ def _assert_same_dbn(resumed, reference, extra_names):
             np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+@pytest.mark.parametrize("cls, params", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
 def test_interrupted_fit_resumes_bit_for_bit(cls, params, tmp_path, monkeypatch):
     X = _data(cls is GaussianBernoulliRBM)
     reference = _make(cls, params).fit(X)
