@@ -489,6 +489,36 @@ def test_mnist_recipes_fall_back_to_the_subset_and_say_so(data_dir, tmp_path, mo
     assert "only the 5,000-image training subset" in split.description
 
 
+def test_sample_binary_is_one_fixed_draw_at_the_grey_levels(data_dir):
+    from deepzoo.recipes._data import Split, _sample_binary, load_data
+    from deepzoo.recipes._schema import RecipeError
+
+    spec = {"dataset": "mnist", "params": {}, "n_train": 2000, "n_test": 1000,
+            "preprocessing": []}
+    grey = load_data(spec, 0, data_home=str(data_dir))
+    binary = load_data(dict(spec, preprocessing=["sample_binary"]), 0, data_home=str(data_dir))
+    again = load_data(dict(spec, preprocessing=["sample_binary"]), 0, data_home=str(data_dir))
+    other = load_data(dict(spec, preprocessing=["sample_binary"]), 1, data_home=str(data_dir))
+    for X, G in ((binary.X_train, grey.X_train), (binary.X_test, grey.X_test)):
+        assert set(np.unique(X)) == {0.0, 1.0}
+        # black stays black, white stays white, grey is drawn at its level
+        assert np.all(X[G == 0] == 0) and np.all(X[G == 1] == 1)
+        mid = (G > 0.25) & (G < 0.75)
+        expected, n = G[mid].mean(), mid.sum()
+        assert abs(X[mid].mean() - expected) < 4 * np.sqrt(0.25 / n)
+        # not a threshold: some pixels above 0.5 are 0 and some below are 1
+        assert np.any(X[(G > 0.5) & (G < 1)] == 0) and np.any(X[(G > 0) & (G < 0.5)] == 1)
+    np.testing.assert_array_equal(binary.X_train, again.X_train)
+    np.testing.assert_array_equal(binary.X_test, again.X_test)
+    assert not np.array_equal(binary.X_test, other.X_test)
+    assert "binarized stochastically" in binary.description
+
+    counts = Split(np.full((2, 3), 16.0), None, np.zeros((1, 3)), None, "digits", (1, 3))
+    with pytest.raises(RecipeError, match=r"grey levels in \[0, 1\].*'binarize'"):
+        _sample_binary(counts, 0)
+    assert np.all(counts.X_train == 16.0)
+
+
 def test_progress_time_left_is_honest_from_the_first_epoch():
     import io
 
