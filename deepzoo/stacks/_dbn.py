@@ -929,10 +929,14 @@ class DBN(TransformerMixin, BaseEstimator):
         """``-F(x, label)`` for every label, up to a constant per sample,
         of checked ``X``."""
         Z = self._penultimate(X) @ self.top_components_.T
-        Z += self.top_intercept_hidden_
         out = np.empty((Z.shape[0], len(self.classes_)), dtype=Z.dtype)
+        column = np.empty(Z.shape[0])
         for j in range(len(self.classes_)):
-            out[:, j] = np.logaddexp(0, Z + self.label_components_[:, j]).sum(axis=1)
+            # the compiled softplus sum: numpy's logaddexp made scoring the
+            # held-out set 5-7 s of every up-down epoch on full MNIST
+            _k.softplus_rows(Z, self.top_intercept_hidden_ + self.label_components_[:, j],
+                             1.0, column)
+            out[:, j] = column
         out += self.label_intercept_
         return out
 
