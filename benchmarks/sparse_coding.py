@@ -44,10 +44,12 @@ import numpy as np
 from sklearn.decomposition import MiniBatchDictionaryLearning
 from sklearn.decomposition import sparse_encode as sk_sparse_encode
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from deepzoo import SparseCoding, sparse_encode
 from deepzoo.datasets import extract_natural_patches
 from deepzoo.layers._sparse_coding import sparse_coding_objective
+from deepzoo.utils._threads import blas_single_thread
 
 from ._runner import Goal, compare, machine_summary, print_table, setting
 
@@ -78,7 +80,6 @@ def _timed_feature_sign(X, D, alpha):
     """Feature-sign codes of ``X`` as ``sparse_encode`` computes them (BLAS on
     one thread): ``(BLAS seconds, kernel seconds, codes, steps per row)``."""
     from deepzoo._kernels import lasso as k
-    from deepzoo.utils._threads import blas_single_thread
 
     with blas_single_thread():
         t0 = time.perf_counter()
@@ -305,27 +306,47 @@ def _first_time(curve, level):
 
 
 class _OnlineRun:
-    """deepzoo's ``partial_fit`` over ``rows`` in order, one mini-batch a
-    step (wrapping around), its training time summed over the calls."""
+    """deepzoo's online ``fit`` on ``X`` paused at step counts, its training
+    time summed over the stretches.
 
-    def __init__(self, model, rows):
-        self.model, self.rows, self.done, self.elapsed = model, rows, 0, 0.0
+    ``fit`` runs whole passes and cannot pause, so this runs its loop
+    as ``fit`` does (the same start, then ``SparseCoding._online_pass``
+    pass after pass, BLAS on one thread): batches of the model's
+    ``batch_size`` in an order reshuffled every pass, each step knowing the
+    training set's size (the forgetting rule of ``fit``) and free of the
+    validation and all-or-nothing copy every ``partial_fit`` call pays.
+    """
+
+    def __init__(self, model, X):
+        self.model, self.X, self.done, self.elapsed = model, X, 0, 0.0
+        self.window = None
+        self._steps = self._fit_steps()
+
+    def _fit_steps(self):
+        model, X = self.model, self.X
+        rng = check_random_state(model.random_state)
+        model._start(X, rng)
+        self.window = model._new_window()
+        D = model.components_
+        while True:
+            for D, _, _ in model._online_pass(X, D, rng, self.window):
+                model.components_ = D
+                yield
 
     def advance(self, to):
         """Steps up to ``to`` in all; the training time so far."""
-        n = self.rows.shape[0]
         t0 = time.perf_counter()
-        for step in range(self.done, to):
-            self.model.partial_fit(
-                self.rows.take(np.arange(step * BATCH, (step + 1) * BATCH) % n, axis=0))
+        with blas_single_thread():
+            for _ in range(self.done, to):
+                next(self._steps)
         self.elapsed += time.perf_counter() - t0
         self.done = to
         return self.elapsed
 
 
 def _learning_curves(X, X_eval, alpha, grid, repeats):
-    """deepzoo's ``partial_fit`` and SPAMS' ``trainDL`` from one initial
-    dictionary, timed to each step count of ``grid``.
+    """deepzoo's online ``fit`` (:class:`_OnlineRun`) and SPAMS' ``trainDL``
+    from one initial dictionary, timed to each step count of ``grid``.
 
     deepzoo runs once per round, paused at every step count to copy its
     dictionary; a SPAMS run cannot be resumed where it stopped (a model
@@ -343,7 +364,6 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
     threads = numba.get_num_threads()
     rng = np.random.default_rng(0)
     D0 = _unit_atoms(X[rng.permutation(n)[:N_ATOMS]])
-    rows = X[rng.permutation(n)]  # deepzoo's batch order; SPAMS draws its own samples
     Xf, D0f = np.asfortranarray(X.T), np.asfortranarray(D0.T)
 
     def spams_run(steps):
@@ -351,19 +371,20 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
                              batchsize=BATCH, numThreads=threads, verbose=False).T
 
     def model():
-        return SparseCoding(N_ATOMS, alpha=alpha, dict_init=D0, random_state=0)
+        return SparseCoding(N_ATOMS, alpha=alpha, dict_init=D0, batch_size=BATCH,
+                            random_state=0)
 
     def score(D):
         return _objective(X_eval, _unit_atoms(D), alpha)
 
-    model().partial_fit(rows[:BATCH])  # kernels compiled or loaded from the cache
+    _OnlineRun(model(), X).advance(1)  # kernels compiled or loaded from the cache
     spams_run(1)
     f0 = score(D0)
     spams_t = {s: [] for s in grid}
     ours_t = {s: [] for s in grid}
     spams_f, ours_f, extra = {}, {}, []
     for round_ in range(repeats):
-        run = _OnlineRun(model(), rows)
+        run = _OnlineRun(model(), X)
         for s in grid:
             t0 = time.perf_counter()
             D = spams_run(s)
@@ -382,7 +403,6 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
         else:
             for s in extra:
                 ours_t[s].append(run.advance(s))
-    sc = run.model
     # A run of more steps cannot take less time: where noise says otherwise,
     # a shorter run gets the longer run's time (the choice that favours SPAMS).
     spams_med = [float(np.median(spams_t[s])) for s in grid]
@@ -398,35 +418,37 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
     print(f"convention check, SPAMS' {grid[-1]}-step dictionary on the held-out patches: "
           f"SPAMS lasso codes {sparse_coding_objective(X_eval, codes, D, alpha):.6f}, "
           f"deepzoo feature-sign codes {spams_f[grid[-1]]:.6f}")
-    return spams_curve, ours_curve, sc
+    return spams_curve, ours_curve, run
 
 
-def _profile_online_step(sc, X, alpha, spams_step):
+def _profile_online_step(run, X, alpha, spams_step):
     """Where a deepzoo online step's time goes, at the end of learning.
 
-    Each mini-batch is one ``partial_fit`` step, then its parts timed one
-    by one on the same batch and dictionary (BLAS products, feature-sign
+    Each mini-batch is one step of ``fit``'s loop (``_online_step`` on a
+    copy of the run's model and statistics), then its parts timed one by
+    one on the same batch and dictionary (BLAS products, feature-sign
     kernel, dictionary BCD kernel); medians over the batches. The rest is
-    Python around them (validation, the all-or-nothing state copy, thread
-    limits, objective, atom bookkeeping).
+    Python around them (thread limits, objective, statistics' weights,
+    atom bookkeeping).
     """
     from deepzoo.layers._sparse_coding import _update_dictionary
-    from deepzoo.utils._threads import blas_single_thread
 
     n_steps = min(20, max(1, X.shape[0] // BATCH))
-    sc = copy.deepcopy(sc)
+    sc = copy.deepcopy(run.model)
+    gram, data = (stats.copy() for stats in run.window)
     names = ["BLAS (Gram, correlations, statistics)", "feature-sign kernel",
              "dictionary BCD kernel"]
     times = {name: [] for name in ["step", *names]}
     nnz = []
     for i in range(n_steps):
         b = X[i * BATCH:(i + 1) * BATCH]
-        D, A, B = sc.components_, sc.code_gram_, sc.code_data_
+        D, A, B = sc.components_.copy(), gram.sum(axis=0), data.sum(axis=0)
         t0 = time.perf_counter()
-        sc.partial_fit(b)
+        with blas_single_thread():
+            sc.components_, _ = sc._online_step(b, sc.components_, gram, data, X.shape[0])
         times["step"].append(time.perf_counter() - t0)
         t_blas, t_kernel, codes, _ = _timed_feature_sign(b, D, alpha)
-        with blas_single_thread():  # as partial_fit runs them
+        with blas_single_thread():  # as fit runs them
             t0 = time.perf_counter()
             A2 = A + codes.T @ codes / len(b)
             B2 = B + codes.T @ b / len(b)
@@ -454,7 +476,7 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
     print(f"\ntime to objective, {name}: {X.shape[0]} training patches, {X_eval.shape[0]} "
           f"held-out for scoring, {N_ATOMS} atoms, batches of {BATCH}, alpha = lambda1 = "
           f"{alpha:.4f}, {numba.get_num_threads()} threads each")
-    spams_curve, ours_curve, sc = _learning_curves(
+    spams_curve, ours_curve, run = _learning_curves(
         X, X_eval, alpha, grid, repeats=setting(args, full=3, quick=1, smoke=2))
     print(f"{'steps':>6} {'SPAMS s':>9} {'objective':>11} {'deepzoo s':>10} {'objective':>11}")
     spams_at = {s: (t, f) for s, t, f in spams_curve}
@@ -496,7 +518,7 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
               f"= {(td / sd) / (ts / ss):.3f}x time per step x {sd / ss:.3f}x steps")
         more_steps, costlier_steps = sd > ss, td / sd > ts / ss
     if ratio > 1 or args.smoke:  # a smoke run goes through every code path
-        _profile_online_step(sc, X, alpha, spams_step)
+        _profile_online_step(run, X, alpha, spams_step)
     if ratio > 1:
         if more_steps:
             print("why more steps: SPAMS' trainDL knows the size M of its training set; it caps "
