@@ -22,8 +22,10 @@
    ``0.5 |x - D a|^2 + lambda1 |a|_1`` per sample, deepzoo's objective
    ``alpha`` for ``lambda1``; the suite checks this by scoring SPAMS'
    dictionary with SPAMS' own LASSO too). Both learners run to a series
-   of step counts; every dictionary (atoms scaled to unit norm) is scored
-   by exact LASSO codes on held-out patches. For every objective SPAMS
+   of step counts (deepzoo: the loop of its online ``fit``, which knows
+   the training set's size as ``trainDL`` does); every dictionary (atoms
+   scaled to unit norm) is scored by exact LASSO codes on held-out
+   patches. For every objective SPAMS
    reaches, deepzoo's time to reach it (interpolated along its curve) over
    SPAMS' time. Goal: the worst ratio <= 1. When deepzoo loses, a
    breakdown of its online step (BLAS, LASSO kernel, dictionary kernel,
@@ -329,7 +331,8 @@ class _OnlineRun:
         self.window = model._new_window()
         D = model.components_
         while True:
-            for D, _, _ in model._online_pass(X, D, rng, self.window):
+            steps = model._online_pass(X, D, rng, self.window)
+            for D, _, _ in steps:
                 model.components_ = D
                 yield
 
@@ -521,15 +524,15 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
         _profile_online_step(run, X, alpha, spams_step)
     if ratio > 1:
         if more_steps:
-            print("why more steps: SPAMS' trainDL knows the size M of its training set; it caps "
-                  "the weight of the past at 2M samples and keeps only the last two epochs' "
-                  "statistics (Mairal et al. 2010, section 3.4), so codes made with early, poor "
-                  "dictionaries leave them; deepzoo's partial_fit sees an open-ended stream and "
-                  "keeps every batch's statistics, down-weighted ever more slowly.")
+            print("why more steps: both forget as Mairal et al. (2010, section 3.4) advise for a "
+                  "training set of known size (the past capped at two passes, the statistics of "
+                  "the pass before the last dropped); they differ in the batch order (SPAMS: "
+                  "one permutation, deepzoo: one per pass), in the weights of the first steps "
+                  "and in the handling of unused atoms.")
         if costlier_steps:
             print("why costlier steps: see the profile above; the Python around the kernels "
-                  "(validation, the all-or-nothing state copy, thread limits and the objective, "
-                  "on every partial_fit call) is the part SPAMS' C++ loop does not pay.")
+                  "(thread limits, objective, statistics' weights, atom bookkeeping) is the part "
+                  "SPAMS' C++ loop does not pay.")
     return dataclasses.replace(goal, value=ratio)
 
 

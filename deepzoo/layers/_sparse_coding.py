@@ -785,10 +785,11 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         beta = _past_weight(self.n_steps_, nb, n_samples)
         gram *= beta
         data *= beta
-        gram_now, data_now = (gram[-1], data[-1]) if gram.ndim == 3 else (gram, data)
+        stacked = gram.ndim == 3
+        gram_now, data_now = (gram[-1], data[-1]) if stacked else (gram, data)
         gram_now += codes.T @ codes / nb
         data_now += codes.T @ X / nb
-        A, B = (gram, data) if gram.ndim == 2 else (gram.sum(axis=0), data.sum(axis=0))
+        A, B = (gram.sum(axis=0), data.sum(axis=0)) if stacked else (gram, data)
         diag = np.diag(A)
         unused = ~codes.any(axis=0)
         dead = (diag <= 1e-6 * max(float(diag.max()), np.finfo(X.dtype).tiny)) & unused
@@ -878,7 +879,8 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 objective = _sparse_coding_objective(X, codes, D, self.alpha)
             else:
                 total = 0.0
-                for D, batch_objective, rows in self._online_pass(X, D, rng, window):
+                steps = self._online_pass(X, D, rng, window)
+                for D, batch_objective, rows in steps:
                     total += batch_objective * rows
                 objective = total / X.shape[0]
             # atoms have unit norm, whatever the data's scale: the plain bound
