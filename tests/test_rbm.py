@@ -744,6 +744,10 @@ def small_fitted():
     ("log_partition", {"method": "ais", "n_runs": 2.5}, "n_runs"),
     ("log_partition", {"method": "ais", "n_sweeps": 0}, "n_sweeps"),
     ("log_partition", {"method": "ais", "n_sweeps": 1.5}, "n_sweeps"),
+    ("log_partition", {"method": "ais", "n_tempered": -1}, "n_tempered"),
+    ("log_partition", {"method": "ais", "n_tempered": 1.5}, "n_tempered"),
+    ("log_partition", {"method": "ais", "tempered_every": 0}, "tempered_every"),
+    ("log_partition", {"method": "ais", "tempered_ladder": "geometric"}, "tempered_ladder"),
     ("log_partition", {"method": "ais", "betas": "linear"}, "betas"),
     ("log_partition", {"method": "ais", "base_rate": 0.5}, "base_rate"),
     ("log_partition", {"method": "ais", "random_state": "seed"}, "random_state"),
@@ -764,6 +768,8 @@ def small_fitted():
     ("log_likelihood", {"X": np.zeros((2, 5)), "n_runs": 0}, "n_runs"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_sweeps": 0}, "n_sweeps"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "betas": "fine"}, "betas"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_tempered": -1},
+     "n_tempered"),
     ("log_likelihood", {"X": None}, "X"),
     ("complete", {"X": np.zeros((2, 5)), "mask": np.ones(5, bool), "n_steps": 0}, "n_steps"),
     ("complete", {"X": np.zeros((2, 5)), "mask": None}, "mask"),
@@ -777,6 +783,23 @@ def test_public_methods_name_the_bad_argument(small_fitted, i, method, kwargs, n
         getattr(rbm, method)(**kwargs)
     assert vars(rbm).keys() == before.keys()
     assert_array_equal(rbm.components_, before["components_"])
+
+
+@pytest.mark.parametrize("ladder", [[0.5, 0.8], [1.0, 0.5], [0.5, 0.0], [0.9, np.nan], [],
+                                    [[0.9, 0.5]]])
+def test_tempered_ladder_must_decrease_within_the_unit_interval(small_fitted, ladder):
+    rbm = small_fitted[0]
+    with pytest.raises(ValueError, match="tempered_ladder must be a non-empty 1-D array"):
+        rbm.log_partition("ais", n_runs=2, n_tempered=1, tempered_ladder=ladder,
+                          betas=np.linspace(0, 1, 5))
+    with pytest.raises(ValueError, match="tempered_ladder must be a non-empty 1-D array"):
+        rbm.log_likelihood(np.zeros((1, 5)), "raise", n_runs=2, n_tempered=1,
+                           tempered_ladder=ladder, betas=np.linspace(0, 1, 5))
+
+
+def test_tempering_counts_are_bools_refused(small_fitted):
+    with pytest.raises(TypeError, match="n_tempered"):
+        small_fitted[0].log_partition("ais", n_tempered=True)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, bool, np.float16, np.complex128, object, "int32",

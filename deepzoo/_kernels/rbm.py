@@ -3,8 +3,9 @@
 Pure functions on arrays: fused bias + activation + sampling steps (label
 units included), the whole training epoch (``train_epoch``), free-energy
 sums, the exact partition function by enumeration, annealed importance
-sampling forward and in reverse (``anneal``), the tempered steps and swaps
-of parallel tempering; and their Python entry points (``run_epoch``,
+sampling forward and in reverse (``anneal``, with Neal's tempered
+transitions along its path: ``tempered_transition``), the tempered steps
+and swaps of parallel tempering; and their Python entry points (``run_epoch``,
 ``gibbs_chain``, ``tempered_chain``, ``draw_keys``), which allocate the
 buffers and draw the keys. Matrix products go to BLAS: in the callers, and
 inside ``train_epoch`` and ``anneal`` through ``_blas``

@@ -842,7 +842,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         prefer_skip_nested_validation=True,
     )
     def log_partition(self, method="exact", *, n_runs=100, n_sweeps=1, n_tempered=0,
-                      tempered_every=1000, tempered_ladder=None, betas=None, base_rate=None,
+                      tempered_every=100, tempered_ladder=None, betas=None, base_rate=None,
                       random_state=None):
         """Log partition function ``log Z``, exact or by AIS.
 
@@ -877,7 +877,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             estimates stay unbiased) and can cross between modes that
             Gibbs sweeps at ``beta`` cannot. Cost: ``2 * len(tempered_ladder)``
             sweeps each.
-        tempered_every : int >= 1, default=1000
+        tempered_every : int >= 1, default=100
             Spacing of the tempered temperatures, in steps of ``betas``
             counted from ``beta = 1``.
         tempered_ladder : array-like, default=None
@@ -944,7 +944,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         prefer_skip_nested_validation=True,
     )
     def log_likelihood(self, X, method="exact", *, n_runs=100, n_sweeps=1, n_tempered=0,
-                       tempered_every=1000, tempered_ladder=None, betas=None, base_rate=None,
+                       tempered_every=100, tempered_ladder=None, betas=None, base_rate=None,
                        random_state=None):
         """Log-likelihood ``log p(x) = -F(x) - log Z`` of each sample.
 
@@ -987,7 +987,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             the RBM where Gibbs sweeps alone do not mix. RAISE's reverse
             chain runs them before its sweeps (the reversal of the forward
             transition).
-        tempered_every : int >= 1, default=1000
+        tempered_every : int >= 1, default=100
             See :meth:`log_partition`.
         tempered_ladder : array-like, default=None
             See :meth:`log_partition`.
