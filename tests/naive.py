@@ -494,7 +494,80 @@ def rbm_path_log_f(V, W, b, base_b, c, beta):
     return V @ ((1 - beta) * base_b + beta * b) + softplus(beta * (V @ W.T + c)).sum(axis=1)
 
 
-def rbm_raise_runs(X, W, b, base_b, c, betas, n_runs, keys, dtype):
+def _rbm_path_sweep(v, W, b, base_b, c, beta, key_h, key_v, dtype):
+    """One Gibbs sweep of p_beta on the AIS path (``rbm_path_log_f``): h
+    under key_h, then v under key_v."""
+    p_h = sigmoid(beta * (v @ W.T + c))
+    h = (splitmix_uniform(key_h, p_h.size, dtype).reshape(p_h.shape) < p_h).astype(float)
+    p_v = sigmoid(beta * (h @ W) + (1 - beta) * base_b + beta * b)
+    return (splitmix_uniform(key_v, p_v.size, dtype).reshape(p_v.shape) < p_v).astype(float)
+
+
+def _tempered_levels(beta, ladder):
+    """The levels of a tempered transition at beta: beta, beta * ladder,
+    the ladder back up without its last (hottest) entry, beta."""
+    ladder = np.asarray(ladder, dtype=np.float64)
+    return np.concatenate([[beta], beta * ladder, beta * ladder[-2::-1], [beta]])
+
+
+def rbm_tempered_transition(v, W, b, base_b, c, beta, ladder, keys, dtype):
+    """A tempered transition (Neal 1996) of each row of v at beta on the AIS
+    path: a copy anneals through ``_tempered_levels`` with one Gibbs sweep
+    at each inner level (row j - 1 of keys (2L, 2) for level j), r the sum
+    of log f_next - log f_level at each change of level, and the row takes
+    the copy when u_i < exp(r_i), u the float64 draws under keys[-1, 1].
+    Returns (new v, accepted rows)."""
+    levels = _tempered_levels(beta, ladder)
+    s = np.array(v, dtype=np.float64)
+    r = np.zeros(len(s))
+    for j in range(1, len(levels)):
+        r += rbm_path_log_f(s, W, b, base_b, c, levels[j]) \
+            - rbm_path_log_f(s, W, b, base_b, c, levels[j - 1])
+        if j < len(levels) - 1:
+            s = _rbm_path_sweep(s, W, b, base_b, c, levels[j], *keys[j - 1], dtype)
+    take = splitmix_uniform(keys[-1, 1], len(s), np.float64) < np.exp(np.minimum(r, 0.0))
+    return np.where(take[:, None], s, v), take
+
+
+def rbm_tempered_transition_matrix(W, b, base_b, c, beta, ladder):
+    """The tempered transition of ``rbm_tempered_transition`` as a (2**d,
+    2**d) matrix by enumeration of every path of proposal states (a few
+    visible units, a short ladder: (2**d)**(2L) paths)."""
+    d = W.shape[1]
+    V = all_binary_states(d)
+    levels = _tempered_levels(beta, ladder)
+    n = len(V)
+    # paths[s_0, ..., s_j]: probability of the proposal's states so far;
+    # r[...]: their log ratio
+    prob, r = np.ones(n), np.zeros(n)
+    for j in range(1, len(levels)):
+        step = rbm_path_log_f(V, W, b, base_b, c, levels[j]) \
+            - rbm_path_log_f(V, W, b, base_b, c, levels[j - 1])
+        r = r + step.reshape((1,) * (r.ndim - 1) + (n,))
+        if j < len(levels) - 1:
+            G = rbm_gibbs_sweep_matrix(W, b, base_b, c, levels[j])
+            prob = prob[..., None] * G.reshape((1,) * (prob.ndim - 1) + (n, n))
+            r = np.broadcast_to(r[..., None], prob.shape)
+    accept = prob * np.exp(np.minimum(r, 0.0))
+    T = accept.reshape(n, -1, n).sum(axis=1)
+    T[np.arange(n), np.arange(n)] += 1.0 - T.sum(axis=1)
+    return T
+
+
+def rbm_gibbs_sweep_matrix(W, b, base_b, c, beta):
+    """One Gibbs sweep (h | v, then v | h) of p_beta on the AIS path as a
+    (2**d, 2**d) matrix over ``all_binary_states(d)``."""
+    V, H = all_binary_states(W.shape[1]), all_binary_states(W.shape[0])
+
+    def product_probs(states, p):  # P[i, s] = prod_j p[i, j]**s_j (1 - p[i, j])**(1 - s_j)
+        return np.exp(np.log(p) @ states.T + np.log1p(-p) @ (1 - states).T)
+
+    v_to_h = product_probs(H, sigmoid(beta * (V @ W.T + c)))
+    h_to_v = product_probs(V, sigmoid(beta * (H @ W) + (1 - beta) * base_b + beta * b))
+    return v_to_h @ h_to_v
+
+
+def rbm_raise_runs(X, W, b, base_b, c, betas, n_runs, keys, dtype, tempering=None):
     """RAISE (Burda, Grosse & Salakhutdinov 2015, algorithm 2), Bernoulli
     units: per image and run, the log of the unbiased estimate of q(x), q the
     annealing model (v_0 from the base model p_0, then v_k ~ T_k(. | v_(k-1))
@@ -506,47 +579,56 @@ def rbm_raise_runs(X, W, b, base_b, c, betas, n_runs, keys, dtype):
     i * n_runs + r). ``keys`` of shape (K + 2, n_sweeps, 2) (or (K + 2, 2):
     one sweep): T_k is ``n_sweeps`` Gibbs sweeps at ``betas[k]`` (still
     reversible), sweep s drawing its hidden states under keys[K + 1 - k, s,
-    0] and its visible states under keys[K + 1 - k, s, 1]. Returns (n,
-    n_runs).
+    0] and its visible states under keys[K + 1 - k, s, 1].
+
+    ``tempering`` (ladder, counts, tempered_keys): forward T_k is the sweeps
+    followed by counts[k] tempered transitions (``rbm_tempered_transition``
+    with ``ladder``); the reverse chain runs its reversal, the tempered
+    transitions first (the i-th of all, in the reverse chain's order, under
+    tempered_keys[i]). Returns (n, n_runs).
     """
     K = len(betas) - 1
     keys = np.asarray(keys)
     keys = keys.reshape(len(keys), -1, 2)
+    ladder, counts, tempered_keys = tempering if tempering is not None else \
+        ([], np.zeros(K + 1, int), None)
+    used = 0
     v = np.repeat(np.asarray(X, dtype=np.float64), n_runs, axis=0)
     rows = v.shape[0]
     log_w = np.zeros(rows)
     for k in range(K, 0, -1):
         beta = betas[k]
         log_w += rbm_path_log_f(v, W, b, base_b, c, beta)
+        for _ in range(counts[k]):
+            v, _ = rbm_tempered_transition(v, W, b, base_b, c, beta, ladder,
+                                           tempered_keys[used], dtype)
+            used += 1
         for key_h, key_v in keys[K + 1 - k]:
-            p_h = sigmoid(beta * (v @ W.T + c))
-            h = (splitmix_uniform(key_h, p_h.size, dtype).reshape(p_h.shape) < p_h).astype(float)
-            p_v = sigmoid(beta * (h @ W) + (1 - beta) * base_b + beta * b)
-            v = (splitmix_uniform(key_v, p_v.size, dtype).reshape(p_v.shape) < p_v).astype(float)
+            v = _rbm_path_sweep(v, W, b, base_b, c, beta, key_h, key_v, dtype)
         log_w -= rbm_path_log_f(v, W, b, base_b, c, beta)
     log_z0 = W.shape[0] * np.log(2) + softplus(base_b).sum()
     log_w += rbm_path_log_f(v, W, b, base_b, c, 0.0) - log_z0  # log p_0(v_0)
     return log_w.reshape(-1, n_runs)
 
 
-def rbm_annealing_model(W, b, base_b, c, betas, n_sweeps):
+def rbm_annealing_model(W, b, base_b, c, betas, n_sweeps, tempering=None):
     """The annealing model q of AIS and RAISE by enumeration (Bernoulli
     units, a few visible units): q = p_0 T_1 ... T_K over every visible
     state (``all_binary_states`` order), T_k = n_sweeps Gibbs sweeps of
     p_k (``rbm_path_log_f``) as a (2**d, 2**d) transition matrix; T_K at
-    beta = 1 is the sweeps RAISE's reverse chain starts with."""
+    beta = 1 is the sweeps RAISE's reverse chain starts with.
+    ``tempering`` (ladder, counts): T_k then runs counts[k] tempered
+    transitions (``rbm_tempered_transition_matrix``) after its sweeps."""
     d, m = W.shape[1], W.shape[0]
-    V, H = all_binary_states(d), all_binary_states(m)
-
-    def product_probs(states, p):  # P[i, s] = prod_j p[i, j]**s_j (1 - p[i, j])**(1 - s_j)
-        return np.exp(np.log(p) @ states.T + np.log1p(-p) @ (1 - states).T)
-
+    V = all_binary_states(d)
     log_z0 = m * np.log(2) + softplus(base_b).sum()
     q = np.exp(rbm_path_log_f(V, W, b, base_b, c, 0.0) - log_z0)
-    for beta in betas[1:]:
-        v_to_h = product_probs(H, sigmoid(beta * (V @ W.T + c)))
-        h_to_v = product_probs(V, sigmoid(beta * (H @ W) + (1 - beta) * base_b + beta * b))
-        T = np.linalg.matrix_power(v_to_h @ h_to_v, n_sweeps)
+    for k, beta in enumerate(betas[1:], start=1):
+        T = np.linalg.matrix_power(rbm_gibbs_sweep_matrix(W, b, base_b, c, beta), n_sweeps)
+        if tempering is not None and tempering[1][k]:
+            T = T @ np.linalg.matrix_power(
+                rbm_tempered_transition_matrix(W, b, base_b, c, beta, tempering[0]),
+                tempering[1][k])
         q = q @ T
     return q
 

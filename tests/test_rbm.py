@@ -218,32 +218,107 @@ def test_pt_swap_matches_naive(n_block, rng):
     assert 0 < total.sum() < 20 * 3 * n_block
 
 
-@pytest.mark.parametrize("n_sweeps", [1, 3])
+@pytest.mark.parametrize("n_sweeps, n_tempered", [(1, 0), (3, 0), (1, 1), (2, 2)])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_raise_runs_match_naive(dtype, n_sweeps, rng):
+def test_raise_runs_match_naive(dtype, n_sweeps, n_tempered, rng):
     """The RAISE estimate of every run, from the compiled reverse anneal,
     equals the plain-numpy reference written from Burda et al.'s
     algorithm (f_k ratios along the reverse chain), same keys; with
-    ``n_sweeps`` Gibbs sweeps per temperature too."""
+    ``n_sweeps`` Gibbs sweeps per temperature too, and with tempered
+    transitions (run before the sweeps in the reverse chain)."""
     W, b, c = _tiny(rng, 5, 7)
     X = (rng.random((30, 7)) < 0.5).astype(dtype)
     rbm = _with_params(BernoulliRBM(), W, b, c, X)
     betas = np.linspace(0, 1, 30)
     base_rate = 0.8 * X.mean(axis=0) + 0.1
-    runs = rbm._raise(X[:3], 4, betas, base_rate, random_state=5, n_sweeps=n_sweeps)
-    # the keys RAISE draws: one (len(betas) + 1, n_sweeps, 2) block
-    keys = np.random.RandomState(5).randint(np.iinfo(np.int64).max, size=(31, n_sweeps, 2),
-                                            dtype=np.int64).astype(np.uint64)
+    ladder = np.array([0.8, 0.5, 0.2])
+    tempered = dict(n_tempered=n_tempered, tempered_every=7, tempered_ladder=ladder)
+    runs = rbm._raise(X[:3], 4, betas, base_rate, random_state=5, n_sweeps=n_sweeps,
+                      tempering=(n_tempered, 7, ladder) if n_tempered else None)
+    # the keys RAISE draws: one (len(betas) + 1, n_sweeps, 2) block, then
+    # those of the tempered transitions, at forward steps 29, 22, 15, 8, 1
+    draw = np.random.RandomState(5)
+    keys = draw.randint(np.iinfo(np.int64).max, size=(31, n_sweeps, 2),
+                        dtype=np.int64).astype(np.uint64)
+    counts = np.zeros(30, int)
+    counts[[29, 22, 15, 8, 1]] = n_tempered
+    tempered_keys = draw.randint(np.iinfo(np.int64).max, size=(counts.sum(), 6, 2),
+                                 dtype=np.int64).astype(np.uint64)
     base_b = np.log(base_rate / (1 - base_rate))
     ref = naive.rbm_raise_runs(X[:3], *(a.astype(np.float64) for a in (
         rbm.components_, rbm.intercept_visible_)), base_b, rbm.intercept_hidden_.astype(float),
-        betas, 4, keys, dtype)
+        betas, 4, keys, dtype, tempering=(ladder, counts, tempered_keys))
     assert runs.shape == (3, 4)
     assert_allclose(runs, ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert_allclose(rbm.log_likelihood(X[:3], "raise", n_runs=4, n_sweeps=n_sweeps, betas=betas,
-                                       base_rate=base_rate, random_state=5),
+                                       base_rate=base_rate, random_state=5, **tempered),
                     np.log(np.mean(np.exp(ref), axis=1)), rtol=1e-5 if dtype == np.float32
                     else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tempered_transition_matches_naive(dtype, rng):
+    """Same keys, same moves: the compiled tempered transition takes the
+    proposals the plain-numpy reference takes, over chains where some are
+    accepted and some not."""
+    W, b, c = _tiny(rng, 3, 5, scale=2.0)
+    base_b = 0.3 * rng.standard_normal(5)
+    ladder = np.array([0.6, 0.2])
+    V0 = (rng.random((60, 5)) < 0.5).astype(dtype)
+    Wd, bd, cd = W.astype(dtype), b.astype(dtype), c.astype(dtype)
+    n, m = 60, 3
+    V = V0.copy()
+    keys = K.draw_keys(np.random.RandomState(3), (4, 2))
+    accepted = K.tempered_transition(
+        True, V, Wd, bd, base_b, cd, np.empty(0, dtype), 0.9, ladder, keys, np.empty_like(V),
+        np.empty(n), np.empty((n, m), dtype), np.empty((n, m), dtype), np.empty_like(V),
+        np.empty_like(V), np.empty(5, dtype), np.empty(5, dtype))
+    ref, take = naive.rbm_tempered_transition(V0, *(a.astype(np.float64) for a in (Wd, bd)),
+                                              base_b, cd.astype(np.float64), 0.9, ladder,
+                                              keys, dtype)
+    assert 0 < accepted == take.sum() < n
+    assert_array_equal(V, ref)
+
+
+def test_tempered_transition_leaves_its_distribution_invariant(rng):
+    """Exactly: the tempered transition's matrix (every proposal path
+    enumerated) is stochastic and in detailed balance with p_beta, so it
+    leaves p_beta invariant and is its own reversal; and the compiled
+    kernel's moves from two states follow the matrix's rows (chi-square
+    over 100,000 moves each). A palindrome broken (the ladder's way back
+    one level short) fails the exact check: the test can see the defect."""
+    from scipy.stats import chisquare
+
+    W, b, c = _tiny(rng, 3, 5, scale=2.0)
+    base_b = 0.3 * rng.standard_normal(5)
+    ladder = np.array([0.6, 0.2])
+    beta = 0.9
+    V = naive.all_binary_states(5)
+    log_f = naive.rbm_path_log_f(V, W, b, base_b, c, beta)
+    p = np.exp(log_f - log_f.max())
+    p /= p.sum()
+    T = naive.rbm_tempered_transition_matrix(W, b, base_b, c, beta, ladder)
+    assert_allclose(T.sum(axis=1), 1.0, rtol=1e-12)
+    flow = p[:, None] * T
+    assert_allclose(flow, flow.T, atol=1e-15)
+    assert_allclose(p @ T, p, atol=1e-15)
+    assert np.min(np.diag(T)) < 0.99  # it moves
+    # the defect the check catches: down 0.6, 0.2, back up only to 0.2
+    G = [naive.rbm_gibbs_sweep_matrix(W, b, base_b, c, beta * g) for g in (0.6, 0.2)]
+    broken = G[0] @ G[1] @ G[1]
+    assert np.abs(p @ broken - p).max() > 1e-3
+    n = 100_000
+    for x in (3, 22):
+        moved = np.repeat(V[x:x + 1], n, axis=0)
+        K.tempered_transition(True, moved, W, b, base_b, c, np.empty(0), beta, ladder,
+                              K.draw_keys(np.random.RandomState(x), (4, 2)), np.empty_like(moved),
+                              np.empty(n), np.empty((n, 3)), np.empty((n, 3)),
+                              np.empty_like(moved), np.empty_like(moved), np.empty(5),
+                              np.empty(5))
+        counts = np.bincount((moved @ (1 << np.arange(5))).astype(int), minlength=32)
+        seen = T[x] > 0
+        assert counts[~seen].sum() == 0
+        assert chisquare(counts[seen], n * T[x, seen]).pvalue > 1e-3
 
 
 @pytest.mark.parametrize("n_sweeps", [1, 2])
@@ -274,6 +349,41 @@ def test_raise_and_ais_are_unbiased_for_the_annealing_model(n_sweeps, rng):
     log_z = rbm.log_partition()
     _, (low, high) = rbm.log_partition("ais", n_runs=20000, n_sweeps=n_sweeps, betas=betas,
                                        base_rate=base_rate, random_state=0)
+    assert low <= log_z <= high
+
+
+def test_tempered_raise_is_unbiased_for_its_annealing_model(rng):
+    """With tempered transitions, exactly: on a 5-visible RBM with strong
+    weights and 7 temperatures, the annealing model q (sweeps, then the
+    tempered transitions' enumerated matrices at beta = 1 and every other
+    temperature below it) lies closer to the RBM than the sweeps' alone,
+    RAISE's mean weight is this q(x) within 4 standard errors of 20,000
+    runs (its reverse chain runs the reversal of each forward transition),
+    and AIS's mean weight is Z."""
+    W, b, c = _tiny(rng, 3, 5, scale=3.0)
+    X = naive.all_binary_states(5)
+    rbm = _with_params(BernoulliRBM(), W, b, c, X)
+    betas = np.linspace(0, 1, 7)
+    base_rate = np.full(5, 0.4)
+    base_b = np.log(base_rate / (1 - base_rate))
+    ladder = np.array([0.6, 0.25])
+    counts = np.zeros(7, int)
+    counts[[6, 4, 2]] = 1
+    q0 = naive.rbm_annealing_model(W, b, base_b, c, betas, 1)
+    q = naive.rbm_annealing_model(W, b, base_b, c, betas, 1, tempering=(ladder, counts))
+    assert_allclose(q.sum(), 1.0, rtol=1e-12)
+    log_p = rbm.log_likelihood(X)
+    assert np.abs(np.log(q) - log_p).max() < 0.5 * np.abs(np.log(q0) - log_p).max()
+    tempered = dict(n_tempered=1, tempered_every=2, tempered_ladder=ladder)
+    picked = np.argsort(log_p)[[0, 10, 31]]  # the least, a middle and the most likely
+    runs = rbm._raise(X[picked], 20000, betas, base_rate, random_state=0,
+                      tempering=(1, 2, ladder))
+    w = np.exp(runs - np.log(q[picked])[:, None])  # mean 1 if unbiased for q
+    se = w.std(axis=1, ddof=1) / np.sqrt(20000)
+    assert np.all(np.abs(w.mean(axis=1) - 1) < 4 * se)
+    log_z = rbm.log_partition()
+    _, (low, high) = rbm.log_partition("ais", n_runs=20000, betas=betas, base_rate=base_rate,
+                                       random_state=0, **tempered)
     assert low <= log_z <= high
 
 
@@ -634,6 +744,10 @@ def small_fitted():
     ("log_partition", {"method": "ais", "n_runs": 2.5}, "n_runs"),
     ("log_partition", {"method": "ais", "n_sweeps": 0}, "n_sweeps"),
     ("log_partition", {"method": "ais", "n_sweeps": 1.5}, "n_sweeps"),
+    ("log_partition", {"method": "ais", "n_tempered": -1}, "n_tempered"),
+    ("log_partition", {"method": "ais", "n_tempered": 1.5}, "n_tempered"),
+    ("log_partition", {"method": "ais", "tempered_every": 0}, "tempered_every"),
+    ("log_partition", {"method": "ais", "tempered_ladder": "geometric"}, "tempered_ladder"),
     ("log_partition", {"method": "ais", "betas": "linear"}, "betas"),
     ("log_partition", {"method": "ais", "base_rate": 0.5}, "base_rate"),
     ("log_partition", {"method": "ais", "random_state": "seed"}, "random_state"),
@@ -654,6 +768,8 @@ def small_fitted():
     ("log_likelihood", {"X": np.zeros((2, 5)), "n_runs": 0}, "n_runs"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_sweeps": 0}, "n_sweeps"),
     ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "betas": "fine"}, "betas"),
+    ("log_likelihood", {"X": np.zeros((2, 5)), "method": "raise", "n_tempered": -1},
+     "n_tempered"),
     ("log_likelihood", {"X": None}, "X"),
     ("complete", {"X": np.zeros((2, 5)), "mask": np.ones(5, bool), "n_steps": 0}, "n_steps"),
     ("complete", {"X": np.zeros((2, 5)), "mask": None}, "mask"),
@@ -667,6 +783,23 @@ def test_public_methods_name_the_bad_argument(small_fitted, i, method, kwargs, n
         getattr(rbm, method)(**kwargs)
     assert vars(rbm).keys() == before.keys()
     assert_array_equal(rbm.components_, before["components_"])
+
+
+@pytest.mark.parametrize("ladder", [[0.5, 0.8], [1.0, 0.5], [0.5, 0.0], [0.9, np.nan], [],
+                                    [[0.9, 0.5]]])
+def test_tempered_ladder_must_decrease_within_the_unit_interval(small_fitted, ladder):
+    rbm = small_fitted[0]
+    with pytest.raises(ValueError, match="tempered_ladder must be a non-empty 1-D array"):
+        rbm.log_partition("ais", n_runs=2, n_tempered=1, tempered_ladder=ladder,
+                          betas=np.linspace(0, 1, 5))
+    with pytest.raises(ValueError, match="tempered_ladder must be a non-empty 1-D array"):
+        rbm.log_likelihood(np.zeros((1, 5)), "raise", n_runs=2, n_tempered=1,
+                           tempered_ladder=ladder, betas=np.linspace(0, 1, 5))
+
+
+def test_tempering_counts_are_bools_refused(small_fitted):
+    with pytest.raises(TypeError, match="n_tempered"):
+        small_fitted[0].log_partition("ais", n_tempered=True)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, bool, np.float16, np.complex128, object, "int32",

@@ -3,8 +3,9 @@
 Pure functions on arrays: fused bias + activation + sampling steps (label
 units included), the whole training epoch (``train_epoch``), free-energy
 sums, the exact partition function by enumeration, annealed importance
-sampling forward and in reverse (``anneal``), the tempered steps and swaps
-of parallel tempering; and their Python entry points (``run_epoch``,
+sampling forward and in reverse (``anneal``, with Neal's tempered
+transitions along its path: ``tempered_transition``), the tempered steps
+and swaps of parallel tempering; and their Python entry points (``run_epoch``,
 ``gibbs_chain``, ``tempered_chain``, ``draw_keys``), which allocate the
 buffers and draw the keys. Matrix products go to BLAS: in the callers, and
 inside ``train_epoch`` and ``anneal`` through ``_blas``
@@ -965,9 +966,85 @@ def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
 
 
 @kernel
-def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
+def _path_increment(bernoulli, V, W, b, base_b, c, beta_prev, beta, key, log_w, X, H):
+    """``log_w += log f_beta(V) - log f_beta_prev(V)`` on the path of
+    ``anneal``, and ``H ~ p_beta(h | V)`` (the hidden half of a sweep at
+    ``beta``); ``X`` receives the hidden input ``V W^T``."""
+    n, d = V.shape
+    gemm(False, True, 1.0, V, W, 0.0, X)
+    ais_hidden_rows(X, c, beta_prev, beta, key, log_w, H)
+    if bernoulli and beta != beta_prev:
+        # the visible biases move from base_b to b along the path
+        for i in range(n):
+            acc = 0.0
+            for j in range(d):
+                acc += V[i, j] * (b[j] - base_b[j])
+            log_w[i] += (beta - beta_prev) * acc
+
+
+@kernel
+def _visible_draw(bernoulli, H, W, b, base_b, sigma, beta, key, Y, Vm, V, bias, var_scale):
+    """``V ~ p_beta(v | H)`` on the path of ``anneal``, the visible half of
+    a sweep (``Y``, ``Vm``, ``bias``, ``var_scale``: work buffers)."""
+    d = V.shape[1]
+    gemm(False, False, 1.0, H, W, 0.0, Y)
+    if bernoulli:
+        for j in range(d):
+            bias[j] = (1.0 - beta) * base_b[j] + beta * b[j]
+        sigmoid_rows(Y, beta, bias, 1.0, key, Vm, V)
+    else:
+        for j in range(d):
+            var_scale[j] = beta * sigma[j] * sigma[j]
+        gaussian_rows(Y, b, var_scale, sigma, key, Vm, V)
+
+
+@kernel
+def tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta, ladder, keys, S, r, X, H,
+                        Y, Vm, bias, var_scale):
+    """One tempered transition (Neal 1996) of every chain (row of ``V``,
+    updated in place) at ``beta`` on the path of ``anneal``; returns the
+    number of accepted proposals.
+
+    The proposal anneals a copy ``S`` of the chains through the levels
+    ``beta, beta * ladder[0], ..., beta * ladder[L - 1], ..., beta *
+    ladder[0], beta`` (``ladder`` decreasing in (0, 1): down to a hotter
+    distribution, where the chains cross between modes, and back), one
+    Gibbs sweep at each of the ``2L - 1`` inner levels, adding up ``r =
+    sum log f_next(S) - log f_level(S)`` at each change of level; a chain
+    takes its proposal when ``log u < r``. The levels are a palindrome and
+    every sweep is reversible, so the transition satisfies detailed balance
+    with respect to ``p_beta``: it leaves ``p_beta`` invariant and is its
+    own reversal, which RAISE's reverse chain needs. ``keys`` (2L, 2):
+    the hidden and visible draws of each level, in order; the visible key
+    of the last row (a level with no sweep) draws the acceptances.
+    """
+    n = V.shape[0]
+    top = 2 * ladder.shape[0]
+    S[:, :] = V
+    r[:] = 0.0
+    level = beta
+    for j in range(1, top + 1):
+        nxt = beta if j == top else beta * ladder[min(j, top - j) - 1]
+        _path_increment(bernoulli, S, W, b, base_b, c, level, nxt, keys[j - 1, 0], r, X, H)
+        if j < top:
+            _visible_draw(bernoulli, H, W, b, base_b, sigma, nxt, keys[j - 1, 1], Y, Vm, S,
+                          bias, var_scale)
+        level = nxt
+    key = keys[top - 1, 1]
+    accepted = 0
+    for i in range(n):
+        if r[i] >= 0.0 or fm.uniform(key, i, r[i]) < math.exp(r[i]):
+            V[i, :] = S[i, :]
+            accepted += 1
+    return accepted
+
+
+@kernel
+def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder, moves,
+           tempered_keys, reverse):
     """Annealed importance sampling of the chains ``V`` (rows, updated in
-    place) through the distributions of ``betas``, forward or in reverse.
+    place) through the distributions of ``betas``, forward or in reverse;
+    returns the tempered transitions' accepted proposals.
 
     The path (Salakhutdinov & Murray 2008; Bernoulli hidden units):
     ``f_beta(v) = sum_h exp(beta (c.h + h W v)) base(v)`` with ``base(v) =
@@ -975,22 +1052,30 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
     ``exp(-sum (v - b)**2 / (2 s**2))`` for Gaussian ones (``sigma`` = s).
     Per step ``t = 1, 2, ...``: ``log_w += log f_t(V) - log f_(t-1)(V)``
     (the hidden part through ``ais_hidden_rows``, which also samples
-    ``h ~ p_t(h | V)``); then, except after the last step, ``V ~ p_t(v |
-    h)``, and ``n_sweeps - 1`` more Gibbs sweeps at ``betas[t]``, where
-    ``keys`` has shape (len(betas), n_sweeps, 2): the hidden and visible
-    draws of each sweep of each step (row 0 unused). Every sweep leaves
-    ``p_t`` invariant, so the estimates stay unbiased whatever
-    ``n_sweeps``; more sweeps bring the chains closer to ``p_t`` (one
-    sweep is Salakhutdinov & Murray's protocol).
+    ``h ~ p_t(h | V)``); then, except after the last step, the transition
+    ``T_t`` at ``betas[t]``: ``V ~ p_t(v | h)`` and ``n_sweeps - 1`` more
+    Gibbs sweeps, where ``keys`` has shape (len(betas), n_sweeps, 2): the
+    hidden and visible draws of each sweep of each step (row 0 unused);
+    and the tempered transitions ``tempered_keys[moves[t]:moves[t + 1]]``
+    (``tempered_transition`` with ``ladder``; ``moves`` (len(betas) + 1,)
+    nondecreasing, all zero and ``ladder`` empty for none), after the
+    sweeps, or before them when ``reverse`` (RAISE's reverse chain must run
+    the reversal of each forward ``T_t``: the same moves in the opposite
+    order; the sweeps' first hidden draw is then redone, under the same
+    key, from the states the tempered transitions leave). Every move
+    leaves ``p_t`` invariant, so the estimates stay unbiased; more sweeps,
+    and tempered transitions that cross between modes where Gibbs sweeps
+    cannot, bring the chains closer to ``p_t`` (one sweep is Salakhutdinov
+    & Murray's protocol).
 
     Forward AIS runs ``betas`` from 0 to 1 from samples of the base model;
     ``log Z_0 + log mean exp(log_w)`` estimates ``log Z``. RAISE (Burda,
-    Grosse & Salakhutdinov 2015) runs ``[1, 1, ..., 0]`` (the sweeps at
-    ``beta = 1``, then the schedule backwards) from the data: its
-    ``log_w`` is minus the increments along the reverse chain, and
-    ``-F(v) - log Z_0 + log_w`` estimates ``log q(v)`` from below, ``q``
-    the annealing model (the distribution of forward AIS's chains after
-    the same sweeps at ``beta = 1``).
+    Grosse & Salakhutdinov 2015) runs ``[1, 1, ..., 0]`` (the transition
+    at ``beta = 1``, then the schedule backwards) from the data with
+    ``reverse``: its ``log_w`` is minus the increments along the reverse
+    chain, and ``-F(v) - log Z_0 + log_w`` estimates ``log q(v)`` from
+    below, ``q`` the annealing model (the distribution of forward AIS's
+    chains after the same transitions, that at ``beta = 1`` included).
     """
     n, d = V.shape
     m = W.shape[0]
@@ -999,39 +1084,39 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w):
     bias = np.empty(d, V.dtype)
     var_scale = np.empty(d, V.dtype)
     hidden_bias, Hm = np.empty(m, V.dtype), np.empty((n, m), V.dtype)
+    tempered_rows = n if ladder.shape[0] > 0 else 0
+    S, r = np.empty((tempered_rows, d), V.dtype), np.empty(tempered_rows)
     bernoulli = visible == BERNOULLI
+    accepted = 0
     last = betas.shape[0] - 1
     for t in range(1, last + 1):
-        beta_prev, beta = betas[t - 1], betas[t]
-        gemm(False, True, 1.0, V, W, 0.0, X)
-        ais_hidden_rows(X, c, beta_prev, beta, keys[t, 0, 0], log_w, H)
-        if bernoulli and beta != beta_prev:
-            # the visible biases move from base_b to b along the path
-            for i in range(n):
-                acc = 0.0
-                for j in range(d):
-                    acc += V[i, j] * (b[j] - base_b[j])
-                log_w[i] += (beta - beta_prev) * acc
+        beta = betas[t]
+        _path_increment(bernoulli, V, W, b, base_b, c, betas[t - 1], beta, keys[t, 0, 0],
+                        log_w, X, H)
         if t == last:
             break
-        if bernoulli:
-            for j in range(d):
-                bias[j] = (1.0 - beta) * base_b[j] + beta * b[j]
-        else:
-            for j in range(d):
-                var_scale[j] = beta * sigma[j] * sigma[j]
         for j in range(m):
             hidden_bias[j] = beta * c[j]
+        if reverse and moves[t + 1] > moves[t]:
+            for k in range(moves[t], moves[t + 1]):
+                accepted += tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta,
+                                                ladder, tempered_keys[k], S, r, X, H, Y, Vm,
+                                                bias, var_scale)
+            gemm(False, True, 1.0, V, W, 0.0, X)
+            sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, 0, 0], Hm, H)
         for s in range(keys.shape[1]):
             if s > 0:
                 # a further sweep: h ~ p_t(h | V) without a weight update
                 gemm(False, True, 1.0, V, W, 0.0, X)
                 sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, s, 0], Hm, H)
-            gemm(False, False, 1.0, H, W, 0.0, Y)
-            if bernoulli:
-                sigmoid_rows(Y, beta, bias, 1.0, keys[t, s, 1], Vm, V)
-            else:
-                gaussian_rows(Y, b, var_scale, sigma, keys[t, s, 1], Vm, V)
+            _visible_draw(bernoulli, H, W, b, base_b, sigma, beta, keys[t, s, 1], Y, Vm, V,
+                          bias, var_scale)
+        if not reverse:
+            for k in range(moves[t], moves[t + 1]):
+                accepted += tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta,
+                                                ladder, tempered_keys[k], S, r, X, H, Y, Vm,
+                                                bias, var_scale)
+    return accepted
 
 
 @kernel

@@ -832,14 +832,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "method": [StrOptions({"exact", "ais"})],
             "n_runs": [Interval(Integral, 1, None, closed="left")],
             "n_sweeps": [Interval(Integral, 1, None, closed="left")],
+            "n_tempered": [Interval(Integral, 0, None, closed="left")],
+            "tempered_every": [Interval(Integral, 1, None, closed="left")],
+            "tempered_ladder": ["array-like", None],
             "betas": ["array-like", None],
             "base_rate": ["array-like", None],
             "random_state": ["random_state"],
         },
         prefer_skip_nested_validation=True,
     )
-    def log_partition(self, method="exact", *, n_runs=100, n_sweeps=1, betas=None,
-                      base_rate=None, random_state=None):
+    def log_partition(self, method="exact", *, n_runs=100, n_sweeps=1, n_tempered=0,
+                      tempered_every=100, tempered_ladder=None, betas=None, base_rate=None,
+                      random_state=None):
         """Log partition function ``log Z``, exact or by AIS.
 
         Parameters
@@ -862,6 +866,24 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             slowly, where one sweep misses modes and underestimates
             ``log Z`` by nats (a 784-25 RBM trained by PCD with momentum
             0.9: 6.95 nats low with 1 sweep, 0.43 with 10).
+        n_tempered : int >= 0, default=0
+            Tempered transitions (Neal 1996) at ``beta = 1`` and at every
+            ``tempered_every``-th temperature below it, after the Gibbs
+            sweeps (AIS, RAISE; 0: none). Each anneals a copy of the chain
+            from the current inverse temperature ``beta`` down the ladder
+            ``beta * tempered_ladder`` and back up, one Gibbs sweep per
+            level, and the chain takes the copy by a Metropolis test; it
+            leaves the intermediate distribution invariant (so the
+            estimates stay unbiased) and can cross between modes that
+            Gibbs sweeps at ``beta`` cannot. Cost: ``2 * len(tempered_ladder)``
+            sweeps each.
+        tempered_every : int >= 1, default=100
+            Spacing of the tempered temperatures, in steps of ``betas``
+            counted from ``beta = 1``.
+        tempered_ladder : array-like, default=None
+            The ladder of each tempered transition, as fractions of the
+            current inverse temperature, decreasing strictly within (0, 1);
+            None: 100 evenly spaced from 0.995 down to 0.5.
         betas : array-like, default=None
             Increasing inverse temperatures from 0 to 1; None:
             :func:`ais_schedule` (14,500 intermediate distributions).
@@ -892,15 +914,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         TypeError
             If ``n_runs`` is a bool.
         ValueError
-            If ``betas`` does not increase strictly from 0 to 1 or
-            ``base_rate`` is not a vector of probabilities (AIS).
+            If ``betas`` does not increase strictly from 0 to 1,
+            ``base_rate`` is not a vector of probabilities or
+            ``tempered_ladder`` does not decrease strictly within (0, 1)
+            (AIS).
         """
         check_is_fitted(self)
-        check_not_bool(f"{type(self).__name__}.log_partition", n_runs=n_runs, n_sweeps=n_sweeps)
+        check_not_bool(f"{type(self).__name__}.log_partition", n_runs=n_runs, n_sweeps=n_sweeps,
+                       n_tempered=n_tempered, tempered_every=tempered_every)
         self._check_energy("log_partition")
         if method == "exact":
             return self._exact_log_partition()
-        return self._ais(n_runs, betas, base_rate, random_state, n_sweeps=n_sweeps)
+        return self._ais(n_runs, betas, base_rate, random_state, n_sweeps=n_sweeps,
+                         tempering=_check_tempering(n_tempered, tempered_every, tempered_ladder))
 
     @validate_params(
         {
@@ -908,14 +934,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "method": [StrOptions({"exact", "ais", "raise"})],
             "n_runs": [Interval(Integral, 1, None, closed="left")],
             "n_sweeps": [Interval(Integral, 1, None, closed="left")],
+            "n_tempered": [Interval(Integral, 0, None, closed="left")],
+            "tempered_every": [Interval(Integral, 1, None, closed="left")],
+            "tempered_ladder": ["array-like", None],
             "betas": ["array-like", None],
             "base_rate": ["array-like", None],
             "random_state": ["random_state"],
         },
         prefer_skip_nested_validation=True,
     )
-    def log_likelihood(self, X, method="exact", *, n_runs=100, n_sweeps=1, betas=None,
-                       base_rate=None, random_state=None):
+    def log_likelihood(self, X, method="exact", *, n_runs=100, n_sweeps=1, n_tempered=0,
+                       tempered_every=100, tempered_ladder=None, betas=None, base_rate=None,
+                       random_state=None):
         """Log-likelihood ``log p(x) = -F(x) - log Z`` of each sample.
 
         For Gaussian visible units this is a log-density.
@@ -951,6 +981,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             agreement does not certify either (a 784-25 RBM trained by PCD
             with momentum 0.9 on MNIST: RAISE 7.6 nats above the exact
             value with 1 sweep, 7.1 with 10; docs/experiments.md).
+        n_tempered : int >= 0, default=0
+            Tempered transitions per tempered temperature (AIS, RAISE; see
+            :meth:`log_partition`), which let the annealing model approach
+            the RBM where Gibbs sweeps alone do not mix. RAISE's reverse
+            chain runs them before its sweeps (the reversal of the forward
+            transition).
+        tempered_every : int >= 1, default=100
+            See :meth:`log_partition`.
+        tempered_ladder : array-like, default=None
+            See :meth:`log_partition`.
         betas : array-like, default=None
             Increasing inverse temperatures from 0 to 1 (AIS, RAISE); None:
             :func:`ais_schedule`.
@@ -971,13 +1011,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ValueError
             As :meth:`log_partition`; RAISE needs Bernoulli hidden units.
         """
-        check_not_bool(f"{type(self).__name__}.log_likelihood", n_runs=n_runs, n_sweeps=n_sweeps)
+        check_not_bool(f"{type(self).__name__}.log_likelihood", n_runs=n_runs, n_sweeps=n_sweeps,
+                       n_tempered=n_tempered, tempered_every=tempered_every)
         X = self._energy_input(X, "log_likelihood")
         if method == "raise":
-            runs = self._raise(X, n_runs, betas, base_rate, random_state, n_sweeps=n_sweeps)
+            runs = self._raise(X, n_runs, betas, base_rate, random_state, n_sweeps=n_sweeps,
+                               tempering=_check_tempering(n_tempered, tempered_every,
+                                                          tempered_ladder))
             top = runs.max(axis=1)
             return top + np.log(np.mean(np.exp(runs - top[:, None]), axis=1))
-        log_z = self.log_partition(method, n_runs=n_runs, n_sweeps=n_sweeps, betas=betas,
+        log_z = self.log_partition(method, n_runs=n_runs, n_sweeps=n_sweeps,
+                                   n_tempered=n_tempered, tempered_every=tempered_every,
+                                   tempered_ladder=tempered_ladder, betas=betas,
                                    base_rate=base_rate, random_state=random_state)
         if method == "ais":
             log_z = log_z[0]
@@ -1061,19 +1106,32 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             base_b = np.log(p / (1 - p))
         return betas, base_b, m * np.log(2) + np.sum(np.logaddexp(0, base_b))
 
-    def _anneal(self, V, base_b, betas, keys, log_w):
-        """``_kernels.rbm.anneal`` on this model's parameters."""
+    def _anneal(self, V, base_b, betas, keys, log_w, tempering=None, rng=None, reverse=False):
+        """``_kernels.rbm.anneal`` on this model's parameters; ``tempering``
+        (ladder, moves) from ``_tempering``, its keys drawn from ``rng``
+        after ``keys``. Returns the tempered transitions' acceptance rate
+        (NaN without them)."""
+        if tempering is None:
+            ladder, moves = np.empty(0), np.zeros(betas.size + 1, np.int64)
+        else:
+            ladder, moves = tempering
+        tempered_keys = _k.draw_keys(rng, (moves[-1], 2 * ladder.size, 2)) if moves[-1] \
+            else np.empty((0, 2 * max(ladder.size, 1), 2), np.uint64)
         with _blas_threads(V.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
-            _k.anneal(_UNIT[self._visible], V, self.components_, self.intercept_visible_,
-                      base_b, self.intercept_hidden_,
-                      getattr(self, "sigma_", np.empty(0, V.dtype)), betas, keys, log_w)
+            accepted = _k.anneal(_UNIT[self._visible], V, self.components_,
+                                 self.intercept_visible_, base_b, self.intercept_hidden_,
+                                 getattr(self, "sigma_", np.empty(0, V.dtype)), betas, keys,
+                                 log_w, ladder, moves, tempered_keys, reverse)
+        return accepted / (moves[-1] * V.shape[0]) if moves[-1] else np.nan
 
-    def _ais(self, n_runs, betas, base_rate, random_state, *, n_sweeps=1):
+    def _ais(self, n_runs, betas, base_rate, random_state, *, n_sweeps=1, tempering=None):
         betas, base_b, log_z0 = self._annealing_path(betas, base_rate)
         rng = check_random_state(random_state)
         V = self._base_visible(rng, n_runs, base_b)
         log_w = np.zeros(n_runs)
-        self._anneal(V, base_b, betas, _k.draw_keys(rng, (betas.size, n_sweeps, 2)), log_w)
+        keys = _k.draw_keys(rng, (betas.size, n_sweeps, 2))
+        self._anneal(V, base_b, betas, keys, log_w,
+                     _tempering(betas.size, False, *tempering) if tempering else None, rng)
         top = log_w.max()
         w = np.exp(log_w - top)
         mean = w.mean()
@@ -1083,7 +1141,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         high = log_z0 + top + np.log(mean + 3 * se)
         return float(log_z), (float(low), float(high))
 
-    def _raise(self, X, n_runs, betas, base_rate, random_state, *, n_sweeps=1):
+    def _raise(self, X, n_runs, betas, base_rate, random_state, *, n_sweeps=1, tempering=None):
         """RAISE's estimate of ``log p(x)`` per sample and run, shape
         (n_samples, n_runs): ``-F(x) - log Z_0`` plus the log weight of a
         reverse chain from ``x`` (``_kernels.rbm.anneal``). Samples are
@@ -1091,8 +1149,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         with its own keys drawn in order."""
         betas, base_b, log_z0 = self._annealing_path(betas, base_rate)
         rng = check_random_state(random_state)
-        # the sweeps at beta = 1, then the schedule backwards
+        # the transition at beta = 1, then the schedule backwards
         schedule = np.concatenate([[1.0], betas[::-1]])
+        plan = _tempering(betas.size, True, *tempering) if tempering else None
         n = X.shape[0]
         out = np.empty((n, n_runs))
         block = max(1, _RAISE_ROWS // n_runs)
@@ -1102,10 +1161,48 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             V = np.repeat(rows, n_runs, axis=0)
             log_w = np.zeros(V.shape[0])
             self._anneal(V, base_b, schedule, _k.draw_keys(rng, (schedule.size, n_sweeps, 2)),
-                         log_w)
+                         log_w, plan, rng, reverse=True)
             out[start:start + block] = log_w.reshape(-1, n_runs)
         out += (-by_rows(X, self._free_energy) - log_z0)[:, None]
         return out
+
+
+def _check_tempering(n_tempered, every, ladder):
+    """(n_tempered, every, ladder as float64) for ``_tempering``, or None
+    without tempered transitions; the ladder checked."""
+    if n_tempered == 0:
+        return None
+    ladder = np.linspace(1.0, 0.5, 101)[1:] if ladder is None \
+        else np.asarray(ladder, dtype=np.float64)
+    # `not all(...)` rather than `any(...)`: NaN compares false
+    if ladder.ndim != 1 or ladder.size == 0 or not np.all((ladder > 0) & (ladder < 1)) \
+            or not np.all(np.diff(ladder) < 0):
+        raise ValueError(
+            "tempered_ladder must be a non-empty 1-D array of fractions of the inverse "
+            "temperature decreasing strictly within (0, 1), e.g. np.linspace(1, 0.5, 101)[1:]; "
+            f"got {ladder!r}."
+        )
+    return n_tempered, every, ladder
+
+
+def _tempering(n_betas, reverse, n_tempered, every, ladder):
+    """The tempered transitions of an annealing run over ``n_betas``
+    inverse temperatures ``beta_0 = 0 < ... < beta_K = 1``, as
+    (``ladder``, ``moves``) for ``_kernels.rbm.anneal``: ``n_tempered``
+    transitions at ``beta_K`` and at every ``every``-th inverse temperature
+    below it (``beta_(K - every)``, ``beta_(K - 2 every)``, ...). Forward
+    AIS runs them at the steps of those temperatures (none at ``beta_K``,
+    after which nothing moves); RAISE's reverse schedule ``[1, beta_K, ...,
+    beta_0]`` runs forward step ``k``'s at its step ``K + 1 - k``, so both
+    sample the same annealing model."""
+    K = n_betas - 1
+    counts = np.zeros(n_betas + (1 if reverse else 0), np.int64)
+    forward_steps = np.arange(K, 0, -every)
+    if reverse:
+        counts[K + 1 - forward_steps] = n_tempered
+    else:
+        counts[forward_steps[forward_steps < K]] = n_tempered
+    return ladder, np.concatenate([[0], np.cumsum(counts)])
 
 
 def check_clamp_mask(mask, shape, what, name):
