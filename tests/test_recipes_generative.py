@@ -45,6 +45,7 @@ def test_raise_measure_and_the_gap_on_a_small_rbm():
                                                                   "raise_runs": 2}}, {})
     assert "ais_raise_gap_nats" not in alone and alone["raise_images"] == 5
     assert out["ais_sweeps"] == out["raise_sweeps"] == 1
+    assert out["ais_tempered"] == out["raise_tempered"] == 0
 
 
 def test_sweeps_reach_the_estimators():
@@ -65,6 +66,27 @@ def test_sweeps_reach_the_estimators():
     # one sweep draws differently: the setting is not ignored
     assert log_z != rbm.log_partition("ais", n_runs=20, base_rate=base_rate,
                                       random_state=0)[0]
+
+
+def test_tempered_transitions_reach_the_estimators():
+    from deepzoo.recipes._metrics import _base_rate, measure
+
+    rbm, split = _toy()
+    params = {"ais_runs": 20, "raise_images": 5, "raise_runs": 4, "ais_tempered": 2,
+              "raise_tempered": 1, "tempered_every": 50}
+    out = measure(rbm, split, {"metrics": ["log_likelihood", "raise"], "params": params}, {})
+    assert (out["ais_tempered"], out["raise_tempered"]) == (2, 1)
+    assert out["ais_tempered_every"] == out["raise_tempered_every"] == 50
+    base_rate = _base_rate(split, params)
+    log_z, _ = rbm.log_partition("ais", n_runs=20, base_rate=base_rate, n_tempered=2,
+                                 tempered_every=50, random_state=0)
+    assert out["ais_log_z"] == log_z
+    log_p = rbm.log_likelihood(split.X_test[:5], "raise", n_runs=4, base_rate=base_rate,
+                               n_tempered=1, tempered_every=50, random_state=0)
+    assert out["raise_test_log_likelihood"] == pytest.approx(log_p.mean(), abs=0)
+    plain = rbm.log_likelihood(split.X_test[:5], "raise", n_runs=4, base_rate=base_rate,
+                               random_state=0)
+    assert log_p.mean() != plain.mean()
 
 
 def _summary(gaps):

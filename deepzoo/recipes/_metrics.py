@@ -144,20 +144,38 @@ def _base_rate(split, params):
     return (split.X_train.sum(axis=0) + pseudo / 2) / (len(split.X_train) + pseudo)
 
 
+def _annealing_moves(params, estimator):
+    """The Markov moves per temperature of AIS or RAISE (``estimator``):
+    ``<estimator>_sweeps`` Gibbs sweeps (default 1, the paper's) and
+    ``<estimator>_tempered`` tempered transitions at every
+    ``tempered_every``-th temperature (default 0: none; see
+    :meth:`BernoulliRBM.log_likelihood`)."""
+    return {"n_sweeps": params.get(f"{estimator}_sweeps", 1),
+            "n_tempered": params.get(f"{estimator}_tempered", 0),
+            "tempered_every": params.get("tempered_every", 100)}
+
+
+def _recorded(moves, estimator):
+    """:func:`_annealing_moves`' settings under the names the recipe gave."""
+    return {f"{estimator}_sweeps": moves["n_sweeps"],
+            f"{estimator}_tempered": moves["n_tempered"],
+            f"{estimator}_tempered_every": moves["tempered_every"]}
+
+
 def _log_likelihood(model, split, params):
     """Average log-probability of the test (and training) images, with log Z
     by AIS as Salakhutdinov & Murray (2008): base-rate model fitted to the
-    training pixels with pseudo-counts, 14,500 temperatures, many runs,
-    ``ais_sweeps`` Gibbs sweeps per temperature (default 1, the paper's). The
-    exact value is added where the hidden layer is small enough to sum."""
-    sweeps = params.get("ais_sweeps", 1)
+    training pixels with pseudo-counts, 14,500 temperatures, many runs, the
+    moves of :func:`_annealing_moves`. The exact value is added where the
+    hidden layer is small enough to sum."""
+    moves = _annealing_moves(params, "ais")
     log_z, (low, high) = model.log_partition(
         "ais", n_runs=params.get("ais_runs", 100), base_rate=_base_rate(split, params),
-        n_sweeps=sweeps, random_state=params.get("ais_seed", 0))
+        random_state=params.get("ais_seed", 0), **moves)
     free_test = model.free_energy(split.X_test)
     free_train = model.free_energy(split.X_train)
     out = {
-        "ais_sweeps": sweeps,
+        **_recorded(moves, "ais"),
         "ais_log_z": float(log_z),
         "ais_log_z_low": float(low),
         "ais_log_z_high": float(high),
@@ -180,8 +198,7 @@ def _raise(model, split, params):
     """RAISE (Burda, Grosse & Salakhutdinov 2015) on the first
     ``raise_images`` test images (default 100), ``raise_runs`` reverse
     chains each (default 10), on the AIS measure's path (same base-rate
-    model, 14,500 temperatures, ``raise_sweeps`` Gibbs sweeps per
-    temperature, default 1): a stochastic lower bound on their average
+    model, 14,500 temperatures, the moves of :func:`_annealing_moves`): a stochastic lower bound on their average
     log-probability under the annealing model (the RBM's where the sweeps
     mix), where AIS's estimate errs high. ``raise_log_z`` is the
     log Z that the RAISE estimates imply (the mean of ``-F(x) - log p(x)``
@@ -190,14 +207,14 @@ def _raise(model, split, params):
     reports it as ``ais_raise_gap_nats``."""
     n = min(params.get("raise_images", 100), len(split.X_test))
     runs = params.get("raise_runs", 10)
-    sweeps = params.get("raise_sweeps", 1)
+    moves = _annealing_moves(params, "raise")
     X = split.X_test[:n]
     log_p = model.log_likelihood(X, "raise", n_runs=runs, base_rate=_base_rate(split, params),
-                                 n_sweeps=sweeps, random_state=params.get("raise_seed", 0))
+                                 random_state=params.get("raise_seed", 0), **moves)
     return {
         "raise_images": n,
         "raise_runs": runs,
-        "raise_sweeps": sweeps,
+        **_recorded(moves, "raise"),
         "raise_test_log_likelihood": float(log_p.mean()),
         "raise_log_z": float(np.mean(-model.free_energy(X) - log_p)),
     }
