@@ -194,3 +194,16 @@ def test_parallel_tempering_reports_its_lowest_swap_rate():
     out = measure(rbm, split, {"metrics": [], "params": {}}, {})
     assert out == {"pt_lowest_swap_rate": float(rbm.swap_rate_.min())}
     assert measure(_toy()[0], split, {"metrics": [], "params": {}}, {}) == {}
+
+
+def test_one_variant_run_of_many_is_not_set_beside_the_recipes_number(tmp_path):
+    # pcd-500-m05 run alone: no paper value of its own, and the recipe's
+    # (CD25(500)'s) is another model's
+    summary = _summary({"pcd-500-m05": 0.1})
+    summary["paper_values"] = {"cd25-500": -86.34, "pcd-500-m05": None}
+    write_report(summary, tmp_path / "report.md")
+    assert "| pcd-500-m05 | - | -80 | toy |" in (tmp_path / "report.md").read_text()
+    # a recipe of one variant takes the recipe's value
+    summary["paper_values"] = {"pcd-500-m05": None}
+    write_report(summary, tmp_path / "single.md")
+    assert "| pcd-500-m05 | -86.34 | -80 | toy |" in (tmp_path / "single.md").read_text()
