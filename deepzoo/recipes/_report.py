@@ -50,10 +50,12 @@ def format_value(metric, value):
 def _variant_rows(summary):
     """``(name, metrics, paper value, seconds)`` per variant; the variant of
     a single-variant recipe takes the recipe's paper value (one variant run
-    out of several does not: it would stand beside another model's number)."""
+    out of several does not: it would stand beside another model's number).
+    Summaries written before ``paper_values`` listed a variantless recipe's
+    ``main`` count the variants run instead."""
     for name, metrics in summary["variants"].items():
         paper_value = summary["paper_values"].get(name)
-        if paper_value is None and len(summary["paper_values"]) == 1:
+        if paper_value is None and len(summary["paper_values"] or summary["variants"]) == 1:
             paper_value = summary["paper"]["value"]
         yield name, metrics, paper_value, metrics["fit_seconds"] + metrics["measure_seconds"]
 

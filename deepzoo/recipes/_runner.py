@@ -490,7 +490,7 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         "starts_from": recipe.starts_from,
         "data": split.description,
         "paper": recipe.paper,
-        "paper_values": {v["name"]: v["paper_value"] for v in recipe.variants},
+        "paper_values": {v["name"]: v["paper_value"] for v in recipe.variants or [_MAIN]},
         "baselines": baselines,
         "variants": {v["name"]: results[v["name"]] for v in recipe.variants or [_MAIN]
                      if v["name"] in results},
