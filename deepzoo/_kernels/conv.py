@@ -3,7 +3,7 @@
 Images are channels-last, ``(n, height, width * n_channels)`` (a free
 reshape of the rows scikit-learn passes), and so are the detection and
 pooled maps, ``(n, height, width, n_filters)``. The convolutions are
-matrix products on patches (im2col, then BLAS in the caller):
+matrix products on patches (im2col, then BLAS):
 
 - the valid correlation of an image with the filters is ``im2col`` then
   ``patches @ filters.T``, with the filters laid out as rows of
@@ -18,6 +18,10 @@ Measured on the benchmark's shapes (``python -m benchmarks conv_rbm``;
 direct correlation ran at 8 GFLOP/s, the patch products at 60-70 GFLOP/s
 with ``im2col`` costing a quarter of the product's time
 (docs/ARCHITECTURE.md, "Convolutional RBMs").
+
+The layer calls ``detect`` (``im2col``, the correlation, ``pool``),
+``reconstruct`` (the full convolution) and ``weight_gradient``, which
+share blocks of a mini-batch's images between threads (end of this file).
 
 ``pool`` is the probabilistic max-pooling of Lee, Grosse, Ranganath & Ng
 (2009): in each block of detection units of one filter at most one unit

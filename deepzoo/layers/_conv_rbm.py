@@ -390,7 +390,8 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _buffers(self, n):
         """Work arrays of one mini-batch of ``n`` images, positive and
-        negative halves stacked so that the weight gradient is one product."""
+        negative halves stacked so that the weight gradient is one product per
+        block of images."""
         g = self._geometry()
         dtype = self.filters_.dtype
         height, width, n_channels = g["image"]
