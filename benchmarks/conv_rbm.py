@@ -20,9 +20,10 @@ float32, one epoch over 10,000 images (2,000 with ``--quick``):
   flipped filters took 88 ms per mini-batch against 33 ms, one thread).
 
 Candidates run interleaved in one process, at one thread and at every
-core (BLAS and PyTorch alike); deepzoo's training itself runs BLAS on one
-thread for products below 2**27 multiply-adds (these are 87 million), so
-its times at every core show that choice against the others' threads. The ratios are printed, and the share of
+core (BLAS, numba and PyTorch alike); deepzoo's training runs BLAS on one
+thread and shares blocks of a mini-batch's images between numba's number
+of threads, so its times at every core show that choice against the
+others' threads. The ratios are printed, and the share of
 the machine's float32 GEMM throughput (a 1000x1000x1000 product at the same
 thread count) that deepzoo's epoch reaches, counting the convolutions'
 multiply-adds.
@@ -30,6 +31,7 @@ multiply-adds.
 
 import os
 
+import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -113,10 +115,15 @@ def _compare(X, threads, repeats):
         candidates[names["torch"]] = _torch_convolutions(X, threads)
     except ImportError:
         print("torch not installed: PyTorch comparison skipped")
-    with threadpool_limits(threads):
-        results = compare(candidates, repeats=repeats)
-        peak = gemm_throughput([(1000, 1000, 1000)], dtypes=(np.float32,), repeats=repeats,
-                               flops_per_shape=0 if n < 1000 else 2e10)[0][2]
+    n_numba = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            results = compare(candidates, repeats=repeats)
+            peak = gemm_throughput([(1000, 1000, 1000)], dtypes=(np.float32,), repeats=repeats,
+                                   flops_per_shape=0 if n < 1000 else 2e10)[0][2]
+    finally:
+        numba.set_num_threads(n_numba)
     flops = _flops(n)
     print_table(f"one CD-1 epoch, {n} images, float32, {threads} thread(s)", results,
                 names["ours"], flops={name: flops for name in results})

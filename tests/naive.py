@@ -739,6 +739,17 @@ def crbm_visible_input(H, W):
     return Z
 
 
+def crbm_weight_statistic(H, V, fh, fw):
+    """sum over images and positions of H[n, i, j, k] V[n, i + r, j + q, c]:
+    the (K, fh, fw, C) statistic of the filters, maps H (n, Hd, Wd, K) with
+    their images V (n, H, W, C)."""
+    G = np.zeros((H.shape[3], fh, fw, V.shape[3]))
+    for i in range(H.shape[1]):
+        for j in range(H.shape[2]):
+            G += np.einsum("nk,nrqc->krqc", H[:, i, j], V[:, i:i + fh, j:j + fw])
+    return G
+
+
 def crbm_blocks(hd, wd, ph, pw):
     """((bi, bj), rows, cols) of every pooling block, row by row."""
     for bi, i0 in enumerate(range(0, hd, ph)):
@@ -891,11 +902,7 @@ def crbm_train_epoch(X, state, settings, order, keys):
             Dn, h = hidden(vn, None if last else key[2 + 2 * step])
         positions = D0.shape[0] * D0.shape[1] * D0.shape[2]
         fh, fw = W.shape[1:3]
-        grad_W = np.zeros(W.shape)
-        for i in range(D0.shape[1]):
-            for j in range(D0.shape[2]):
-                grad_W += np.einsum("nk,nrqc->krqc", D0[:, i, j], v0[:, i:i + fh, j:j + fw])
-                grad_W -= np.einsum("nk,nrqc->krqc", Dn[:, i, j], vn[:, i:i + fh, j:j + fw])
+        grad_W = crbm_weight_statistic(D0, v0, fh, fw) - crbm_weight_statistic(Dn, vn, fh, fw)
         grad = {"W": grad_W / positions,
                 "b": D0.mean(axis=(0, 1, 2)) - Dn.mean(axis=(0, 1, 2)),
                 "c": v0.mean(axis=(0, 1, 2)) - vn.mean(axis=(0, 1, 2))}

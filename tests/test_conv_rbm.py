@@ -13,6 +13,7 @@ attributes, ``_mean_hidden``) and on the order of an epoch's draws from
 
 import copy
 
+import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -24,6 +25,7 @@ from deepzoo import (
     GaussianBernoulliRBM,
 )
 from deepzoo._kernels import conv as _conv
+from deepzoo.layers import _conv_rbm as crbm_module
 
 from . import naive
 
@@ -154,6 +156,81 @@ def test_pooling_log_partition_gradient_is_the_detection_probability():
         down[idx] -= eps
         numeric[idx] = (log_z(up) - log_z(down)) / (2 * eps)
     assert_allclose(numeric, D, rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------ blocks of images on threads
+
+def _threaded_kernels(V, W, bias, pool, key, block, H, alpha):
+    """Every output of ``detect`` (sampling, pooled maps, log-partitions and
+    totals wanted), ``reconstruct`` of the maps ``H`` and
+    ``weight_gradient`` of ``H`` with ``detect``'s patches, in blocks of
+    ``block`` images; outputs start as NaN, so a value left unwritten shows."""
+    n, height, width, C = V.shape
+    K, fh, fw, _ = W.shape
+    hd, wd = _conv.detection_shape((height, width), (fh, fw))
+    hp, wp = _conv.pooled_shape((hd, wd), pool)
+    dtype = V.dtype
+    nan = lambda *shape: np.full(shape, np.nan, dtype)  # noqa: E731
+    out = {"P": nan(n * hd * wd, fh * fw * C), "I": nan(n * hd * wd, K), "D": nan(n, hd, wd, K),
+           "S": nan(n, hd, wd, K), "pooled": nan(n, hp, wp, K), "log_z": np.full(n, np.nan),
+           "totals": np.full(K, np.nan), "R": nan(n * hd * wd, fh * fw * C),
+           "Z": nan(n, height, width * C), "G": nan(K, fh * fw * C)}
+    F = W.reshape(K, -1)
+    _conv.detect(V.reshape(n, height, width * C), F, fh, fw, bias, *pool, key, block,
+                 *(out[name] for name in ("P", "I", "D", "S", "pooled", "log_z", "totals")))
+    _conv.reconstruct(H.reshape(-1, K), F, fh, fw, block, out["R"], out["Z"])
+    _conv.weight_gradient(H.reshape(-1, K), out["P"], hd * wd, block, alpha, out["G"])
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 10])
+def test_threaded_kernels_match_naive_and_draw_as_the_whole_batch(block, dtype):
+    rng = np.random.default_rng(3)
+    n, image, K, fh, fw, pool = 7, (6, 7, 2), 3, 3, 2, (2, 3)
+    V = rng.random((n, *image)).astype(dtype)
+    W = rng.standard_normal((K, fh, fw, image[2])).astype(dtype)
+    bias = rng.standard_normal(K).astype(dtype)
+    H = rng.random((n, *_conv.detection_shape(image, (fh, fw)), K)).astype(dtype)
+    key = np.uint64(99)
+    out = _threaded_kernels(V, W, bias, pool, key, block, H, 0.25)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    D_ref, pooled_ref, log_z_ref = naive.crbm_pool(naive.crbm_detection_input(V, W, bias), *pool)
+    assert_allclose(out["D"], D_ref, rtol=tol, atol=tol)
+    assert_allclose(out["pooled"], pooled_ref, rtol=tol, atol=tol)
+    assert_allclose(out["log_z"], log_z_ref, rtol=tol)
+    assert_allclose(out["totals"], D_ref.sum(axis=(0, 1, 2)), rtol=tol * 10)
+    assert_allclose(out["Z"].reshape(n, *image), naive.crbm_visible_input(H, W), rtol=tol,
+                    atol=tol)
+    assert_allclose(out["G"].reshape(W.shape), 0.25 * naive.crbm_weight_statistic(H, V, fh, fw),
+                    rtol=tol, atol=tol * 10)
+    # a block draws what the whole mini-batch draws for its images: the
+    # serial pool on every image at once, bit for bit
+    S = np.empty_like(out["S"])
+    _conv.pool(out["I"].reshape(out["D"].shape), bias, *pool, key, np.empty_like(S), S,
+               np.empty((0, 0, 0, 0), dtype), np.empty(0), np.empty(0))
+    assert_array_equal(out["S"], S)
+    if dtype == np.float64:
+        assert_array_equal(out["S"], naive.crbm_pool_sample(out["D"], *pool, key, dtype))
+
+
+def test_threaded_kernels_give_the_same_bits_on_any_number_of_threads():
+    rng = np.random.default_rng(4)
+    n, image, K, fh, fw = 9, (6, 7, 2), 3, 3, 2
+    V = rng.random((n, *image)).astype(np.float32)
+    W = rng.standard_normal((K, fh, fw, image[2])).astype(np.float32)
+    bias = rng.standard_normal(K).astype(np.float32)
+    H = rng.random((n, *_conv.detection_shape(image, (fh, fw)), K)).astype(np.float32)
+    default = numba.get_num_threads()
+    results = []
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            results.append(_threaded_kernels(V, W, bias, (2, 2), np.uint64(5), 2, H, 0.5))
+    finally:
+        numba.set_num_threads(default)
+    for name, value in results[0].items():
+        assert_array_equal(results[-1][name], value, err_msg=name)
 
 
 # ---------------------------------------------------- the model's equations
@@ -324,6 +401,23 @@ EPOCH_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case, visible, params", EPOCH_CASES, ids=[c[0] for c in EPOCH_CASES])
 def test_epoch_matches_naive(case, visible, params, dtype):
+    _check_epoch(visible, params, dtype)
+
+
+@pytest.mark.parametrize("images_per_block", [1, 2])
+@pytest.mark.parametrize("case, visible, params",
+                         [c for c in EPOCH_CASES if c[0] in ("cd1", "cd2-sample", "g-cd2-sample")],
+                         ids=["cd1", "cd2-sample", "g-cd2-sample"])
+def test_epoch_in_blocks_of_images_matches_naive(case, visible, params, images_per_block,
+                                                 monkeypatch):
+    # the epoch's images have 4 x 6 detection positions: blocks of one or
+    # two images (the mini-batches of 3 end in a short block)
+    monkeypatch.setattr(crbm_module, "_BLOCK_ROWS", 24 * images_per_block)
+    _check_epoch(visible, params, np.float64)
+
+
+def _check_epoch(visible, params, dtype):
+    """A CD-k epoch of ``partial_fit`` against ``naive.crbm_train_epoch``."""
     rng = np.random.default_rng(9)
     image = (6, 7, 2)
     settings = dict(batch_size=3, learning_rate=0.1, pool_shape=2, sparsity_cost=0.5,

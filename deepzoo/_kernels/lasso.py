@@ -25,13 +25,11 @@ Codes ``A`` are updated in place, so a caller's previous codes are the warm
 start.
 """
 
-import itertools
-import threading
-from concurrent.futures import ThreadPoolExecutor, wait
-
 import numba
 import numpy as np
 from numba import prange
+
+from ..utils._threads import run_blocks
 
 # error_model="numpy" (set by _config): a division must not branch on a zero
 # divisor, which blocks vectorisation; the solvers guard their divisors.
@@ -559,42 +557,20 @@ def omp_parallel(G, C, A, n_nonzero, alpha, n_iter, n_chunks):
 
 # ------------------------------------------------------ parallel twins
 
-_pool = None
-_pool_lock = threading.Lock()
-
 
 def _over_threads(serial, n_chunks, args, rows):
-    """Run ``serial(*args)`` on ``n_chunks`` chunks of rows, on numba's
-    number of threads (``numba.get_num_threads``): the arguments at the
-    positions ``rows`` are cut into row blocks, the others passed whole.
-    The calling thread takes chunks too; each thread takes the next chunk
-    when it finishes one, as rows differ in cost."""
-    global _pool
+    """Run ``serial(*args)`` on ``n_chunks`` chunks of rows from threads
+    (``utils._threads.run_blocks``): the arguments at the positions
+    ``rows`` are cut into row blocks, the others passed whole. Each thread
+    takes the next chunk when it finishes one, as rows differ in cost."""
     n = args[rows[0]].shape[0]
     n_chunks = max(1, min(n_chunks, n))
-    chunks = itertools.count()  # next() is atomic: a shared work queue
 
-    def work():
-        while (ch := next(chunks)) < n_chunks:
-            lo, hi = ch * n // n_chunks, (ch + 1) * n // n_chunks
-            serial(*[a[lo:hi] if i in rows else a for i, a in enumerate(args)])
+    def work(ch):
+        lo, hi = ch * n // n_chunks, (ch + 1) * n // n_chunks
+        serial(*[a[lo:hi] if i in rows else a for i, a in enumerate(args)])
 
-    n_helpers = min(numba.get_num_threads(), n_chunks) - 1
-    if n_helpers > 0:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
-                                           thread_name_prefix="deepzoo-lasso")
-        helpers = [_pool.submit(work) for _ in range(n_helpers)]
-    else:
-        helpers = []
-    try:
-        work()
-    finally:
-        # the rows are the caller's arrays: no thread may outlive the call
-        wait(helpers)
-    for helper in helpers:
-        helper.result()
+    run_blocks(work, n_chunks)
 
 
 # ------------------------------------------------------ dictionary step

@@ -22,7 +22,6 @@ is, and ``p(v | h)`` takes the full convolution ``sum_k W^k (*) h^k``:
 """
 
 import time
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -60,14 +59,10 @@ _SPARSITY_DECAY = 0.9
 # (transform, free_energy); training builds those of one mini-batch.
 _CHUNK_BYTES = 1 << 25
 _PARAMETER_ATTRIBUTES = ("filters_", "intercept_hidden_", "intercept_visible_")
-# Training runs BLAS on one thread below this many multiply-adds per
-# product: an epoch is a long chain of mid-sized products, and on a 2-core
-# machine with other work two BLAS threads lose scheduler quanta waiting
-# for each other (python -m benchmarks conv_rbm --quick, 24 filters of
-# 10x10, 28x28 images, batch 100, 87 million multiply-adds per product:
-# an epoch took 0.93 s on one thread and 20.8 s on two), as AIS does for
-# the RBMs.
-_SMALL_GEMM = 1 << 27
+# The kernels split a mini-batch (and the images of transform) into blocks
+# of about this many patches, which numba's threads share, each running
+# single-threaded BLAS products on its own blocks.
+_BLOCK_ROWS = 4096
 
 #: The ``X`` of every method of the convolutional models.
 IMAGES_DOC = """    X : array-like of shape (n_samples, n_features), or ndarray of shape \
@@ -357,23 +352,27 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return tags
 
     # ---------------------------------------------------------- the layers
-    def _detection_input(self, V, P, I):
-        """``I = W * v`` (valid correlation, no bias) for the images ``V``
-        ``(n, H, W * C)``, through the patches ``P``; returns ``(n, Hd, Wd, K)``."""
+    def _block(self):
+        """Images per block of the threaded kernels: about ``_BLOCK_ROWS``
+        patches, whatever the number of threads (so are the results)."""
+        hd, wd = self._geometry()["detection"]
+        return max(1, _BLOCK_ROWS // (hd * wd))
+
+    def _hidden_layer(self, V, P, I, key, D, S, pooled, log_z, totals):
+        """Detection probabilities ``D`` ``(n, Hd, Wd, K)`` of the images
+        ``V`` ``(n, H, W * C)`` through the patches ``P`` and the inputs
+        ``I`` (and what ``_conv.pool`` gives into ``S``, ``pooled``,
+        ``log_z``, ``totals``)."""
         g = self._geometry()
         fh, fw = g["filter"]
-        _conv.im2col(V, fh, fw, g["image"][2], P)
-        np.matmul(P, self._flat_filters().T, out=I)
-        return I.reshape(V.shape[0], *g["detection"], g["n_filters"])
+        _conv.detect(V, self._flat_filters(), fh, fw, self.intercept_hidden_, *g["pool"], key,
+                     self._block(), P, I, D, S, pooled, log_z, totals)
 
     def _visible_input(self, S, R, Z):
         """Full convolution ``sum_k W^k (*) h^k`` of the maps ``S`` (rows of
         patches' positions, ``(n * Hd * Wd, K)``) into ``Z`` ``(n, H, W * C)``."""
-        g = self._geometry()
-        fh, fw = g["filter"]
-        np.matmul(S, self._flat_filters(), out=R)
-        Z[...] = 0
-        _conv.col2im(R, fh, fw, g["image"][2], Z)
+        fh, fw = self._geometry()["filter"]
+        _conv.reconstruct(S, self._flat_filters(), fh, fw, self._block(), R, Z)
         return Z.reshape(Z.shape[0], -1)
 
     def _flat_filters(self):
@@ -389,13 +388,10 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             ones = np.ones_like(bias)
             _k.gaussian_rows(Z, bias, ones, ones, key, M, S)
 
-    def _pool(self, I, key, D, S, pooled, log_z, totals):
-        ph, pw = self._geometry()["pool"]
-        _conv.pool(I, self.intercept_hidden_, ph, pw, key, D, S, pooled, log_z, totals)
-
     def _buffers(self, n):
         """Work arrays of one mini-batch of ``n`` images, positive and
-        negative halves stacked so that the weight gradient is one product."""
+        negative halves stacked so that the weight gradient is one product per
+        block of images."""
         g = self._geometry()
         dtype = self.filters_.dtype
         height, width, n_channels = g["image"]
@@ -481,9 +477,9 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             shape4 = (nb, *g["detection"], g["n_filters"])
             key = keys[t]
             # positive phase: probabilities for the statistics, samples go on
-            I = self._detection_input(v0.reshape(nb, height, width * n_channels), P0, b["I"])
-            self._pool(I, key[0], D0.reshape(shape4), b["S"].reshape(shape4), empty, no_log_z,
-                       b["totals"][0])
+            self._hidden_layer(v0.reshape(nb, height, width * n_channels), P0, b["I"], key[0],
+                               D0.reshape(shape4), b["S"].reshape(shape4), empty, no_log_z,
+                               b["totals"][0])
             if self.sparsity_cost > 0:
                 self._mean_hidden *= _SPARSITY_DECAY
                 self._mean_hidden += (1 - _SPARSITY_DECAY) * b["totals"][0] / half
@@ -497,11 +493,10 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     # data vs E[v | h0]
                     _k.sqerr_rows(v0, b["M"], b["err"])
                     total += float(b["err"].sum(dtype=np.float64))
-                I = self._detection_input(vn.reshape(nb, height, width * n_channels), Pn,
-                                          b["I"])
-                self._pool(I, key[2 + 2 * step], Dn.reshape(shape4),
-                           empty if last else b["S"].reshape(shape4), empty, no_log_z,
-                           b["totals"][1])
+                self._hidden_layer(vn.reshape(nb, height, width * n_channels), Pn, b["I"],
+                                   key[2 + 2 * step], Dn.reshape(shape4),
+                                   empty if last else b["S"].reshape(shape4), empty, no_log_z,
+                                   b["totals"][1])
             self._step(v0, vn, b, half, momentum)
         return total
 
@@ -516,7 +511,9 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         grad_b = v0.reshape(-1, n_channels).mean(axis=0) - vn.reshape(-1, n_channels).mean(axis=0)
         # [D0; -Dn].T @ [P0; Pn]: the positive minus the negative statistics
         np.negative(Dn, out=Dn)
-        grad_W = (b["D"].T @ b["P"]) / positions
+        hd, wd = self._geometry()["detection"]
+        grad_W = np.empty_like(self._flat_filters())
+        _conv.weight_gradient(b["D"], b["P"], hd * wd, self._block(), 1.0 / positions, grad_W)
         grad_W -= self.weight_decay * self._flat_filters()
         lr = self.learning_rate
         for name, grad in (("filters_", grad_W), ("intercept_hidden_", grad_c),
@@ -532,10 +529,7 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             # memory map) is copied first
             setattr(self, name, updatable(getattr(self, name)))
         bound = parameter_bound(X)
-        g = self._geometry()
-        product = (min(self.batch_size, X.shape[0]) * g["detection"][0] * g["detection"][1]
-                   * g["n_filters"] * g["filter"][0] * g["filter"][1] * g["image"][2])
-        with blas_single_thread() if product < _SMALL_GEMM else nullcontext():
+        with blas_single_thread():
             self._run_epochs(X, n_epochs, bound)
 
     def _run_epochs(self, X, n_epochs, bound):
@@ -629,10 +623,10 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                      * n_channels * X.itemsize)
         step = max(1, _CHUNK_BYTES // per_image)
         V = X.reshape(X.shape[0], height, width * n_channels)
-        # One BLAS thread, as in training: the chunks' products are a chain
-        # of mid-sized ones too (transform of 10,000 MNIST images by 40
-        # filters of 6x6, busy 2-core machine: 1.6-2.2 s on one thread,
-        # 4.4-6.5 s on two).
+        # One BLAS thread, as in training: the kernels' threads share the
+        # blocks of a chunk (BLAS's own threads, on the chain of mid-sized
+        # products: transform of 10,000 MNIST images by 40 filters of 6x6,
+        # busy 2-core machine, 1.6-2.2 s on one thread, 4.4-6.5 s on two).
         with blas_single_thread():
             parts = [fn(V[start:start + step]) for start in range(0, X.shape[0], step)]
             return np.concatenate(parts) if parts else fn(V)
@@ -645,14 +639,13 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         positions = n * g["detection"][0] * g["detection"][1]
         n_patch = g["filter"][0] * g["filter"][1] * g["image"][2]
         dtype = self.filters_.dtype
-        I = self._detection_input(V, np.empty((positions, n_patch), dtype),
-                                  np.empty((positions, n_filters), dtype))
-        D = np.empty_like(I)
+        D = np.empty((n, *g["detection"], n_filters), dtype)
         pooled = np.empty((n if want_pooled else 0, *g["pooled"], n_filters), dtype)
         log_z = np.empty(n if want_log_z else 0)
         # no sample drawn: the key is not used
-        self._pool(I, np.uint64(0), D, np.empty((0, 0, 0, 0), dtype), pooled, log_z,
-                   np.empty(0))
+        self._hidden_layer(V, np.empty((positions, n_patch), dtype),
+                           np.empty((positions, n_filters), dtype), np.uint64(0), D,
+                           np.empty((0, 0, 0, 0), dtype), pooled, log_z, np.empty(0))
         return D, pooled, log_z
 
     @fill_docstring(images=IMAGES_DOC)
