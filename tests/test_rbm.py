@@ -100,7 +100,7 @@ def test_gaussian_and_nrelu_rows_match_naive(dtype, rng):
     std = np.sqrt(scale)
     M, S = np.empty_like(Z), np.empty_like(Z)
     key = np.uint64(99)
-    noise = naive.splitmix_normal(key, Z.size).reshape(Z.shape)
+    noise = naive.splitmix_normal(key, Z.size, dtype).reshape(Z.shape)
     K.gaussian_rows(Z, bias, scale, std, key, M, S)
     mean = bias + scale * Z.astype(np.float64)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
@@ -187,7 +187,7 @@ def test_tempered_rows_match_naive(dtype, rng):
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else TOL[dtype]
     assert_allclose(Mv, mean, **tol)
     assert_allclose(Sv, mean + np.sqrt(var.astype(np.float64))
-                    * naive.splitmix_normal(key, Zv.size).reshape(Zv.shape), **tol)
+                    * naive.splitmix_normal(key, Zv.size, dtype).reshape(Zv.shape), **tol)
     # the model's block draws what visible_rows draws (up to the rounding
     # of a fused multiply-add)
     M1, S1 = np.empty((4, 5), dtype), np.empty((4, 5), dtype)
