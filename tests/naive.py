@@ -331,6 +331,17 @@ def _rbm_visible(hW, b, s, key, dtype):
     return p, sample
 
 
+def fast_pcd_step(param, grad, velocity, fast, lr, mu, grad_scale, weight_decay, fast_decay,
+                  fast_step):
+    """One update of fast PCD (Tieleman & Hinton 2009): the momentum step of
+    the regular parameters with L2 decay, the fast parameters' decaying
+    step on the same gradient. Returns (param, velocity, fast, param + fast)."""
+    velocity = mu * velocity + lr * (grad_scale * grad - weight_decay * param)
+    param = param + velocity
+    fast = fast_decay * fast + fast_step * grad
+    return param, velocity, fast, param + fast
+
+
 def rbm_train_epoch(X, state, settings, order, keys):
     """One epoch of mini-batch RBM training; returns (new state, mean error).
 

@@ -129,6 +129,20 @@ def test_softplus_and_momentum_match_naive(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_pcd_step_matches_naive(dtype, rng):
+    # a weight matrix's shape: the step runs on flat views of 2-D arrays
+    p, g, v, f = (rng.normal(size=(7, 13)).astype(dtype) for _ in range(4))
+    out = np.full_like(p, np.nan)
+    expect = naive.fast_pcd_step(*(a.astype(np.float64) for a in (p, g, v, f)), 0.1, 0.9, 0.5,
+                                 0.01, 0.95, 0.2)
+    K._fast_pcd_step(f, p, g, v, out, 0.1, 0.9, 0.5, 0.01, 0.95, 0.2)
+    for got, want in zip((p, v, f, out), expect):
+        assert_allclose(got, want, **TOL[dtype])
+    K._fast_pcd_step(None, p, g, v, out, 0.1, 0.9, 0.5, 0.01, 0.95, 0.2)  # off: no-op
+    assert_allclose(p, expect[0], **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_ais_hidden_rows_matches_naive(dtype, rng):
     X = rng.normal(size=(3, 11)).astype(dtype)
     c = rng.normal(size=11).astype(dtype)

@@ -615,6 +615,10 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
     W_n, b_n, c_n = W, b, c
     if fpcd:
         W_n, b_n, c_n = np.empty_like(W), np.empty_like(b), np.empty_like(c)
+    # (then kept up to date by each update, _fast_pcd_step)
+    _fast_sum(fast_W, W, W_n)
+    _fast_sum(fast_c, c, c_n)
+    _fast_sum(fast_b, b, b_n)
     # Every pass over the weights costs about as much as the element-wise
     # work of a whole batch (784-500 RBM: ~100 us, the weights having left
     # the cache during the products), so the weight step avoids them: the
@@ -663,9 +667,6 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             for j in range(m):
                 mean_hidden[j] = (settings.sparsity_decay * mean_hidden[j]
                                   + (1 - settings.sparsity_decay) * sums_h[0, j])
-        _fast_sum(fast_W, W, W_n)
-        _fast_sum(fast_c, c, c_n)
-        _fast_sum(fast_b, b, b_n)
         h = Hs[:nb]
         if persistent:
             # Reconstruction error of the data (monitoring only: the
@@ -729,9 +730,9 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
         decay = lr * settings.weight_decay
         if fpcd:
             gemm(True, False, 1.0, H[:rows], V[:rows], 0.0, G)
-            decay_momentum_step(W.reshape(-1), G.reshape(-1), velocity_W.reshape(-1), lr,
-                                momentum, scale, settings.weight_decay)
-            _fast_step(fast_W, G, settings.fast_decay, settings.fast_learning_rate * scale)
+            _fast_pcd_step(fast_W, W, G, velocity_W, W_n, lr, momentum, scale,
+                           settings.weight_decay, settings.fast_decay,
+                           settings.fast_learning_rate * scale)
         elif heavy_ball:
             s_new = _heavy_ball_step(A, B, s_cur, s_prev, H[:rows], V[:rows], step_scale,
                                      momentum, decay)
@@ -761,10 +762,14 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
         # (the variance's gradient is taken before b moves)
         _variance_step(log_variance, state.velocity_log_variance, Vpos, Vneg, b, sigma, var,
                        1.0 if neg_means else 0.0, grad_lv, lr, momentum)
-        decay_momentum_step(c, sums_h[0], velocity_c, lr, momentum, 1.0, 0.0)
-        decay_momentum_step(b, grad_b[0], velocity_b, lr, momentum, 1.0, 0.0)
-        _fast_step(fast_c, sums_h[0], settings.fast_decay, settings.fast_learning_rate)
-        _fast_step(fast_b, grad_b[0], settings.fast_decay, settings.fast_learning_rate)
+        if fpcd:
+            _fast_pcd_step(fast_c, c, sums_h[0], velocity_c, c_n, lr, momentum, 1.0, 0.0,
+                           settings.fast_decay, settings.fast_learning_rate)
+            _fast_pcd_step(fast_b, b, grad_b[0], velocity_b, b_n, lr, momentum, 1.0, 0.0,
+                           settings.fast_decay, settings.fast_learning_rate)
+        else:
+            decay_momentum_step(c, sums_h[0], velocity_c, lr, momentum, 1.0, 0.0)
+            decay_momentum_step(b, grad_b[0], velocity_b, lr, momentum, 1.0, 0.0)
     _unscale(s_cur, A)
     if heavy_ball:
         _difference(A, B, s_prev, velocity_W)
@@ -862,15 +867,34 @@ def _difference(A, B, scale, out):
 
 
 @when_given
-def _fast_step(fast, grad, fast_decay, step):
-    """Tieleman & Hinton (2009): fast weights learn from the same gradient
-    (of the same shape, contiguous) with a large rate and decay towards
-    zero."""
-    f, g = fast.reshape(-1), grad.reshape(-1)
-    fast_decay = fm.cast_like(fast_decay, f[0])
-    step = fm.cast_like(step, f[0])
-    for i in range(f.shape[0]):
-        f[i] = fast_decay * f[i] + step * g[i]
+def _fast_pcd_step(fast, param, grad, velocity, out, learning_rate, momentum, grad_scale,
+                   weight_decay, fast_decay, fast_step):
+    """The update of fast PCD (Tieleman & Hinton 2009) in one pass over the
+    parameters: the momentum step of ``param`` (``decay_momentum_step``);
+    the fast parameters' step, ``fast = fast_decay * fast + fast_step *
+    grad`` (the same gradient, a large rate, a decay towards zero); and
+    ``out = param + fast``, the next negative phase's parameters.
+
+    All five arrays contiguous, of one shape. Separate loops made four
+    passes over the weights per mini-batch, each about as costly as a
+    batch's element-wise work (see ``train_epoch``).
+    """
+    p, g, v = param.reshape(-1), grad.reshape(-1), velocity.reshape(-1)
+    f, o = fast.reshape(-1), out.reshape(-1)
+    learning_rate = fm.cast_like(learning_rate, p[0])
+    momentum = fm.cast_like(momentum, p[0])
+    step = learning_rate * fm.cast_like(grad_scale, p[0])
+    decay = learning_rate * fm.cast_like(weight_decay, p[0])
+    fast_decay = fm.cast_like(fast_decay, p[0])
+    fast_step = fm.cast_like(fast_step, p[0])
+    for k in range(p.shape[0]):
+        vk = momentum * v[k] + step * g[k] - decay * p[k]
+        v[k] = vk
+        pk = p[k] + vk
+        p[k] = pk
+        fk = fast_decay * f[k] + fast_step * g[k]
+        f[k] = fk
+        o[k] = pk + fk
 
 
 @when_given
