@@ -4,9 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
-
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import stats
 
 from deepzoo._kernels import _fastmath as fm
 from deepzoo._kernels._config import kernel
@@ -137,6 +136,6 @@ def test_normal_draw_is_a_function_of_key_and_index(dtype):
     # numbers, up to the rounding of the polynomials
     plain = np.array([fm.normal(key, i, dtype(0)) for i in range(1000)])
     assert plain.dtype == dtype
-    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-14, atol=1e-14)
+    tol = {"rtol": 1e-6, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-14, "atol": 1e-14}
     assert_allclose(whole, plain, **tol)
     assert_allclose(whole, naive.splitmix_normal(key, 1000, dtype), **tol)
