@@ -216,9 +216,10 @@ def splitmix_uniform(key, n, dtype):
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
 
-def splitmix_normal(key, n):
-    """Box-Muller on draws 2i, 2i+1 (float64 uniforms)."""
-    u = splitmix_uniform(key, 2 * n, np.float64)
+def splitmix_normal(key, n, dtype):
+    """Box-Muller on draws 2i, 2i+1 (the uniforms of ``dtype``: 53 bits in
+    float64, 24 in float32)."""
+    u = splitmix_uniform(key, 2 * n, dtype)
     return np.sqrt(-2 * np.log(1 - u[0::2])) * np.cos(2 * np.pi * u[1::2])
 
 
@@ -310,7 +311,7 @@ def _rbm_hidden(Z, key, unit, dtype):
     if unit == "bernoulli":
         p = sigmoid(Z)
         return p, (splitmix_uniform(key, Z.size, dtype).reshape(shape) < p).astype(float)
-    noise = splitmix_normal(key, Z.size).reshape(shape)
+    noise = splitmix_normal(key, Z.size, dtype).reshape(shape)
     if unit == "gaussian":
         return Z, Z + noise
     return np.maximum(Z, 0), np.maximum(Z + noise * np.sqrt(sigmoid(Z)), 0)  # nrelu
@@ -322,12 +323,23 @@ def _rbm_visible(hW, b, s, key, dtype):
     if s is not None:
         mean = b + s ** 2 * hW
         sample = None if key is None else \
-            mean + s * splitmix_normal(key, mean.size).reshape(mean.shape)
+            mean + s * splitmix_normal(key, mean.size, dtype).reshape(mean.shape)
         return mean, sample
     p = sigmoid(hW + b)
     sample = None if key is None else \
         (splitmix_uniform(key, p.size, dtype).reshape(p.shape) < p).astype(float)
     return p, sample
+
+
+def fast_pcd_step(param, grad, velocity, fast, lr, mu, grad_scale, weight_decay, fast_decay,
+                  fast_step):
+    """One update of fast PCD (Tieleman & Hinton 2009): the momentum step of
+    the regular parameters with L2 decay, the fast parameters' decaying
+    step on the same gradient. Returns (param, velocity, fast, param + fast)."""
+    velocity = mu * velocity + lr * (grad_scale * grad - weight_decay * param)
+    param = param + velocity
+    fast = fast_decay * fast + fast_step * grad
+    return param, velocity, fast, param + fast
 
 
 def rbm_train_epoch(X, state, settings, order, keys):
@@ -879,7 +891,7 @@ def crbm_train_epoch(X, state, settings, order, keys):
         Z = crbm_visible_input(H, W)
         if gaussian:
             mean = Z + c
-            noise = None if key is None else splitmix_normal(key, mean.size)
+            noise = None if key is None else splitmix_normal(key, mean.size, dtype)
             return mean, None if key is None else mean + noise.reshape(mean.shape)
         p = sigmoid(Z + c)
         u = None if key is None else splitmix_uniform(key, p.size, dtype).reshape(p.shape)

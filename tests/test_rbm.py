@@ -100,7 +100,7 @@ def test_gaussian_and_nrelu_rows_match_naive(dtype, rng):
     std = np.sqrt(scale)
     M, S = np.empty_like(Z), np.empty_like(Z)
     key = np.uint64(99)
-    noise = naive.splitmix_normal(key, Z.size).reshape(Z.shape)
+    noise = naive.splitmix_normal(key, Z.size, dtype).reshape(Z.shape)
     K.gaussian_rows(Z, bias, scale, std, key, M, S)
     mean = bias + scale * Z.astype(np.float64)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
@@ -126,6 +126,20 @@ def test_softplus_and_momentum_match_naive(dtype, rng):
     v_ref = 0.9 * v0 + 0.1 * (0.5 * g - 0.01 * p0)
     assert_allclose(v, v_ref, **TOL[dtype])
     assert_allclose(p, p0 + v_ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_pcd_step_matches_naive(dtype, rng):
+    # a weight matrix's shape: the step runs on flat views of 2-D arrays
+    p, g, v, f = (rng.normal(size=(7, 13)).astype(dtype) for _ in range(4))
+    out = np.full_like(p, np.nan)
+    expect = naive.fast_pcd_step(*(a.astype(np.float64) for a in (p, g, v, f)), 0.1, 0.9, 0.5,
+                                 0.01, 0.95, 0.2)
+    K._fast_pcd_step(f, p, g, v, out, 0.1, 0.9, 0.5, 0.01, 0.95, 0.2)
+    for got, want in zip((p, v, f, out), expect):
+        assert_allclose(got, want, **TOL[dtype])
+    K._fast_pcd_step(None, p, g, v, out, 0.1, 0.9, 0.5, 0.01, 0.95, 0.2)  # off: no-op
+    assert_allclose(p, expect[0], **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -187,7 +201,7 @@ def test_tempered_rows_match_naive(dtype, rng):
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else TOL[dtype]
     assert_allclose(Mv, mean, **tol)
     assert_allclose(Sv, mean + np.sqrt(var.astype(np.float64))
-                    * naive.splitmix_normal(key, Zv.size).reshape(Zv.shape), **tol)
+                    * naive.splitmix_normal(key, Zv.size, dtype).reshape(Zv.shape), **tol)
     # the model's block draws what visible_rows draws (up to the rounding
     # of a fused multiply-add)
     M1, S1 = np.empty((4, 5), dtype), np.empty((4, 5), dtype)
