@@ -115,9 +115,9 @@ def log(x):
     return _float_type(x)(math.log(x))
 
 
-def cos2pi(u):
-    """``cos(2 pi u)`` for ``u`` in [0, 1), vectorisable."""
-    return _float_type(u)(math.cos(2 * math.pi * float(u)))
+def cos2pi(x):
+    """``cos(2 pi x)`` for ``x`` in [0, 1), vectorisable."""
+    return _float_type(x)(math.cos(2 * math.pi * float(x)))
 
 
 def normal(key, idx, like):
@@ -245,12 +245,12 @@ def _log64(x):
 # Cephes's polynomials hold (sin.c, sinf.c, cosf.c); no range reduction error.
 
 @register_jitable(**_HELPER_OPTIONS)
-def _cos2pi32(u):
-    q = np.floor(u * np.float32(4.0) + np.float32(0.5))
-    x = (u - np.float32(0.25) * q) * np.float32(6.283185307179586)
-    z = x * x
+def _cos2pi32(x):
+    q = np.floor(x * np.float32(4.0) + np.float32(0.5))
+    t = (x - np.float32(0.25) * q) * np.float32(6.283185307179586)
+    z = t * t
     sin = ((np.float32(-1.9515295891e-4) * z + np.float32(8.3321608736e-3)) * z
-           - np.float32(1.6666654611e-1)) * z * x + x
+           - np.float32(1.6666654611e-1)) * z * t + t
     cos = ((np.float32(2.443315711809948e-5) * z - np.float32(1.388731625493765e-3)) * z
            + np.float32(4.166664568298827e-2)) * z * z - np.float32(0.5) * z + np.float32(1.0)
     quarter = np.int32(q)
@@ -259,11 +259,11 @@ def _cos2pi32(u):
 
 
 @register_jitable(**_HELPER_OPTIONS)
-def _cos2pi64(u):
-    q = np.floor(u * 4.0 + 0.5)
-    x = (u - 0.25 * q) * 6.283185307179586
-    z = x * x
-    sin = x + x * z * (((((1.58962301576546568060e-10 * z - 2.50507477628578072866e-8) * z
+def _cos2pi64(x):
+    q = np.floor(x * 4.0 + 0.5)
+    t = (x - 0.25 * q) * 6.283185307179586
+    z = t * t
+    sin = t + t * z * (((((1.58962301576546568060e-10 * z - 2.50507477628578072866e-8) * z
                           + 2.75573136213857245213e-6) * z - 1.98412698295895385996e-4) * z
                         + 8.33333333332211858878e-3) * z - 1.66666666666666307295e-1)
     cos = 1.0 - 0.5 * z + z * z * (((((-1.13585365213876817300e-11 * z
@@ -277,11 +277,18 @@ def _cos2pi64(u):
     return -r if (quarter + np.int64(1)) & np.int64(2) else r
 
 
-@overload(exp, jit_options=_HELPER_OPTIONS)
-def _exp_overload(x):
-    if x == types.float32:
-        return _exp32
-    return _exp64
+def _overload_by_precision(target, single, double):
+    """Compile ``target`` as ``single`` for a float32 argument and as
+    ``double`` otherwise. numba matches parameter names: the three take
+    one argument named ``x``."""
+    def typer(x):
+        return single if x == types.float32 else double
+    overload(target, jit_options=_HELPER_OPTIONS)(typer)
+
+
+_overload_by_precision(exp, _exp32, _exp64)
+_overload_by_precision(log, _log32, _log64)
+_overload_by_precision(cos2pi, _cos2pi32, _cos2pi64)
 
 
 @overload(log1p01, jit_options=_HELPER_OPTIONS)
@@ -289,20 +296,6 @@ def _log1p01_overload(t):
     if t == types.float32:
         return _log1p01_32
     return lambda t: math.log1p(t)
-
-
-@overload(log, jit_options=_HELPER_OPTIONS)
-def _log_overload(x):
-    if x == types.float32:
-        return _log32
-    return _log64
-
-
-@overload(cos2pi, jit_options=_HELPER_OPTIONS)
-def _cos2pi_overload(u):
-    if u == types.float32:
-        return _cos2pi32
-    return _cos2pi64
 
 
 @overload(sigmoid, jit_options=_HELPER_OPTIONS)
