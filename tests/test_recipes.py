@@ -561,6 +561,19 @@ def test_progress_time_left_is_honest_from_the_first_epoch():
     assert lines[2].endswith("~30s left in this stage]")
     assert lines[3].endswith("[elapsed 20s, ~30s left in this stage]")
 
+    # A stage resumed from its checkpoint after epoch 67 of 100: the time
+    # left follows this process's epochs (30 s each), not 67 epochs' worth.
+    times = iter([0.0, 5.0, 35.0, 65.0, 95.0])
+    out = io.StringIO()
+    progress = _Progress(out, 100, clock=lambda: next(times))
+    progress.write("[BernoulliRBM] resumed after epoch 67 from its checkpoint\n")
+    for k in (68, 69, 70):
+        progress.write(f"[BernoulliRBM] Iteration {k}, reconstruction error = 8.0\n")
+    lines = out.getvalue().splitlines()
+    assert lines[1].endswith("~960s left in this stage]")  # 30 s from the resume, 32 to go
+    assert lines[2].endswith("~930s left in this stage]")
+    assert lines[3].endswith("[elapsed 95s, ~900s left in this stage]")
+
 
 def test_optional_variant_runs_only_when_named_and_joins_the_finished_run(tmp_path, capsys):
     path = tmp_path / "p.toml"

@@ -135,6 +135,7 @@ class _Progress:
     ``[Name] Iteration k, ...`` lines."""
 
     _LINE = re.compile(r"^\[(\w+)\] Iteration (\d+),")
+    _RESUMED = re.compile(r"^\[(\w+)\] resumed after (?:[\w-]+ )?epoch (\d+)")
 
     def __init__(self, stream, total_iterations, clock=time.perf_counter):
         self.stream = stream
@@ -143,6 +144,9 @@ class _Progress:
         self.start = self.last = clock()
         self.block = self.k = None
         self.block_start = self.first_done = None
+        # epochs a stage had done before this process (a resumed checkpoint)
+        self.resumed = (None, 0)
+        self.k_before = self.k_first = 0
         self.buffer = ""
 
     def write(self, text):
@@ -159,6 +163,9 @@ class _Progress:
         now = self.clock()
         match = self._LINE.match(line)
         if not match:
+            resumed = self._RESUMED.match(line)
+            if resumed:
+                self.resumed = (resumed.group(1), int(resumed.group(2)))
             self.last = now
             return line
         name, k = match.group(1), int(match.group(2))
@@ -172,16 +179,20 @@ class _Progress:
             # one class (a stack of denoising autoencoders) print the same
             # name: their stages part where the epoch count starts again.
             self.block, self.block_start, self.first_done = name, self.last, None
+            # A stage resumed from its checkpoint after epoch n counts on
+            # from n + 1: only the epochs of this process took this time.
+            self.k_before = self.resumed[1] if self.resumed[0] == name else 0
+            self.resumed = (None, 0)
         self.k, self.last = k, now
         suffix = f"  [elapsed {now - self.start:.0f}s"
         if self.total and k <= self.total:
-            if k == 1 or self.first_done is None:
-                self.first_done = now
-                per_epoch = (now - self.block_start) / k
+            if self.first_done is None:
+                self.first_done, self.k_first = now, k
+                per_epoch = (now - self.block_start) / max(k - self.k_before, 1)
             else:
                 # From the second epoch on, the rate leaves out the first
                 # epoch, which carries one-off costs (Numba compilation).
-                per_epoch = (now - self.first_done) / (k - 1)
+                per_epoch = (now - self.first_done) / (k - self.k_first)
             suffix += f", ~{per_epoch * (self.total - k):.0f}s left in this stage"
         self.suffix = suffix + "]"
         return line + self.suffix
