@@ -358,6 +358,31 @@ def test_online_fit_forgets_the_passes_before_the_last():
     assert objective(fit) < 0.99 * objective(partial)  # measured: 4.093 against 4.148
 
 
+def test_online_fit_counts_a_short_batch_for_its_rows():
+    # The rest of a pass (here 1 row after 99 batches of 10) is not a full
+    # batch: its codes enter the statistics with weight 1 / batch_size and
+    # the past forgets one sample's worth, not batch_size samples' worth
+    # (Mairal's rule at step t = 100: theta = eta^2 + t + 1 - eta = 191).
+    X = extract_natural_patches(991, 6, random_state=22)
+    alpha = 0.2 * float(np.mean(np.linalg.norm(X, axis=1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sc = SparseCoding(54, alpha=alpha, dict_init=_unit_rows(X[:54]), batch_size=10,
+                          max_iter=1, random_state=0).fit(X)
+    assert sc.n_steps_ == 100
+    gram, data = sc.code_gram_.copy(), sc.code_data_.copy()
+    D = sc.components_.copy()
+    row = X[:1]
+    window = (np.stack([np.zeros_like(gram), gram]), np.stack([np.zeros_like(data), data]))
+    sc._online_step(row, sc.components_, *window, X.shape[0], 10)
+    codes = sparse_encode(row, D, alpha)
+    beta = (191 + 1 - 1) / (191 + 1)
+    np.testing.assert_allclose(window[0][1], beta * gram + codes.T @ codes / 10,
+                               rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(window[1][1], beta * data + codes.T @ row / 10,
+                               rtol=1e-10, atol=1e-15)
+
+
 def test_online_lagrange_dual_step():
     # Rarely used atoms make the dual's Hessian badly scaled: no warning,
     # and the exact dictionary step is at least as good as one BCD sweep.
