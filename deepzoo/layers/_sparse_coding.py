@@ -527,7 +527,7 @@ def _renormalise(D, A, B):
     return scale
 
 
-def _past_weight(step, batch_size, n_samples=None, rows=None):
+def _past_weight(step, batch_size, rows, n_samples=None):
     """Weight of the statistics so far when a mini-batch's are added.
 
     Mairal et al. (2010), section 3.4: the statistics after step ``t``
@@ -540,7 +540,6 @@ def _past_weight(step, batch_size, n_samples=None, rows=None):
     A batch of ``rows < eta`` (the rest of a pass) forgets ``rows``
     samples' worth, ``(theta + 1 - rows) / (theta + 1)``.
     """
-    rows = batch_size if rows is None else rows
     if step < batch_size - 1:
         theta = (step + 1) * batch_size
     else:
@@ -788,7 +787,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         objective = _sparse_coding_objective(X, codes, D, self.alpha)
         nb = X.shape[0]
         eta = nb if batch_size is None else batch_size
-        beta = _past_weight(self.n_steps_, eta, n_samples, rows=nb)
+        beta = _past_weight(self.n_steps_, eta, nb, n_samples)
         gram *= beta
         data *= beta
         stacked = gram.ndim == 3
@@ -926,13 +925,13 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         gram, data = window
         gram[0], data[0] = gram[1], data[1]
         gram[1], data[1] = 0, 0
+        full = min(self.batch_size, X.shape[0])
         # a stream: its chunks in a shuffled order, the rows shuffled
         # within each (one chunk trains as the array in memory)
         for part in X.chunks(rng, shuffle=True) if isinstance(X, RowStream) else [X]:
             for rows in minibatches(part.shape[0], self.batch_size, rng, shuffle=True):
                 batch = part[rows]
-                D, objective = self._online_step(batch, D, gram, data, X.shape[0],
-                                                 min(self.batch_size, X.shape[0]))
+                D, objective = self._online_step(batch, D, gram, data, X.shape[0], full)
                 yield D, objective, batch.shape[0]
         self.code_gram_, self.code_data_ = gram.sum(axis=0), data.sum(axis=0)
 
