@@ -617,3 +617,27 @@ def test_dbn_with_a_longer_updown_stage_gets_no_epoch_budget():
     assert _total_iterations(DBN(n_iter=50, n_updown_iter=50)) == 50
     # the greedy layers' 50 epochs would mislead the estimate of 300 up-down epochs
     assert _total_iterations(DBN(n_iter=50, n_updown_iter=300)) is None
+
+
+def test_linear_svm_measure_is_liblinear_on_the_features():
+    from sklearn.svm import LinearSVC
+
+    from deepzoo.recipes._data import Split
+    from deepzoo.recipes._metrics import MEASURES
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + 2 * (X[:, 2] > 0.8)
+    split = Split(X[:300], y[:300], X[300:], y[300:], "toy", None)
+
+    class Doubled:  # features the measure must use, not the raw inputs
+        def transform(self, X):
+            return 2 * X
+
+    for C in (1e-3, 1.0):
+        out = MEASURES["linear_svm_accuracy"](Doubled(), split, {"linear_svm_C": C})
+        direct = LinearSVC(C=C, dual=True, tol=1e-4, max_iter=3000).fit(2 * X[:300], y[:300])
+        expected = np.mean(direct.predict(2 * X[300:]) == y[300:])
+        assert out == {"linear_svm_test_accuracy": expected,
+                       "linear_svm_test_error": 1 - expected}
+    assert MEASURES["linear_svm_accuracy"](Doubled(), split, {"linear_svm_C": 1e-3}) != out

