@@ -34,7 +34,7 @@ def test_cdbn_mnist_recipe_runs_scaled_down(data_dir, tmp_path, monkeypatch):
     # the report names the data and sets the paper's 0.82% beside ours
     assert "full MNIST (60,000 train / 10,000 test); first 300" in report
     assert "0.82" in report
-    assert 0 <= metrics["logistic_test_error"] <= 1
+    assert 0 <= metrics["linear_svm_test_error"] <= 1
     assert "raw_logistic_test_error" in json.loads((folder / "metrics.json").read_text())[
         "baselines"]
     assert (folder / "main-filters.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
