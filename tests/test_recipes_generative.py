@@ -105,12 +105,17 @@ def _summary(gaps):
 
 def test_report_flags_a_gap_above_one_nat(tmp_path):
     summary = _summary({"good": 0.4, "at-limit": AIS_RAISE_GAP_LIMIT, "bad": 3.25,
-                        "broken": float("nan"), "no-raise": None})
+                        "broken": float("nan"), "no-raise": None,
+                        "at-limit-below": -AIS_RAISE_GAP_LIMIT, "wrong-order": -1.61})
     write_report(summary, tmp_path / "report.md")
     report = (tmp_path / "report.md").read_text()
     assert "**Unreliable log-likelihoods.**" in report
     flagged = [line for line in report.splitlines() if line.startswith("- ") and "AIS minus" in line]
-    assert flagged == ["- bad: AIS minus RAISE = 3.25 nats", "- broken: AIS minus RAISE = nan nats"]
+    # AIS below RAISE by more than the limit breaks the sandwich itself:
+    # flagged as well, with the order named
+    assert flagged == ["- bad: AIS minus RAISE = 3.25 nats", "- broken: AIS minus RAISE = nan nats",
+                       "- wrong-order: AIS minus RAISE = -1.61 nats (AIS below RAISE: "
+                       "the wrong order, AIS's log Z too high)"]
     # and in the table, beside the number itself
     assert "| bad | - | -80 (unreliable: AIS-RAISE gap 3.25 nats) | toy |" in report
     assert "| good | - | -80 | toy |" in report
@@ -122,7 +127,8 @@ def test_report_flags_a_gap_above_one_nat(tmp_path):
     (folder / "metrics.json").write_text(json.dumps(summary))
     table = results_table(tmp_path / "runs")
     assert "-80 (unreliable: AIS-RAISE gap 3.25 nats)" in table
-    assert table.count("unreliable") == 2
+    assert "-80 (unreliable: AIS-RAISE gap -1.61 nats)" in table
+    assert table.count("unreliable") == 3
 
     fine = _summary({"good": 0.4})
     write_report(fine, tmp_path / "fine.md")

@@ -12,16 +12,17 @@ __all__ = ["AIS_RAISE_GAP_LIMIT", "finished_runs", "format_value", "results_tabl
 _PERCENT = ("accuracy", "error")
 
 #: AIS's average test log-likelihood minus RAISE's (``ais_raise_gap_nats``)
-#: above this many nats: the two estimates, which bracket the truth, disagree
-#: and the log-likelihood is not to be trusted.
+#: further than this many nats from zero: the two estimates, which bracket
+#: the truth (AIS from above, RAISE from below), disagree or are in the wrong
+#: order, and the log-likelihood is not to be trusted.
 AIS_RAISE_GAP_LIMIT = 1.0
 
 
 def unreliable_likelihood(metrics):
-    """The AIS-RAISE gap of a variant's measurements if it exceeds
+    """The AIS-RAISE gap of a variant's measurements if its size exceeds
     :data:`AIS_RAISE_GAP_LIMIT` (or is not a number), else None."""
     gap = metrics.get("ais_raise_gap_nats")
-    if gap is None or gap <= AIS_RAISE_GAP_LIMIT:
+    if gap is None or abs(gap) <= AIS_RAISE_GAP_LIMIT:
         return None
     return gap
 
@@ -89,7 +90,9 @@ def write_report(summary, path):
         lines += ["", (f"**Unreliable log-likelihoods.** AIS (which errs high) and RAISE "
                        f"(which errs low) disagree by more than {AIS_RAISE_GAP_LIMIT:g} nat on "
                        "the same test images; neither estimate is to be trusted for:"), ""]
-        lines += [f"- {name}: AIS minus RAISE = {gap:.3g} nats" for name, gap in flagged.items()]
+        lines += [f"- {name}: AIS minus RAISE = {gap:.3g} nats"
+                  + (" (AIS below RAISE: the wrong order, AIS's log Z too high)" if gap < 0 else "")
+                  for name, gap in flagged.items()]
     if paper["note"]:
         lines += ["", paper["note"]]
     if summary["baselines"]:
