@@ -636,7 +636,8 @@ def test_linear_svm_measure_is_liblinear_on_the_features():
 
     for C in (1e-3, 1.0):
         out = MEASURES["linear_svm_accuracy"](Doubled(), split, {"linear_svm_C": C})
-        direct = LinearSVC(C=C, dual=True, tol=1e-4, max_iter=3000).fit(2 * X[:300], y[:300])
+        direct = LinearSVC(C=C, dual=True, tol=1e-4, max_iter=3000,
+                           random_state=0).fit(2 * X[:300], y[:300])
         expected = np.mean(direct.predict(2 * X[300:]) == y[300:])
         assert out == {"linear_svm_test_accuracy": expected,
                        "linear_svm_test_error": 1 - expected}

@@ -48,7 +48,10 @@ def _fit_linear_svm(features, y, params, prefix):
     # on 1.18%.
     clf = LinearSVC(C=params.get(f"{prefix}C", 1.0), dual=True,
                     tol=params.get(f"{prefix}tol", 1e-4),
-                    max_iter=params.get(f"{prefix}max_iter", 3000))
+                    max_iter=params.get(f"{prefix}max_iter", 3000),
+                    # its coordinate order is random: seeded, so that a
+                    # saved model recomputes the reported number
+                    random_state=params.get(f"{prefix}random_state", 0))
     with blas_single_thread():
         return clf.fit(features, y)
 
