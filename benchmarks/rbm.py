@@ -277,20 +277,21 @@ def _grid(args):
                     H = np.empty((2 * batch, m), np.float32)
                     G = np.zeros((m, 784), np.float32)
                     W = model.components_.copy()
+                    # deepzoo runs products below _SMALL_GEMM on one BLAS
+                    # thread (robust on a busy machine)
+                    small = batch * m * 784 < _SMALL_GEMM
+                    own_threads = _single_thread if small else (lambda fn: fn)
                     results = compare({
                         "ours": lambda: model.partial_fit(X),
                         # the floor is the faster of BLAS's threads and one
                         # thread (deepzoo runs small products on one)
                         "floor": lambda: _floor_loop(X, W, V, H, G, batch),
                         "floor1": _single_thread(lambda: _floor_loop(X, W, V, H, G, batch)),
-                        # deepzoo runs products below _SMALL_GEMM on one
-                        # BLAS thread (robust on a busy machine)
-                        "weight_pass": (_single_thread if batch * m * 784 < _SMALL_GEMM
-                                        else lambda fn: fn)(
+                        "weight_pass": own_threads(
                             lambda: _floor_loop(X, W, V, H, G, batch, True)),
                     }, repeats=repeats)
                     t = {k: r["median"] for k, r in results.items()}
-                    policy = t["floor1"] if batch * m * 784 < _SMALL_GEMM else t["floor"]
+                    policy = t["floor1"] if small else t["floor"]
                     floor = min(t["floor"], t["floor1"])
                     ratio = t["ours"] / floor
                     print(f"{method:<6} {visible:<10} {m:>6} {batch:>6} {n:>7} {t['ours']:>10.4f} "

@@ -25,23 +25,25 @@ def _accuracy(model, split, params):
     return {"test_accuracy": acc, "test_error": 1 - acc}
 
 
-def _fit_logistic(features, y, params, prefix):
+def _fit_one_thread(clf, features, y):
     from deepzoo.utils._threads import blas_single_thread
 
-    clf = LogisticRegression(C=params.get(f"{prefix}C", 1.0),
-                             solver=params.get("logistic_solver", "lbfgs"),
-                             tol=params.get("logistic_tol", 1e-4),
-                             max_iter=params.get("logistic_max_iter", 1000))
-    # Its products are small (10 classes): two BLAS threads on two busy
-    # cores made the digits measure 11x slower (lbfgs, C = 6000, 7188 x 100
-    # RBM features: 128 s against 11 s under the same load).
+    # The classifiers' products are small (10 classes): two BLAS threads on
+    # two busy cores made the digits measure 11x slower (lbfgs, C = 6000,
+    # 7188 x 100 RBM features: 128 s against 11 s under the same load).
     with blas_single_thread():
         return clf.fit(features, y)
 
 
-def _fit_linear_svm(features, y, params, prefix):
-    from deepzoo.utils._threads import blas_single_thread
+def _fit_logistic(features, y, params, prefix):
+    clf = LogisticRegression(C=params.get(f"{prefix}C", 1.0),
+                             solver=params.get("logistic_solver", "lbfgs"),
+                             tol=params.get("logistic_tol", 1e-4),
+                             max_iter=params.get("logistic_max_iter", 1000))
+    return _fit_one_thread(clf, features, y)
 
+
+def _fit_linear_svm(features, y, params, prefix):
     # liblinear's dual coordinate descent: on cdbn-mnist's 6,400 features
     # (validation split of the training set) it erred on 1.11% where the
     # primal Newton solver on standardized features, in 12 minutes, erred
@@ -52,8 +54,7 @@ def _fit_linear_svm(features, y, params, prefix):
                     # its coordinate order is random: seeded, so that a
                     # saved model recomputes the reported number
                     random_state=params.get(f"{prefix}random_state", 0))
-    with blas_single_thread():
-        return clf.fit(features, y)
+    return _fit_one_thread(clf, features, y)
 
 
 def _scored(fit, features_train, features_test, split, params, prefix):
