@@ -160,3 +160,33 @@ def test_partial_fit_epoch_matches_reference(visible, params, dtype):
     _assert_close(rbm.reconstruction_error_[-1], ref_err, rtol, "reconstruction error")
     # the epoch draws nothing else from the estimator's generator
     assert rng.randint(2 ** 31) == rbm._rng.randint(2 ** 31)
+
+
+@pytest.mark.parametrize("method", ["cd", "pt"])
+def test_k_schedule_lengthens_the_chain_epoch_by_epoch(method):
+    """``k_schedule="linear"``: epochs of 1, 3 and 5 Gibbs steps for k = 5
+    over three epochs, each equal to the reference epoch with that k."""
+    rng0 = np.random.RandomState(0)
+    X = (rng0.uniform(size=(N_SAMPLES, N_FEATURES)) > 0.5).astype(np.float64)
+    params = dict(n_components=N_HIDDEN, batch_size=3, random_state=1, learning_rate=0.2,
+                  k=5, method=method, n_temperatures=3, momentum_switch=1)
+    rbm = BernoulliRBM(**params, n_iter=0).fit(X)  # the initial state, no epoch
+    state, rng = _state(rbm), copy.deepcopy(rbm._rng)
+    n_batches = -(-N_SAMPLES // 3)
+    for epoch, k in enumerate([1, 3, 5]):
+        order = rng.permutation(N_SAMPLES)
+        keys = rng.randint(np.iinfo(np.int64).max,
+                           size=(n_batches, (3 if method == "pt" else 2) * k + 2),
+                           dtype=np.int64).astype(np.uint64)
+        settings = {**rbm.get_params(), "k": k, "visible": "bernoulli", "epoch": epoch}
+        ref, _ = naive.rbm_train_epoch(X, state, settings, order, keys)
+        state = {**state, **{name: ref[name] for name in ("W", "b", "c", "mean_hidden",
+                                                          "chain_h", "velocity")
+                             if name in ref}}
+
+    fitted = BernoulliRBM(**params, n_iter=3, k_schedule="linear").fit(X)
+
+    for name in ("W", "b", "c"):
+        _assert_close(_state(fitted)[name], state[name], 1e-9, name)
+    if method == "pt":
+        assert fitted.swap_rate_.shape == (2,)

@@ -165,6 +165,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
         "sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear"})],
+        "k_schedule": [StrOptions({"constant", "linear"})],
         "fast_learning_rate": [Interval(Real, 0, None, closed="left"), None],
         "fast_decay": [Interval(Real, 0, 1, closed="both")],
         "shuffle": ["boolean"],
@@ -175,8 +176,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                  n_temperatures=10, hidden_unit="bernoulli", sample_visible=False,
                  initial_momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=0.0002, sparsity_target=0.1, sparsity_cost=0.0,
-                 learning_rate_schedule="constant", fast_learning_rate=None, fast_decay=0.95,
-                 shuffle=True):
+                 learning_rate_schedule="constant", k_schedule="constant",
+                 fast_learning_rate=None, fast_decay=0.95, shuffle=True):
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -196,6 +197,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
         self.learning_rate_schedule = learning_rate_schedule
+        self.k_schedule = k_schedule
         self.fast_learning_rate = fast_learning_rate
         self.fast_decay = fast_decay
         self.shuffle = shuffle
@@ -352,7 +354,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             total = self._pass(X, settings, swaps)
             n_batches = -(-n // min(self.batch_size, n))
         if tempered:
-            self.swap_rate_ = swaps / (n_batches * self.k * self._n_neg(
+            self.swap_rate_ = swaps / (n_batches * settings.k * self._n_neg(
                 min(self.batch_size, n)))
         else:
             # a diagnostic of parallel tempering only
@@ -365,11 +367,16 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if schedule and self.learning_rate_schedule == "linear":
             # Tieleman (2008): decay linearly to zero over the run.
             lr *= 1.0 - epoch / max(self.n_iter, 1)
+        k = int(self.k)
+        if schedule and self.k_schedule == "linear":
+            # Salakhutdinov & Murray (2008): CD's chain lengthens as the
+            # weights grow and the chain mixes more slowly.
+            k = 1 + round((k - 1) * epoch / max(self.n_iter - 1, 1))
         momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
         fast_lr = self.learning_rate if self.fast_learning_rate is None \
             else self.fast_learning_rate
         return _k.Settings(
-            visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit], k=int(self.k),
+            visible=_UNIT[self._visible], hidden=_UNIT[self.hidden_unit], k=k,
             sample_visible=bool(self.sample_visible), learning_rate=float(lr),
             momentum=float(momentum), weight_decay=float(self.weight_decay),
             fast_learning_rate=float(fast_lr), fast_decay=float(self.fast_decay),
@@ -387,7 +394,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         tempered = self.method == "pt"
         n_batches = (n + bs - 1) // bs
         # parallel tempering: one more key per Gibbs step, for its swaps
-        keys = _k.draw_keys(rng, (n_batches, (3 if tempered else 2) * self.k + 2))
+        keys = _k.draw_keys(rng, (n_batches, (3 if tempered else 2) * settings.k + 2))
         params = self._params()
         vel = self._velocity
         fast = self._fast if self.method == "fpcd" else {}
@@ -1281,6 +1288,11 @@ _PARAMETERS_DOC = """\
     learning_rate_schedule : {"constant", "linear"}, default="constant"
         ``"linear"`` decays the learning rate to zero over ``n_iter`` epochs
         (Tieleman 2008). ``partial_fit`` always uses the constant rate.
+    k_schedule : {"constant", "linear"}, default="constant"
+        ``"linear"`` lengthens the chain from 1 Gibbs step in the first
+        epoch to ``k`` in the last of ``n_iter`` (rounded; Salakhutdinov &
+        Murray 2008 grew CD's steps from 1 to 25 as learning progressed).
+        ``partial_fit`` always runs ``k`` steps.
     fast_learning_rate : float, default=None
         Learning rate of the fast weights (``"fpcd"``); None: the same as
         ``learning_rate``.
@@ -1559,8 +1571,8 @@ class GaussianBernoulliRBM(_BaseRBM):
                  n_temperatures=10, hidden_unit="bernoulli", sample_visible=False,
                  initial_momentum=0.5, final_momentum=0.9, momentum_switch=5,
                  weight_decay=0.0002, sparsity_target=0.1, sparsity_cost=0.0,
-                 learning_rate_schedule="constant", fast_learning_rate=None, fast_decay=0.95,
-                 shuffle=True, learn_variance=False):
+                 learning_rate_schedule="constant", k_schedule="constant",
+                 fast_learning_rate=None, fast_decay=0.95, shuffle=True, learn_variance=False):
         # only the default learning rate differs from _BaseRBM's
         super().__init__(
             n_components, learning_rate=learning_rate, batch_size=batch_size, n_iter=n_iter,
@@ -1569,6 +1581,6 @@ class GaussianBernoulliRBM(_BaseRBM):
             initial_momentum=initial_momentum, final_momentum=final_momentum,
             momentum_switch=momentum_switch, weight_decay=weight_decay,
             sparsity_target=sparsity_target, sparsity_cost=sparsity_cost,
-            learning_rate_schedule=learning_rate_schedule,
+            learning_rate_schedule=learning_rate_schedule, k_schedule=k_schedule,
             fast_learning_rate=fast_learning_rate, fast_decay=fast_decay, shuffle=shuffle)
         self.learn_variance = learn_variance
