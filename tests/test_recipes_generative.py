@@ -135,6 +135,24 @@ def test_report_flags_a_gap_above_one_nat(tmp_path):
     assert "nreliable" not in (tmp_path / "fine.md").read_text()
 
 
+def test_report_flags_an_ais_interval_reaching_minus_infinity(tmp_path):
+    """A +-3 SD interval of AIS's log Z that reaches -inf (the AIS weights'
+    spread swamps their mean) is flagged even where RAISE agrees."""
+    summary = _summary({"open": 0.35, "open-and-far": 2.5, "closed": 0.35})
+    summary["variants"]["open"]["ais_log_z_low"] = float("-inf")
+    summary["variants"]["open-and-far"]["ais_log_z_low"] = float("-inf")
+    summary["variants"]["closed"]["ais_log_z_low"] = 400.0
+    write_report(summary, tmp_path / "report.md")
+    report = (tmp_path / "report.md").read_text()
+    flagged = [line for line in report.splitlines() if line.startswith("- open")]
+    assert flagged == ["- open: AIS's +-3 SD interval for log Z reaches -inf",
+                       "- open-and-far: AIS minus RAISE = 2.5 nats; AIS's +-3 SD interval for "
+                       "log Z reaches -inf"]
+    assert "| open | - | -80 (unreliable: AIS interval reaches -inf) | toy |" in report
+    assert "| closed | - | -80 | toy |" in report
+    assert not any(line.startswith("- closed:") for line in report.splitlines())
+
+
 @pytest.mark.slow
 def test_ais_recipe_runs_scaled_down_and_reports_raise(data_dir, tmp_path, monkeypatch):
     """rbm-ais-mnist on 300 images, 1/25 of the units, 2 epochs, two of its

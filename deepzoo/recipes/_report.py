@@ -19,21 +19,30 @@ AIS_RAISE_GAP_LIMIT = 1.0
 
 
 def unreliable_likelihood(metrics):
-    """The AIS-RAISE gap of a variant's measurements if its size exceeds
-    :data:`AIS_RAISE_GAP_LIMIT` (or is not a number), else None."""
+    """Why a variant's log-likelihood is not to be trusted: its AIS-RAISE
+    gap if the gap's size exceeds :data:`AIS_RAISE_GAP_LIMIT` (or is not a
+    number), and AIS's +-3 SD interval for log Z if it reaches -inf (the
+    importance weights' spread exceeds a third of their mean). A list of
+    (short, long) descriptions; empty if neither holds."""
+    reasons = []
     gap = metrics.get("ais_raise_gap_nats")
-    if gap is None or abs(gap) <= AIS_RAISE_GAP_LIMIT:
-        return None
-    return gap
+    if gap is not None and not abs(gap) <= AIS_RAISE_GAP_LIMIT:
+        reasons.append((f"AIS-RAISE gap {gap:.3g} nats", f"AIS minus RAISE = {gap:.3g} nats"
+                        + (" (AIS below RAISE: the wrong order, AIS's log Z too high)"
+                           if gap < 0 else "")))
+    if metrics.get("ais_log_z_low") == float("-inf"):
+        reasons.append(("AIS interval reaches -inf",
+                        "AIS's +-3 SD interval for log Z reaches -inf"))
+    return reasons
 
 
 def _this_run(metric, metrics):
-    """The variant's number, with the AIS-RAISE gap beside a log-likelihood
-    that the gap makes untrustworthy."""
+    """The variant's number, with the reasons beside a log-likelihood that
+    they make untrustworthy."""
     text = format_value(metric, metrics.get(metric))
-    gap = unreliable_likelihood(metrics)
-    if gap is not None and "log_likelihood" in metric:
-        text += f" (unreliable: AIS-RAISE gap {gap:.3g} nats)"
+    reasons = unreliable_likelihood(metrics)
+    if reasons and "log_likelihood" in metric:
+        text += f" (unreliable: {'; '.join(short for short, _ in reasons)})"
     return text
 
 
@@ -85,14 +94,14 @@ def write_report(summary, path):
         )
     flagged = {name: unreliable_likelihood(metrics)
                for name, metrics in summary["variants"].items()}
-    flagged = {name: gap for name, gap in flagged.items() if gap is not None}
+    flagged = {name: reasons for name, reasons in flagged.items() if reasons}
     if flagged:
         lines += ["", (f"**Unreliable log-likelihoods.** AIS (which errs high) and RAISE "
                        f"(which errs low) disagree by more than {AIS_RAISE_GAP_LIMIT:g} nat on "
-                       "the same test images; neither estimate is to be trusted for:"), ""]
-        lines += [f"- {name}: AIS minus RAISE = {gap:.3g} nats"
-                  + (" (AIS below RAISE: the wrong order, AIS's log Z too high)" if gap < 0 else "")
-                  for name, gap in flagged.items()]
+                       "the same test images, or AIS's own interval is unbounded; neither "
+                       "estimate is to be trusted for:"), ""]
+        lines += [f"- {name}: " + "; ".join(text for _, text in reasons)
+                  for name, reasons in flagged.items()]
     if paper["note"]:
         lines += ["", paper["note"]]
     if summary["baselines"]:
