@@ -575,6 +575,30 @@ def test_progress_time_left_is_honest_from_the_first_epoch():
     assert lines[3].endswith("[elapsed 95s, ~900s left in this stage]")
 
 
+def test_progress_time_left_weighs_epochs_of_a_growing_chain():
+    """An RBM whose CD chain grows (k_schedule="linear") has epochs of
+    unequal cost: the estimate weighs the epochs left by their Gibbs steps."""
+    import io
+
+    from deepzoo import BernoulliRBM
+    from deepzoo.recipes._runner import _epoch_costs, _Progress
+
+    rbm = BernoulliRBM(k=9, n_iter=5, k_schedule="linear")
+    assert [rbm._gibbs_steps(e) for e in range(5)] == [1, 3, 5, 7, 9]
+    costs = _epoch_costs(rbm)
+    assert costs == [5, 9, 13, 17, 21]  # 3 products + 2 per Gibbs step
+    assert _epoch_costs(BernoulliRBM(k=9, n_iter=5)) is None
+    # epochs 1 and 2 take 5 s and 9 s: 1 s per unit of cost
+    times = iter([0.0, 5.0, 14.0])
+    out = io.StringIO()
+    progress = _Progress(out, 5, clock=lambda: next(times), epoch_costs=costs)
+    for k in (1, 2):
+        progress.write(f"[BernoulliRBM] Iteration {k}, reconstruction error = 8.0\n")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("~60s left in this stage]")  # 9 + 13 + 17 + 21 units
+    assert lines[1].endswith("~51s left in this stage]")  # 13 + 17 + 21
+
+
 def test_optional_variant_runs_only_when_named_and_joins_the_finished_run(tmp_path, capsys):
     path = tmp_path / "p.toml"
     path.write_text(PRETRAIN.replace('estimator = "BernoulliRBM"\nparams = { n_components = 16, n_iter = 2, batch_size = 20 }',

@@ -361,17 +361,21 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.__dict__.pop("swap_rate_", None)
         return total / n
 
+    def _gibbs_steps(self, epoch):
+        """Gibbs steps of ``fit``'s epoch ``epoch`` (counting from 0)."""
+        if self.k_schedule == "constant":
+            return int(self.k)
+        # Salakhutdinov & Murray (2008): CD's chain lengthens as the weights
+        # grow and the chain mixes more slowly.
+        return 1 + round((self.k - 1) * epoch / max(self.n_iter - 1, 1))
+
     def _settings(self, epoch, schedule):
         """The kernel's settings of one epoch."""
         lr = self.learning_rate
         if schedule and self.learning_rate_schedule == "linear":
             # Tieleman (2008): decay linearly to zero over the run.
             lr *= 1.0 - epoch / max(self.n_iter, 1)
-        k = int(self.k)
-        if schedule and self.k_schedule == "linear":
-            # Salakhutdinov & Murray (2008): CD's chain lengthens as the
-            # weights grow and the chain mixes more slowly.
-            k = 1 + round((k - 1) * epoch / max(self.n_iter - 1, 1))
+        k = self._gibbs_steps(epoch) if schedule else int(self.k)
         momentum = self.initial_momentum if epoch < self.momentum_switch else self.final_momentum
         fast_lr = self.learning_rate if self.fast_learning_rate is None \
             else self.fast_learning_rate

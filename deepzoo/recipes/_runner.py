@@ -137,9 +137,11 @@ class _Progress:
     _LINE = re.compile(r"^\[(\w+)\] Iteration (\d+),")
     _RESUMED = re.compile(r"^\[(\w+)\] resumed after (?:[\w-]+ )?epoch (\d+)")
 
-    def __init__(self, stream, total_iterations, clock=time.perf_counter):
+    def __init__(self, stream, total_iterations, clock=time.perf_counter, epoch_costs=None):
         self.stream = stream
         self.total = total_iterations
+        # relative cost of each epoch (all equal unless given)
+        self.costs = [1.0] * (total_iterations or 0) if epoch_costs is None else epoch_costs
         self.clock = clock
         self.start = self.last = clock()
         self.block = self.k = None
@@ -188,12 +190,12 @@ class _Progress:
         if self.total and k <= self.total:
             if self.first_done is None:
                 self.first_done, self.k_first = now, k
-                per_epoch = (now - self.block_start) / max(k - self.k_before, 1)
+                per_cost = (now - self.block_start) / sum(self.costs[self.k_before:k])
             else:
                 # From the second epoch on, the rate leaves out the first
                 # epoch, which carries one-off costs (Numba compilation).
-                per_epoch = (now - self.first_done) / (k - self.k_first)
-            suffix += f", ~{per_epoch * (self.total - k):.0f}s left in this stage"
+                per_cost = (now - self.first_done) / sum(self.costs[self.k_first:k])
+            suffix += f", ~{per_cost * sum(self.costs[k:]):.0f}s left in this stage"
         self.suffix = suffix + "]"
         return line + self.suffix
 
@@ -214,6 +216,14 @@ def _total_iterations(model):
     return None
 
 
+def _epoch_costs(model):
+    """Relative cost of each epoch of an RBM whose chain grows over the
+    epochs (three products per update and two per Gibbs step), else None."""
+    if getattr(model, "k_schedule", "constant") == "constant":
+        return None
+    return [3 + 2 * model._gibbs_steps(epoch) for epoch in range(model.n_iter)]
+
+
 def _fit_y(recipe, variant):
     """Whether labels go to fit as the recipe states it: the variant's
     setting, else the model's; None leaves it to the estimator's kind."""
@@ -231,7 +241,7 @@ def _fit(model, recipe, variant, split):
     supervised = _fit_y(recipe, variant)
     if supervised is None:
         supervised = is_classifier(model) or is_regressor(model)
-    progress = _Progress(sys.stdout, _total_iterations(model))
+    progress = _Progress(sys.stdout, _total_iterations(model), epoch_costs=_epoch_costs(model))
     saved, sys.stdout = sys.stdout, progress
     t0 = time.perf_counter()
     try:
