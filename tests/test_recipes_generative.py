@@ -182,10 +182,14 @@ def test_ais_recipe_runs_scaled_down_and_reports_raise(data_dir, tmp_path, monke
     assert "- ais_raise_gap_nats: " in report
 
 
-def test_fantasies_are_judged_by_an_independent_classifier_too():
+def test_fantasies_are_judged_by_independent_classifiers_too():
     """With labelled training data, the fantasy measure also reports the
-    share that a logistic regression on the training pixels gives the
-    clamped label (Hinton, Osindero & Teh's test), fitted once per split."""
+    share that a logistic regression and three nearest neighbours of the
+    training pixels give the clamped label (Hinton, Osindero & Teh's test),
+    each fitted once per split, beside each judge's test accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
     from deepzoo import DBN
     from deepzoo.recipes import _metrics
     from deepzoo.recipes._data import Split
@@ -199,12 +203,16 @@ def test_fantasies_are_judged_by_an_independent_classifier_too():
     params = {"n_samples": 40, "n_gibbs_steps": 50}
     out = _metrics.MEASURES["fantasy_agreement"](dbn, split, params)
     labels, samples = _metrics.fantasies(dbn, params)
-    judge = _metrics._independent_classifier(split, params)
-    assert judge is _metrics._independent_classifier(split, params)  # fitted once
-    hits = judge.predict(samples) == labels
-    assert out["fantasy_independent_label_agreement"] == hits.mean()
-    assert out["fantasy_independent_worst_class_agreement"] == min(
-        hits[labels == c].mean() for c in (0, 1))
+    for prefix, kind in (("independent_", LogisticRegression), ("knn_", KNeighborsClassifier)):
+        judge, accuracy = _metrics._judge(split, params, prefix)
+        assert isinstance(judge, kind)
+        assert judge is _metrics._judge(split, params, prefix)[0]  # fitted once
+        assert out[f"fantasy_{prefix}judge_test_accuracy"] == accuracy == np.mean(
+            judge.predict(split.X_test) == split.y_test)
+        hits = judge.predict(samples) == labels
+        assert out[f"fantasy_{prefix}label_agreement"] == hits.mean()
+        assert out[f"fantasy_{prefix}worst_class_agreement"] == min(
+            hits[labels == c].mean() for c in (0, 1))
     assert 0.0 <= out["fantasy_label_agreement"] <= 1.0
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from scipy.stats import kurtosis
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
 from ._schema import RecipeError
@@ -106,37 +107,51 @@ def fantasies(model, params):
     return options.get("labels"), model.sample(n, **options)
 
 
-# The judge of the fantasies, fitted once per data split (the training
-# images it was fitted on, the classifier).
-_JUDGE = [None, None]
+# The judges of the fantasies, fitted once per data split: prefix ->
+# (the training images they were fitted on, the classifier, its accuracy
+# on the test images).
+_JUDGES = {}
 
 
-def _independent_classifier(split, params):
-    """The raw-pixel logistic regression of ``raw_logistic_accuracy``,
-    fitted on the training images: a judge of fantasies that is not the
-    model itself. Fitted once for the variants of a run."""
-    if _JUDGE[0] is not split.X_train:
-        _JUDGE[:] = [split.X_train, _fit_logistic(split.X_train, split.y_train, params,
-                                                  "raw_logistic_")]
-    return _JUDGE[1]
+def _judge(split, params, prefix):
+    """The independent judge ``prefix`` of fantasies, fitted on the
+    training images' pixels, and its accuracy on the test images: the
+    raw-pixel logistic regression of ``raw_logistic_accuracy``
+    (``"independent_"``, Hinton et al.'s kind of test), or three nearest
+    neighbours (``"knn_"``), whose own errors on real digits are a third of
+    the logistic regression's on MNIST (2.8% against 7.5%), so that it marks
+    fewer well-drawn fantasies wrong. Fitted once for the variants of a run."""
+    cached = _JUDGES.get(prefix)
+    if cached is None or cached[0] is not split.X_train:
+        if prefix == "knn_":
+            clf = KNeighborsClassifier(n_neighbors=3).fit(split.X_train, split.y_train)
+        else:
+            clf = _fit_logistic(split.X_train, split.y_train, params, "raw_logistic_")
+        accuracy = float(np.mean(clf.predict(split.X_test) == split.y_test))
+        _JUDGES[prefix] = cached = (split.X_train, clf, accuracy)
+    return cached[1:]
 
 
 def _fantasy_agreement(model, split, params):
     """Hinton, Osindero & Teh (2006), figure 8: with a label clamped, the
     generative model should imagine that class. The share of fantasies that
     the model itself classifies as their clamped label (chance: 1 /
-    classes), and, with labelled training data, the share that an
-    independent classifier (a logistic regression on the training images'
-    pixels) gives their clamped label, the paper's test. ``n_fantasies``
-    (default ``n_samples``) sets how many, apart from the figure's."""
+    classes), and, with labelled training data, the share that each of two
+    independent classifiers of the training images' pixels gives their
+    clamped label, the paper's test (see :func:`_judge`), beside the judge's
+    own accuracy on the test images: the ceiling of its agreement.
+    ``n_fantasies`` (default ``n_samples``) sets how many, apart from the
+    figure's."""
     if getattr(model, "classes_", None) is None or not hasattr(model, "predict"):
         return {}
     labels, samples = fantasies(model, {**params, "n_samples": params.get(
         "n_fantasies", params.get("n_samples", 100))})
     judges = {"": model}
-    if split is not None and split.y_train is not None:
-        judges["independent_"] = _independent_classifier(split, params)
     out = {}
+    if split is not None and split.y_train is not None:
+        for prefix in ("independent_", "knn_"):
+            judges[prefix], out[f"fantasy_{prefix}judge_test_accuracy"] = _judge(
+                split, params, prefix)
     for prefix, judge in judges.items():
         hits = judge.predict(samples) == labels
         per_class = [float(hits[labels == c].mean()) for c in model.classes_]
