@@ -342,6 +342,22 @@ class _Named:
     learning_rate = 0.5
 
 
+def test_parameter_bound_reads_the_data_without_copying_it():
+    """partial_fit bounds by its whole input every epoch: no temporary of
+    the data's size (numpy reports its allocations to tracemalloc)."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).standard_normal((1000, 1000))  # 8 MB
+    X[3, 7] = -40.0
+    tracemalloc.start()
+    try:
+        assert parameter_bound(X) == 40.0 * PARAMETER_BOUND
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes // 100
+
+
 def test_check_divergence_rules(tmp_path):
     ok = [np.ones(3), np.zeros((2, 2))]
     bound = parameter_bound(np.array([0.5, -1.0]))
@@ -356,6 +372,10 @@ def test_check_divergence_rules(tmp_path):
         check_divergence(_Named(), ok, [1.0, np.inf], bound)
     with pytest.raises(FloatingPointError, match="beyond the bound 1e\\+06"):
         check_divergence(_Named(), [np.array([0.0, -2e6])], [1.0], bound)
+    with pytest.raises(FloatingPointError, match="NaN or inf"):
+        check_divergence(_Named(), [np.array([-np.inf, 0.0])], [1.0], bound)
+    with pytest.raises(FloatingPointError, match="NaN or inf"):
+        check_divergence(_Named(), [np.array([np.nan, -5.0])], [1.0], bound)
     # the bound follows the data's scale (unscaled regression targets)
     check_divergence(_Named(), [np.array([0.0, -2e6])], [1.0],
                      parameter_bound(np.ones((2, 2)), np.array([-10.0])))
