@@ -107,26 +107,30 @@ def fantasies(model, params):
     return options.get("labels"), model.sample(n, **options)
 
 
-# The judges of the fantasies, fitted once per data split: prefix ->
-# (the training images they were fitted on, the classifier, its accuracy
-# on the test images).
+# The independent judges of fantasies, by prefix of their measures: the
+# raw-pixel logistic regression of ``raw_logistic_accuracy`` (Hinton et
+# al.'s kind of test), and three nearest neighbours, whose own errors on real
+# digits are a third of the logistic regression's on MNIST (2.8% against
+# 7.5%), so that it marks fewer well-drawn fantasies wrong.
+_JUDGE_FITS = {
+    "independent_": lambda split, params: _fit_logistic(split.X_train, split.y_train, params,
+                                                       "raw_logistic_"),
+    "knn_": lambda split, params: KNeighborsClassifier(n_neighbors=3).fit(split.X_train,
+                                                                          split.y_train),
+}
+
+# The judges, fitted once per data split: prefix -> (the training images
+# they were fitted on, the classifier, its accuracy on the test images).
 _JUDGES = {}
 
 
 def _judge(split, params, prefix):
-    """The independent judge ``prefix`` of fantasies, fitted on the
-    training images' pixels, and its accuracy on the test images: the
-    raw-pixel logistic regression of ``raw_logistic_accuracy``
-    (``"independent_"``, Hinton et al.'s kind of test), or three nearest
-    neighbours (``"knn_"``), whose own errors on real digits are a third of
-    the logistic regression's on MNIST (2.8% against 7.5%), so that it marks
-    fewer well-drawn fantasies wrong. Fitted once for the variants of a run."""
+    """The independent judge ``prefix`` of :data:`_JUDGE_FITS`, fitted on
+    the training images' pixels, and its accuracy on the test images.
+    Fitted once for the variants of a run."""
     cached = _JUDGES.get(prefix)
     if cached is None or cached[0] is not split.X_train:
-        if prefix == "knn_":
-            clf = KNeighborsClassifier(n_neighbors=3).fit(split.X_train, split.y_train)
-        else:
-            clf = _fit_logistic(split.X_train, split.y_train, params, "raw_logistic_")
+        clf = _JUDGE_FITS[prefix](split, params)
         accuracy = float(np.mean(clf.predict(split.X_test) == split.y_test))
         _JUDGES[prefix] = cached = (split.X_train, clf, accuracy)
     return cached[1:]
@@ -149,7 +153,7 @@ def _fantasy_agreement(model, split, params):
     judges = {"": model}
     out = {}
     if split is not None and split.y_train is not None:
-        for prefix in ("independent_", "knn_"):
+        for prefix in _JUDGE_FITS:
             judges[prefix], out[f"fantasy_{prefix}judge_test_accuracy"] = _judge(
                 split, params, prefix)
     for prefix, judge in judges.items():
