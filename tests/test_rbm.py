@@ -270,6 +270,55 @@ def test_raise_runs_match_naive(dtype, n_sweeps, n_tempered, rng):
                     else 1e-12)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("visible", [K.BERNOULLI, K.GAUSSIAN])
+def test_annealing_blocks_draw_what_one_call_draws(visible, reverse, rng):
+    """AIS and RAISE run their chains in blocks on threads
+    (``anneal_blocks``); each block draws what its rows draw in one call on
+    every chain, so states, log weights and acceptances are bit for bit
+    those of that call, at one numba thread or two. A block that drew
+    from row 0 again would repeat the first block's draws."""
+    import numba
+
+    W, b, c = (a.astype(np.float32) for a in _tiny(rng, 5, 7, scale=2.0))
+    base_b = 0.3 * rng.standard_normal(7) if visible == K.BERNOULLI else np.empty(0)
+    sigma = np.full(7, 0.8, np.float32) if visible == K.GAUSSIAN else np.empty(0, np.float32)
+    n = 3 * K.ANNEAL_BLOCK + 5  # four blocks, the last one short
+    # every block starts from the same states: only their draws tell them apart
+    V0 = np.resize((rng.random((K.ANNEAL_BLOCK, 7)) < 0.5).astype(np.float32), (n, 7))
+    betas = np.linspace(0, 1, 20)
+    keys = K.draw_keys(np.random.RandomState(1), (21 if reverse else 20, 2, 2))
+    ladder = np.array([0.7, 0.3])
+    counts = np.zeros(keys.shape[0], np.int64)
+    counts[[3, 11]] = 2
+    moves = np.concatenate([[0], np.cumsum(counts)])
+    tempered_keys = K.draw_keys(np.random.RandomState(2), (moves[-1], 4, 2))
+    schedule = np.concatenate([[1.0], betas[::-1]]) if reverse else betas
+
+    def run(blocks):
+        V, log_w = V0.copy(), np.zeros(n)
+        args = (visible, V, W, b, base_b, c, sigma, schedule, keys, log_w, ladder, moves,
+                tempered_keys, reverse)
+        accepted = K.anneal_blocks(*args) if blocks else K.anneal(*args)
+        return V, log_w, accepted
+
+    V_one, w_one, acc_one = run(False)
+    default = numba.get_num_threads()
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            V, log_w, accepted = run(True)
+            assert_array_equal(V, V_one)
+            assert_array_equal(log_w, w_one)
+            assert accepted == acc_one
+    finally:
+        numba.set_num_threads(default)
+    assert 0 < acc_one < moves[-1] * n
+    # the blocks' draws differ: equal starts, different ends
+    B = K.ANNEAL_BLOCK
+    assert not np.array_equal(V_one[:B], V_one[B:2 * B])
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_tempered_transition_matches_naive(dtype, rng):
     """Same keys, same moves: the compiled tempered transition takes the

@@ -35,24 +35,28 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
+from ..utils._threads import run_blocks
 from . import _fastmath as fm
 from ._blas import axpy, gemm, scal
 from ._config import kernel, parallel_kernel, when_given
 
 
 @kernel
-def sigmoid_rows(Z, z_scale, bias, out_scale, key, P, S):
+def sigmoid_rows(Z, z_scale, bias, out_scale, key, P, S, first=0):
     """``P = out_scale * sigmoid(z_scale * Z + bias)``; ``S ~ Bernoulli(sigmoid(.))``.
 
     ``S`` with zero rows: no sample drawn. Outputs should not overlap ``Z``:
     LLVM's run-time alias check would fall back to scalar code (4x slower).
+    ``first``: the rows are rows ``first, first + 1, ...`` of a larger
+    array, and draw what that array's rows would (blocks of rows on
+    threads draw what one call on all rows draws).
     """
     n, m = Z.shape
     sample = S.shape[0] > 0
     z_scale = fm.cast_like(z_scale, bias[0])
     out_scale = fm.cast_like(out_scale, bias[0])
     for i in prange(n):
-        base = i * m
+        base = (first + i) * m
         for j in range(m):
             p = fm.sigmoid(z_scale * Z[i, j] + bias[j])
             if sample:
@@ -76,16 +80,17 @@ def sigmoid_sqerr_rows(Z, bias, X, P, err):
 
 
 @kernel
-def gaussian_rows(Z, bias, scale, std, key, M, S):
+def gaussian_rows(Z, bias, scale, std, key, M, S, first=0):
     """``M = bias + scale * Z``; ``S = M + std * N(0, 1)``.
 
     Linear (Gaussian) hidden units use ``scale = std = 1``; Gaussian visible
     units with variances ``s**2`` use ``scale = s**2`` and ``std = s``.
+    ``first``: as in :func:`sigmoid_rows`.
     """
     n, m = Z.shape
     sample = S.shape[0] > 0
     for i in prange(n):
-        base = i * m
+        base = (first + i) * m
         for j in range(m):
             mean = bias[j] + scale[j] * Z[i, j]
             if sample:
@@ -978,7 +983,7 @@ def decay_momentum_step(param, grad, velocity, learning_rate, momentum, grad_sca
 
 
 @kernel
-def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
+def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H, first=0):
     """One AIS step on the hidden side, for every chain (row).
 
     ``x = X + bias`` is the hidden input of the current visible state.
@@ -986,12 +991,13 @@ def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
     ``log_w[i]`` (the change of the unnormalised log-probability from one
     temperature to the next) and samples ``H ~ Bernoulli(sigmoid(beta x))``,
     the hidden half of the transition that leaves ``p_beta`` invariant.
+    ``first``: as in :func:`sigmoid_rows`.
     """
     n, m = X.shape
     beta_prev = fm.cast_like(beta_prev, bias[0])
     beta = fm.cast_like(beta, bias[0])
     for i in prange(n):
-        base = i * m
+        base = (first + i) * m
         acc = fm.cast_like(0.0, bias[0])
         for j in range(m):
             x = X[i, j] + bias[j]
@@ -1002,13 +1008,14 @@ def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H):
 
 
 @kernel
-def _path_increment(bernoulli, V, W, b, base_b, c, beta_prev, beta, key, log_w, X, H):
+def _path_increment(bernoulli, V, W, b, base_b, c, beta_prev, beta, key, log_w, X, H, first):
     """``log_w += log f_beta(V) - log f_beta_prev(V)`` on the path of
     ``anneal``, and ``H ~ p_beta(h | V)`` (the hidden half of a sweep at
-    ``beta``); ``X`` receives the hidden input ``V W^T``."""
+    ``beta``); ``X`` receives the hidden input ``V W^T``; ``first`` as in
+    :func:`sigmoid_rows`."""
     n, d = V.shape
     gemm(False, True, 1.0, V, W, 0.0, X)
-    ais_hidden_rows(X, c, beta_prev, beta, key, log_w, H)
+    ais_hidden_rows(X, c, beta_prev, beta, key, log_w, H, first)
     if bernoulli and beta != beta_prev:
         # the visible biases move from base_b to b along the path
         for i in range(n):
@@ -1019,24 +1026,26 @@ def _path_increment(bernoulli, V, W, b, base_b, c, beta_prev, beta, key, log_w, 
 
 
 @kernel
-def _visible_draw(bernoulli, H, W, b, base_b, sigma, beta, key, Y, Vm, V, bias, var_scale):
+def _visible_draw(bernoulli, H, W, b, base_b, sigma, beta, key, Y, Vm, V, bias, var_scale,
+                  first):
     """``V ~ p_beta(v | H)`` on the path of ``anneal``, the visible half of
-    a sweep (``Y``, ``Vm``, ``bias``, ``var_scale``: work buffers)."""
+    a sweep (``Y``, ``Vm``, ``bias``, ``var_scale``: work buffers; ``first``
+    as in :func:`sigmoid_rows`)."""
     d = V.shape[1]
     gemm(False, False, 1.0, H, W, 0.0, Y)
     if bernoulli:
         for j in range(d):
             bias[j] = (1.0 - beta) * base_b[j] + beta * b[j]
-        sigmoid_rows(Y, beta, bias, 1.0, key, Vm, V)
+        sigmoid_rows(Y, beta, bias, 1.0, key, Vm, V, first)
     else:
         for j in range(d):
             var_scale[j] = beta * sigma[j] * sigma[j]
-        gaussian_rows(Y, b, var_scale, sigma, key, Vm, V)
+        gaussian_rows(Y, b, var_scale, sigma, key, Vm, V, first)
 
 
 @kernel
 def tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta, ladder, keys, S, r, X, H,
-                        Y, Vm, bias, var_scale):
+                        Y, Vm, bias, var_scale, first=0):
     """One tempered transition (Neal 1996) of every chain (row of ``V``,
     updated in place) at ``beta`` on the path of ``anneal``; returns the
     number of accepted proposals.
@@ -1053,6 +1062,7 @@ def tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta, ladder, keys
     own reversal, which RAISE's reverse chain needs. ``keys`` (2L, 2):
     the hidden and visible draws of each level, in order; the visible key
     of the last row (a level with no sweep) draws the acceptances.
+    ``first``: as in :func:`sigmoid_rows`.
     """
     n = V.shape[0]
     top = 2 * ladder.shape[0]
@@ -1061,15 +1071,16 @@ def tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta, ladder, keys
     level = beta
     for j in range(1, top + 1):
         nxt = beta if j == top else beta * ladder[min(j, top - j) - 1]
-        _path_increment(bernoulli, S, W, b, base_b, c, level, nxt, keys[j - 1, 0], r, X, H)
+        _path_increment(bernoulli, S, W, b, base_b, c, level, nxt, keys[j - 1, 0], r, X, H,
+                        first)
         if j < top:
             _visible_draw(bernoulli, H, W, b, base_b, sigma, nxt, keys[j - 1, 1], Y, Vm, S,
-                          bias, var_scale)
+                          bias, var_scale, first)
         level = nxt
     key = keys[top - 1, 1]
     accepted = 0
     for i in range(n):
-        if r[i] >= 0.0 or fm.uniform(key, i, r[i]) < math.exp(r[i]):
+        if r[i] >= 0.0 or fm.uniform(key, first + i, r[i]) < math.exp(r[i]):
             V[i, :] = S[i, :]
             accepted += 1
     return accepted
@@ -1077,7 +1088,7 @@ def tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta, ladder, keys
 
 @kernel
 def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder, moves,
-           tempered_keys, reverse):
+           tempered_keys, reverse, first=0):
     """Annealed importance sampling of the chains ``V`` (rows, updated in
     place) through the distributions of ``betas``, forward or in reverse;
     returns the tempered transitions' accepted proposals.
@@ -1112,6 +1123,10 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder, moves
     chain, and ``-F(v) - log Z_0 + log_w`` estimates ``log q(v)`` from
     below, ``q`` the annealing model (the distribution of forward AIS's
     chains after the same transitions, that at ``beta = 1`` included).
+
+    The chains are independent: ``first`` (as in :func:`sigmoid_rows`)
+    lets blocks of them run apart and draw what one call on all of them
+    draws (:func:`anneal_blocks`).
     """
     n, d = V.shape
     m = W.shape[0]
@@ -1128,7 +1143,7 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder, moves
     for t in range(1, last + 1):
         beta = betas[t]
         _path_increment(bernoulli, V, W, b, base_b, c, betas[t - 1], beta, keys[t, 0, 0],
-                        log_w, X, H)
+                        log_w, X, H, first)
         if t == last:
             break
         for j in range(m):
@@ -1137,22 +1152,55 @@ def anneal(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder, moves
             for k in range(moves[t], moves[t + 1]):
                 accepted += tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta,
                                                 ladder, tempered_keys[k], S, r, X, H, Y, Vm,
-                                                bias, var_scale)
+                                                bias, var_scale, first)
             gemm(False, True, 1.0, V, W, 0.0, X)
-            sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, 0, 0], Hm, H)
+            sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, 0, 0], Hm, H, first)
         for s in range(keys.shape[1]):
             if s > 0:
                 # a further sweep: h ~ p_t(h | V) without a weight update
                 gemm(False, True, 1.0, V, W, 0.0, X)
-                sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, s, 0], Hm, H)
+                sigmoid_rows(X, beta, hidden_bias, 1.0, keys[t, s, 0], Hm, H, first)
             _visible_draw(bernoulli, H, W, b, base_b, sigma, beta, keys[t, s, 1], Y, Vm, V,
-                          bias, var_scale)
+                          bias, var_scale, first)
         if not reverse:
             for k in range(moves[t], moves[t + 1]):
                 accepted += tempered_transition(bernoulli, V, W, b, base_b, c, sigma, beta,
                                                 ladder, tempered_keys[k], S, r, X, H, Y, Vm,
-                                                bias, var_scale)
+                                                bias, var_scale, first)
     return accepted
+
+
+#: Chains per block of ``anneal_blocks``: blocks of 64 rows keep a 784-500
+#: RBM's products near one thread's full speed, and 100 chains make two
+#: blocks, one per core of a 2-core machine.
+ANNEAL_BLOCK = 64
+
+
+def anneal_blocks(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder, moves,
+                  tempered_keys, reverse):
+    """:func:`anneal` on blocks of about ``ANNEAL_BLOCK`` chains, run from
+    Python threads (``utils._threads.run_blocks``), each block's products
+    on its own thread's BLAS (the caller holds BLAS at one thread); returns
+    the accepted proposals of all blocks.
+
+    Every block draws what one call on all the chains draws (``first``),
+    and the blocks do not depend on the number of threads, so neither do
+    the results. Why blocks and not BLAS threads: an annealing step's two
+    products are small and strictly sequential, and between them the
+    element-wise steps (softplus, sigmoid, draws) ran on one thread while
+    BLAS's others spun; a block carries its own element-wise work.
+    """
+    n = V.shape[0]
+    n_blocks = max(1, -(-n // ANNEAL_BLOCK))
+    accepted = np.zeros(n_blocks, np.int64)
+
+    def work(k):
+        lo, hi = k * n // n_blocks, (k + 1) * n // n_blocks
+        accepted[k] = anneal(visible, V[lo:hi], W, b, base_b, c, sigma, betas, keys,
+                             log_w[lo:hi], ladder, moves, tempered_keys, reverse, lo)
+
+    run_blocks(work, n_blocks)
+    return int(accepted.sum())
 
 
 @kernel

@@ -125,14 +125,15 @@ _RAISE_ROWS = 4096
 # 0.8 ms per update on one thread, 2-3 ms on two, measured on a busy
 # 2-core machine).
 _SMALL_GEMM = 1 << 22
-# AIS and RAISE run ~14,500 strictly sequential steps of two products each;
-# on a machine with other work, a descheduled BLAS thread stalls each
-# product for a scheduler quantum (784-500 RBM, 100 runs: 47 ms per step on
-# two threads against 2 ms on one, measured under load), so they stay on one
-# thread up to much larger products. So do the sampling chains (Gibbs,
-# parallel tempering, clamped): a Gibbs step of 100 chains of a 784-500 RBM
-# took 59 ms on two threads and 1.5 ms on one, under load.
-_SMALL_AIS_GEMM = 1 << 27
+# Sampling chains (Gibbs, parallel tempering, clamped) run thousands of
+# strictly sequential steps of two products each; on a machine with other
+# work, a descheduled BLAS thread stalls each product for a scheduler
+# quantum (a Gibbs step of 100 chains of a 784-500 RBM took 59 ms on two
+# threads and 1.5 ms on one, under load; an AIS step 47 ms against 2 ms), so
+# they stay on one thread up to much larger products. AIS and RAISE always
+# keep BLAS on one thread and run blocks of chains on threads instead
+# (``_kernels.rbm.anneal_blocks``).
+_SMALL_CHAIN_GEMM = 1 << 27
 
 
 def _blas_threads(n_rows, n_components, n_features, limit=_SMALL_GEMM):
@@ -628,7 +629,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _gibbs(self, v, rng, n_steps, mean=False, clamp=None):
         keys = _k.draw_keys(rng, (n_steps, 2))
-        with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
+        with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_CHAIN_GEMM):
             Vm, V = _k.gibbs_chain(v, self.components_, self.intercept_visible_,
                                    self.intercept_hidden_, keys, visible=_UNIT[self._visible],
                                    hidden=_UNIT[self.hidden_unit],
@@ -710,7 +711,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._check_tempering("method='gibbs'")
         v = self._base_visible(rng, n_samples * n_temperatures)
         keys = _k.draw_keys(rng, (n_steps, 3))
-        with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
+        with _blas_threads(v.shape[0], *self.components_.shape, limit=_SMALL_CHAIN_GEMM):
             Vm, V, _ = _k.tempered_chain(v, self.components_, self.intercept_visible_,
                                          self.intercept_hidden_, keys,
                                          _temperatures(n_temperatures),
@@ -1128,11 +1129,11 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             ladder, moves = tempering
         tempered_keys = _k.draw_keys(rng, (moves[-1], 2 * ladder.size, 2)) if moves[-1] \
             else np.empty((0, 2 * max(ladder.size, 1), 2), np.uint64)
-        with _blas_threads(V.shape[0], *self.components_.shape, limit=_SMALL_AIS_GEMM):
-            accepted = _k.anneal(_UNIT[self._visible], V, self.components_,
-                                 self.intercept_visible_, base_b, self.intercept_hidden_,
-                                 getattr(self, "sigma_", np.empty(0, V.dtype)), betas, keys,
-                                 log_w, ladder, moves, tempered_keys, reverse)
+        with blas_single_thread():
+            accepted = _k.anneal_blocks(_UNIT[self._visible], V, self.components_,
+                                        self.intercept_visible_, base_b, self.intercept_hidden_,
+                                        getattr(self, "sigma_", np.empty(0, V.dtype)), betas,
+                                        keys, log_w, ladder, moves, tempered_keys, reverse)
         return accepted / (moves[-1] * V.shape[0]) if moves[-1] else np.nan
 
     def _ais(self, n_runs, betas, base_rate, random_state, *, n_sweeps=1, tempering=None):
