@@ -721,6 +721,62 @@ def rbm_label_train_epoch(V, L, state, settings, order, keys):
     return new, total, xn
 
 
+
+def dbn_updown_pass(X, Y, R, r, G, g, top, k, learning_rate, batch_size, order, layer_keys,
+                    top_keys, dtype):
+    """One pass of the up-down algorithm (contrastive wake-sleep, Hinton,
+    Osindero & Teh 2006, appendix B) over the rows ``X[order]`` and their
+    one-hot labels, in mini-batches of ``batch_size``.
+
+    ``R``, ``r``: recognition weights (n_above, n_below) and biases of the
+    layers below the top RBM; ``G``, ``g``: the generative ones (n_above,
+    n_below) and (n_below,); ``top``: the labelled top RBM's state as
+    ``rbm_label_train_epoch`` takes it. Per mini-batch: a wake pass of
+    sampled states up the recognition weights (draws under
+    ``layer_keys[t, l]``); one CD-``k`` update of the top RBM from the
+    wake penultimate states and the labels (``top_keys[t]``); a sleep pass
+    down the generative weights from the chain's final penultimate states,
+    sampled except for the bottom layer (means; ``layer_keys[t, len(R) + l
+    - 1]``); then each generative layer learns to predict the wake layer
+    below from the one above, and each recognition layer the sleep layer
+    above from the one below (delta rule, rate ``learning_rate`` over the
+    batch size). Returns (R, r, G, g, top, summed squared error of the
+    generative prediction of the data).
+    """
+    R, r, G, g = ([np.array(a, dtype=np.float64) for a in arrays] for arrays in (R, r, G, g))
+    n_penultimate = np.shape(top["W"])[1]
+
+    def sample(Z, key):
+        p = sigmoid(Z)
+        return (splitmix_uniform(key, p.size, dtype).reshape(p.shape) < p).astype(float)
+
+    total = 0.0
+    for t, start in enumerate(range(0, len(order), batch_size)):
+        idx = order[start:start + batch_size]
+        lr = learning_rate / len(idx)
+        wake = [np.array(X[idx], dtype=np.float64)]
+        for l in range(len(R)):
+            wake.append(sample(wake[-1] @ R[l].T + r[l], layer_keys[t, l]))
+        top, _, negative = rbm_label_train_epoch(
+            wake[-1], np.array(Y[idx], dtype=np.float64), top,
+            {"learning_rate": learning_rate, "momentum": 0.0, "weight_decay": 0.0, "k": k,
+             "batch_size": len(idx)}, None, top_keys[t:t + 1])
+        sleep = [negative[:, :n_penultimate]]
+        for l in range(len(G) - 1, -1, -1):
+            Z = sleep[0] @ G[l] + g[l]
+            sleep.insert(0, sigmoid(Z) if l == 0 else sample(Z, layer_keys[t, len(R) + l - 1]))
+        for l in range(len(G)):
+            diff = wake[l] - sigmoid(wake[l + 1] @ G[l] + g[l])
+            if l == 0:
+                total += float(np.sum(diff * diff))
+            G[l] = G[l] + lr * (wake[l + 1].T @ diff)
+            g[l] = g[l] + lr * diff.sum(axis=0)
+        for l in range(len(R)):
+            diff = sleep[l + 1] - sigmoid(sleep[l] @ R[l].T + r[l])
+            R[l] = R[l] + lr * (diff.T @ sleep[l])
+            r[l] = r[l] + lr * diff.sum(axis=0)
+    return R, r, G, g, top, total
+
 # ---------------------------------------------------------------------------
 # Convolutional RBM (issue 17: deepzoo._kernels.conv, deepzoo.layers._conv_rbm).
 # Images channels-last (n, H, W, C); filters W (K, fh, fw, C); hidden biases

@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from deepzoo import DBN, DeepAutoencoder, FineTunedClassifier
+from deepzoo._kernels import rbm as _k
 from deepzoo.io import load, save
 from deepzoo.stacks import _dbn
 
@@ -344,6 +345,45 @@ def test_updown_top_step_matches_reference(dtype):
     _assert_state_close(top, ref, rtol)
     assert_allclose(total, ref_total, rtol=rtol)
     assert_allclose(negative, ref_negative, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_updown_pass_matches_reference(dtype):
+    # three mini-batches of up-down with CD-2 in the top RBM: every weight,
+    # bias and the error as the plain-numpy reference computes them
+    X, y = load_digits(return_X_y=True)
+    X = (X[:200] / 16).astype(dtype)
+    dbn = DBN(hidden_layer_sizes=(16, 12, 20), n_iter=1, batch_size=20, updown_learning_rate=0.5,
+              random_state=0).fit(X, y[:200])
+    Y = np.eye(10, dtype=dtype)[y[:60]]
+    top = dbn._top()
+    n_pen = 12
+    before = copy.deepcopy({
+        "W": top.W[:, :n_pen], "U": top.W[:, n_pen:], "b": top.b[:n_pen], "d": top.b[n_pen:],
+        "c": top.c, "velocity": {"W": np.zeros((20, n_pen)), "U": np.zeros((20, 10)),
+                                 "b": np.zeros(n_pen), "d": np.zeros(10), "c": np.zeros(20)}})
+    arrays = copy.deepcopy([dbn.recognition_weights_, dbn.recognition_intercepts_,
+                            dbn.generative_weights_, dbn.generative_intercepts_])
+    err = dbn._updown_pass(top, X[:60], Y, np.random.RandomState(3), 2)
+    draw = np.random.RandomState(3)
+    order = draw.permutation(60)
+    layer_keys, top_keys = _k.draw_keys(draw, (3, 3)), _k.draw_keys(draw, (3, 6))
+    R, r, G, g, ref_top, ref_err = naive.dbn_updown_pass(
+        X[:60], Y, *arrays, before, 2, 0.5, 20, order, layer_keys, top_keys, dtype)
+    rtol = TOP_TOLERANCE[dtype]
+    for name, got, ref in (("R", dbn.recognition_weights_, R), ("r", dbn.recognition_intercepts_, r),
+                           ("G", dbn.generative_weights_, G), ("g", dbn.generative_intercepts_, g)):
+        for l in range(2):
+            assert_allclose(got[l], ref[l], rtol=rtol, atol=rtol, err_msg=f"{name}[{l}]")
+    got_top = {"W": top.W[:, :n_pen], "U": top.W[:, n_pen:], "b": top.b[:n_pen],
+               "d": top.b[n_pen:], "c": top.c}
+    for name, value in got_top.items():
+        assert_allclose(value, ref_top[name], rtol=rtol, atol=rtol, err_msg=name)
+    assert_allclose(err, ref_err, rtol=rtol)
+    # the pass moved every layer
+    for got, old in zip(dbn.generative_weights_ + dbn.recognition_weights_,
+                        arrays[2] + arrays[0]):
+        assert np.abs(got - old).max() > 1e-3
 
 
 def _reproduced_arrays():

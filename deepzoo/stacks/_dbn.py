@@ -27,6 +27,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._kernels import rbm as _k
+from .._kernels._blas import product as _product_into
 from .._nn.activations import activate, encode
 from .._nn.divergence import check_divergence, parameter_bound
 from ..layers import BernoulliRBM
@@ -66,9 +67,26 @@ def _sigmoid_layer(X, W, b):
     return encode(X, W, b, "sigmoid")
 
 
+def _product(A, B, trans_b=False):
+    """``A @ B`` (``A @ B.T`` with ``trans_b``) by the kernels' BLAS: the
+    up-down pass alternates its products with the top RBM's epoch kernel,
+    and numpy's ``@`` would run them on a second BLAS library whose threads
+    fight the first's (``_kernels._blas.product``)."""
+    C = np.empty((A.shape[0], B.shape[0] if trans_b else B.shape[1]), A.dtype)
+    _product_into(False, trans_b, 1.0, A, B, 0.0, C)
+    return C
+
+
 def _sigmoid_down(H, W, b):
     """Downward step, ``sigmoid(H @ W + b)``, without copying ``W.T``."""
-    Z = H @ W
+    Z = _product(H, W)
+    Z += b
+    return activate("sigmoid", Z)
+
+
+def _sigmoid_up(X, W, b):
+    """Upward step of the up-down pass, ``sigmoid(X @ W.T + b)``."""
+    Z = _product(X, W, trans_b=True)
     Z += b
     return activate("sigmoid", Z)
 
@@ -801,7 +819,8 @@ class DBN(TransformerMixin, BaseEstimator):
             # Wake (up) pass with sampled states.
             wake = [V0]
             for l, (W, b) in enumerate(zip(R, r)):
-                wake.append(_sample_layer(wake[-1] @ W.T, b, layer_keys[t, l]))
+                wake.append(_sample_layer(_product(wake[-1], W, trans_b=True), b,
+                                          layer_keys[t, l]))
             # Top RBM: one CD-k update from the wake penultimate states
             # and labels; the sleep pass starts from the chain's states.
             _, negative = top.epoch(top.visible(wake[-1], None if Y is None else Y[idx]),
@@ -814,7 +833,7 @@ class DBN(TransformerMixin, BaseEstimator):
                 if l == 0:
                     sleep.insert(0, _sigmoid_down(sleep[0], G[l], g[l]))
                 else:
-                    sleep.insert(0, _sample_layer(sleep[0] @ G[l], g[l],
+                    sleep.insert(0, _sample_layer(_product(sleep[0], G[l]), g[l],
                                                   layer_keys[t, len(R) + l - 1]))
             # Generative updates: predict each wake layer from the one above.
             for l in range(len(G)):
@@ -822,13 +841,14 @@ class DBN(TransformerMixin, BaseEstimator):
                 diff = wake[l] - pred
                 if l == 0:
                     err += float(np.sum(diff * diff))
-                G[l] += lr * (wake[l + 1].T @ diff)
+                # the step folded into the product (BLAS alpha, beta)
+                _product_into(True, False, lr, wake[l + 1], diff, 1.0, G[l])
                 g[l] += lr * diff.sum(axis=0)
             # Recognition updates: predict each sleep layer from the one below.
             for l in range(len(R)):
-                pred = _sigmoid_layer(sleep[l], R[l], r[l])
+                pred = _sigmoid_up(sleep[l], R[l], r[l])
                 diff = sleep[l + 1] - pred
-                R[l] += lr * (diff.T @ sleep[l])
+                _product_into(True, False, lr, diff, sleep[l], 1.0, R[l])
                 r[l] += lr * diff.sum(axis=0)
         return err
 
