@@ -77,16 +77,11 @@ def _product(A, B, trans_b=False):
     return C
 
 
-def _sigmoid_down(H, W, b):
-    """Downward step, ``sigmoid(H @ W + b)``, without copying ``W.T``."""
-    Z = _product(H, W)
-    Z += b
-    return activate("sigmoid", Z)
-
-
-def _sigmoid_up(X, W, b):
-    """Upward step of the up-down pass, ``sigmoid(X @ W.T + b)``."""
-    Z = _product(X, W, trans_b=True)
+def _sigmoid_product(A, W, b, trans_b=False):
+    """A step of the up-down pass, ``sigmoid(A @ W + b)`` (downward,
+    generative weights) or ``sigmoid(A @ W.T + b)`` with ``trans_b``
+    (upward, recognition weights), without copying ``W.T``."""
+    Z = _product(A, W, trans_b)
     Z += b
     return activate("sigmoid", Z)
 
@@ -831,13 +826,13 @@ class DBN(TransformerMixin, BaseEstimator):
             sleep = [negative[:, :n_penultimate]]
             for l in range(len(G) - 1, -1, -1):
                 if l == 0:
-                    sleep.insert(0, _sigmoid_down(sleep[0], G[l], g[l]))
+                    sleep.insert(0, _sigmoid_product(sleep[0], G[l], g[l]))
                 else:
                     sleep.insert(0, _sample_layer(_product(sleep[0], G[l]), g[l],
                                                   layer_keys[t, len(R) + l - 1]))
             # Generative updates: predict each wake layer from the one above.
             for l in range(len(G)):
-                pred = _sigmoid_down(wake[l + 1], G[l], g[l])
+                pred = _sigmoid_product(wake[l + 1], G[l], g[l])
                 diff = wake[l] - pred
                 if l == 0:
                     err += float(np.sum(diff * diff))
@@ -846,7 +841,7 @@ class DBN(TransformerMixin, BaseEstimator):
                 g[l] += lr * diff.sum(axis=0)
             # Recognition updates: predict each sleep layer from the one below.
             for l in range(len(R)):
-                pred = _sigmoid_up(sleep[l], R[l], r[l])
+                pred = _sigmoid_product(sleep[l], R[l], r[l], trans_b=True)
                 diff = sleep[l + 1] - pred
                 _product_into(True, False, lr, diff, sleep[l], 1.0, R[l])
                 r[l] += lr * diff.sum(axis=0)
