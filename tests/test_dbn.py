@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from deepzoo import DBN, DeepAutoencoder, FineTunedClassifier
+from deepzoo import DBN, BernoulliRBM, DeepAutoencoder, FineTunedClassifier
 from deepzoo._kernels import rbm as _k
 from deepzoo.io import load, save
 from deepzoo.stacks import _dbn
@@ -98,6 +98,21 @@ def test_unsupervised_dbn_is_rbm_stack(digits):
     assert not hasattr(dbn, "predict_proba") and not hasattr(DBN(), "score")
     with pytest.raises(ValueError, match="fitted with labels"):
         dbn.sample(2, labels=[0, 1])
+
+
+def test_learning_rate_schedule_reaches_the_greedy_rbms(digits):
+    # the lower RBMs are BernoulliRBMs with the DBN's schedule, seeded from
+    # the DBN's random_state
+    X, y = digits
+    params = dict(n_iter=3, batch_size=50, learning_rate=0.1)
+    dbn = DBN(hidden_layer_sizes=(20, 10), learning_rate_schedule="linear", random_state=0,
+              **params).fit(X[:300], y[:300])
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=2)[0]
+    rbm = BernoulliRBM(20, learning_rate_schedule="linear", random_state=int(seed),
+                       n_iter=3, batch_size=50, learning_rate=0.1).fit(X[:300])
+    np.testing.assert_array_equal(dbn.recognition_weights_[0], rbm.components_)
+    constant = DBN(hidden_layer_sizes=(20, 10), random_state=0, **params).fit(X[:300], y[:300])
+    assert not np.allclose(constant.recognition_weights_[0], rbm.components_)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -257,7 +272,8 @@ TOP_TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
 @pytest.mark.parametrize("params", [
     {}, {"k": 2, "weight_decay": 0.05}, {"momentum_switch": 1},
     {"initial_momentum": 0.0, "weight_decay": 0.05}, {"initial_momentum": 0.0, "batch_size": 7},
-], ids=["cd1", "cd2-decay", "final-momentum", "no-momentum", "one-batch"])
+    {"learning_rate_schedule": "linear", "n_iter": 4},
+], ids=["cd1", "cd2-decay", "final-momentum", "no-momentum", "one-batch", "linear-rate"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_labelled_top_epoch_matches_reference(params, dtype):
     dbn = DBN(**{"batch_size": 3, "learning_rate": 0.2, "weight_decay": 0.01, **params})
@@ -272,8 +288,11 @@ def test_labelled_top_epoch_matches_reference(params, dtype):
     keys = draws.randint(np.iinfo(np.int64).max, size=(n_batches, 2 * dbn.k + 2),
                          dtype=np.int64).astype(np.uint64)
     momentum = dbn.initial_momentum if dbn.momentum_switch > 1 else dbn.final_momentum
+    # epoch 1 of n_iter: the linear schedule has decayed the rate by 1 / n_iter
+    rate = dbn.learning_rate * (1 - 1 / dbn.n_iter if dbn.learning_rate_schedule == "linear"
+                                else 1)
     ref, ref_total, _ = naive.rbm_label_train_epoch(
-        V, L, before, {"learning_rate": dbn.learning_rate, "momentum": momentum,
+        V, L, before, {"learning_rate": rate, "momentum": momentum,
                        "weight_decay": dbn.weight_decay, "k": dbn.k,
                        "batch_size": dbn.batch_size}, order, keys)
     assert top.W.dtype == dtype

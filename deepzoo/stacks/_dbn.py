@@ -271,6 +271,11 @@ class DBN(TransformerMixin, BaseEstimator):
         Epoch at which the momentum switches.
     weight_decay : float, default=0.0002
         L2 weight cost of the greedy training (weights only).
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        ``"linear"`` decays the learning rate of every greedy RBM (the
+        labelled top included) linearly to zero over its ``n_iter`` epochs
+        (see :class:`deepzoo.BernoulliRBM`); the decay averages the
+        updates' noise at the end of training. A PCD top always decays.
     top_method : {"cd", "pcd"}, default="cd"
         Training of the top RBM when fitted with labels. "cd": CD-``k``
         from the data, as Hinton, Osindero & Teh (2006). "pcd": persistent
@@ -373,6 +378,7 @@ class DBN(TransformerMixin, BaseEstimator):
         "final_momentum": [Interval(Real, 0, 1, closed="left")],
         "momentum_switch": [Interval(Integral, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "top_method": [StrOptions({"cd", "pcd"})],
         "top_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "n_updown_iter": [Interval(Integral, 0, None, closed="left")],
@@ -386,8 +392,8 @@ class DBN(TransformerMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(500, 500, 2000), *, learning_rate=0.1,
                  batch_size=100, n_iter=10, method="cd", k=1, initial_momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
-                 top_method="cd", top_learning_rate=None, n_updown_iter=0,
-                 updown_learning_rate=0.01, updown_k=3, validation_fraction=None,
+                 learning_rate_schedule="constant", top_method="cd", top_learning_rate=None,
+                 n_updown_iter=0, updown_learning_rate=0.01, updown_k=3, validation_fraction=None,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -399,6 +405,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.final_momentum = final_momentum
         self.momentum_switch = momentum_switch
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.top_method = top_method
         self.top_learning_rate = top_learning_rate
         self.n_updown_iter = n_updown_iter
@@ -415,7 +422,8 @@ class DBN(TransformerMixin, BaseEstimator):
             n_iter=self.n_iter, method=self.method, k=self.k,
             initial_momentum=self.initial_momentum, final_momentum=self.final_momentum,
             momentum_switch=self.momentum_switch, weight_decay=self.weight_decay,
-            random_state=seed, verbose=self.verbose)
+            learning_rate_schedule=self.learning_rate_schedule, random_state=seed,
+            verbose=self.verbose)
 
     def _top(self):
         return _TopRBM(W=self.top_components_, c=self.top_intercept_hidden_,
@@ -709,6 +717,7 @@ class DBN(TransformerMixin, BaseEstimator):
                 else self.final_momentum
         else:
             momentum = self.initial_momentum
+        if top.chains is not None or self.learning_rate_schedule == "linear":
             learning_rate *= 1 - epoch / self.n_iter
         parts = (top.visible(V, L) for V, L in X.labelled_chunks(Y, rng, shuffle=True)) \
             if isinstance(X, RowStream) else [X]
