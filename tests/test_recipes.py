@@ -666,3 +666,28 @@ def test_linear_svm_measure_is_liblinear_on_the_features():
         assert out == {"linear_svm_test_accuracy": expected,
                        "linear_svm_test_error": 1 - expected}
     assert MEASURES["linear_svm_accuracy"](Doubled(), split, {"linear_svm_C": 1e-3}) != out
+
+
+def test_raw_logistic_baseline_and_fantasy_judge_share_one_fit(monkeypatch):
+    # a recipe measuring both fits the raw-pixel logistic regression once
+    from sklearn.linear_model import LogisticRegression
+
+    from deepzoo.recipes import _metrics
+    from deepzoo.recipes._data import Split
+
+    rng = np.random.default_rng(0)
+    y = rng.choice([3, 5, 7], size=200)
+    X = y[:, None] + rng.normal(scale=2.0, size=(200, 4))
+    split = Split(X[:150], y[:150], X[150:], y[150:], "toy", None)
+    fits = []
+    fit = _metrics._fit_logistic
+    monkeypatch.setattr(_metrics, "_fit_logistic", lambda *a: fits.append(1) or fit(*a))
+    monkeypatch.setattr(_metrics, "_JUDGES", {})
+    raw = _metrics.BASELINES["raw_logistic_accuracy"](split, {})
+    fantasies = _metrics.MEASURES["fantasy_agreement"](_Imagines(True), split, {"n_samples": 9})
+    assert len(fits) == 1
+    direct = LogisticRegression(max_iter=1000).fit(X[:150], y[:150])
+    expected = np.mean(direct.predict(X[150:]) == y[150:])
+    assert raw == {"raw_logistic_test_accuracy": expected,
+                   "raw_logistic_test_error": 1 - expected}
+    assert fantasies["fantasy_independent_judge_test_accuracy"] == expected

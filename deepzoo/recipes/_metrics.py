@@ -78,8 +78,11 @@ def _linear_svm_accuracy(model, split, params):
 
 
 def _raw_logistic_accuracy(split, params):
-    """The same logistic regression on raw inputs: the baseline features must beat."""
-    return _scored(_fit_logistic, split.X_train, split.X_test, split, params, "raw_logistic_")
+    """The same logistic regression on raw inputs: the baseline features must
+    beat. The same fit judges fantasies (:func:`_judge`), so a recipe that
+    measures both fits it once."""
+    _, acc = _judge(split, params, "independent_")
+    return {"raw_logistic_test_accuracy": acc, "raw_logistic_test_error": 1 - acc}
 
 
 def reconstruct(model, X):
