@@ -638,3 +638,68 @@ def test_validated_dbn_round_trip(digits, tmp_path):
     assert loaded.get_params()["updown_k"] == (1, 2)
     np.testing.assert_array_equal(loaded.validation_error_, dbn.validation_error_)
     np.testing.assert_array_equal(loaded.predict(X), dbn.predict(X))
+
+
+def _error(dbn, X, y):
+    return float(np.mean(dbn.predict(X) != y))
+
+
+def test_top_n_init_keeps_the_top_that_classifies_the_training_samples_best(digits):
+    X, y = digits[0][:400], digits[1][:400]
+    params = {"hidden_layer_sizes": (16, 32), "n_iter": 3, "batch_size": 20, "random_state": 0}
+    one = DBN(**params).fit(X, y)
+    many = DBN(top_n_init=4, **params).fit(X, y)
+    assert one.top_init_error_ is None and many.top_init_error_.shape == (4,)
+    # the lower layers are trained once; the first top is the single fit's
+    for name in ("recognition_weights_", "generative_weights_"):
+        for a, b in zip(getattr(one, name), getattr(many, name)):
+            np.testing.assert_array_equal(a, b)
+    assert many.top_init_error_[0] == _error(one, X, y)
+    best = int(np.argmin(many.top_init_error_))
+    assert best > 0  # this seed: a later top classifies better than the first
+    assert _error(many, X, y) == many.top_init_error_.min() < many.top_init_error_[0]
+    assert many.reconstruction_error_.shape == (3,)
+    assert not np.array_equal(many.top_components_, one.top_components_)
+
+
+def test_top_n_init_chooses_on_the_held_out_samples(digits, monkeypatch):
+    X, y = digits
+    split = _dbn._Validation.split
+    seen = {}
+
+    def keeping(self, X, y):
+        out = split(self, X, y)
+        seen["held"] = self.X, self.y
+        return out
+
+    monkeypatch.setattr(_dbn._Validation, "split", keeping)
+    dbn = DBN(hidden_layer_sizes=(16, 32), n_iter=3, batch_size=20, top_n_init=3,
+              validation_fraction=0.25, random_state=0).fit(X[:400], y[:400])
+    X_held, y_held = seen["held"]
+    assert X_held.shape[0] == 100 and dbn.validation_error_ is None
+    assert _error(dbn, X_held, y_held) == dbn.top_init_error_.min()
+    # no up-down and one top: nothing is held out
+    plain = DBN(hidden_layer_sizes=(16, 32), n_iter=3, batch_size=20,
+                validation_fraction=0.25, random_state=0).fit(X[:400], y[:400])
+    _assert_same_fit(plain, DBN(hidden_layer_sizes=(16, 32), n_iter=3, batch_size=20,
+                                random_state=0).fit(X[:400], y[:400]))
+
+
+def test_top_n_init_on_streamed_data_scores_every_chunk(digits, tmp_path):
+    from deepzoo.utils.streaming import chunk_bytes
+    X, y = digits[0][:400], digits[1][:400]
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=X.shape)
+    mm[:] = X
+    params = {"hidden_layer_sizes": (16, 32), "n_iter": 2, "batch_size": 20, "top_n_init": 3,
+              "random_state": 0}
+    # in one chunk the stream trains, and scores, as the array
+    _assert_same_fit(DBN(**params).fit(X, y), DBN(**params).fit(mm, y))
+    with chunk_bytes(100 * X.shape[1] * 8):
+        dbn = DBN(**params).fit(mm, y)
+    assert _error(dbn, X, y) == dbn.top_init_error_.min()
+
+
+def test_bad_top_n_init_is_refused(digits):
+    from sklearn.utils._param_validation import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match="top_n_init"):
+        DBN(top_n_init=0).fit(*digits)

@@ -291,6 +291,16 @@ class DBN(TransformerMixin, BaseEstimator):
         labels (docs/experiments.md, "DBN fantasies").
     top_learning_rate : float, default=None
         Learning rate of the labelled top RBM; None: ``learning_rate``.
+    top_n_init : int, default=1
+        Labelled top RBMs trained on the same lower layers, each from its
+        own draws (initial weights, chains, order), as ``n_init`` in
+        :class:`sklearn.cluster.KMeans`: the fit keeps the one with which
+        the DBN classifies best, on the held-out samples of
+        ``validation_fraction`` when set, else on the training samples.
+        On full MNIST one set of lower layers gave 2.2% to 3.5% test error
+        with the top's draws alone, and the held-out error ranked the tops
+        as the test error did (docs/experiments.md, "where the greedy
+        start's error comes from"). Used only by ``fit(X, y)``.
     n_updown_iter : int, default=0
         Epochs of up-down fine-tuning after greedy training.
     updown_learning_rate : float, default=0.01
@@ -309,9 +319,10 @@ class DBN(TransformerMixin, BaseEstimator):
         included; after every up-down epoch the DBN's classification error
         on it is recorded in ``validation_error_``, and the fit ends with
         the parameters of the epoch of lowest error (the first such epoch),
-        not the last; training runs all ``n_updown_iter`` epochs. Used only
-        by ``fit(X, y)`` with ``n_updown_iter > 0`` on in-memory data;
-        otherwise nothing is held out. None: no validation.
+        not the last; training runs all ``n_updown_iter`` epochs. The same
+        samples choose among the ``top_n_init`` labelled tops. Used only by
+        ``fit(X, y)`` with ``n_updown_iter > 0`` or ``top_n_init > 1`` on
+        in-memory data; otherwise nothing is held out. None: no validation.
     random_state : int, RandomState instance or None, default=None
         Seeds every draw (initialisation, shuffling, the sampling of the
         greedy layers, of the top RBM and of up-down): a seed reproduces a
@@ -331,8 +342,12 @@ class DBN(TransformerMixin, BaseEstimator):
         Weights of the label units (None when fitted without labels).
     label_intercept_ : ndarray of shape (n_classes,) or None
     classes_ : ndarray or None
+    top_init_error_ : ndarray of shape (top_n_init,) or None
+        With ``top_n_init > 1``, the classification error of each labelled
+        top on the samples that choose among them (see ``top_n_init``);
+        the top kept is ``np.argmin(top_init_error_)``. None otherwise.
     reconstruction_error_ : ndarray
-        Per greedy epoch of the labelled top RBM, the mean over samples of
+        Per greedy epoch of the labelled top RBM (the one kept), the mean over samples of
         ``|x - E[x | h]|**2``, ``x`` its visible units (label units
         included) and ``h`` sampled from ``p(h | x)``, as for
         :class:`deepzoo.BernoulliRBM`; empty when fitted without labels.
@@ -381,6 +396,7 @@ class DBN(TransformerMixin, BaseEstimator):
         "learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "top_method": [StrOptions({"cd", "pcd"})],
         "top_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "top_n_init": [Interval(Integral, 1, None, closed="left")],
         "n_updown_iter": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "updown_k": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -393,7 +409,7 @@ class DBN(TransformerMixin, BaseEstimator):
                  batch_size=100, n_iter=10, method="cd", k=1, initial_momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
                  learning_rate_schedule="constant", top_method="cd", top_learning_rate=None,
-                 n_updown_iter=0, updown_learning_rate=0.01, updown_k=3, validation_fraction=None,
+                 top_n_init=1, n_updown_iter=0, updown_learning_rate=0.01, updown_k=3, validation_fraction=None,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -408,6 +424,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.learning_rate_schedule = learning_rate_schedule
         self.top_method = top_method
         self.top_learning_rate = top_learning_rate
+        self.top_n_init = top_n_init
         self.n_updown_iter = n_updown_iter
         self.updown_learning_rate = updown_learning_rate
         self.updown_k = updown_k
@@ -487,7 +504,7 @@ class DBN(TransformerMixin, BaseEstimator):
         sizes = check_layer_sizes(self.hidden_layer_sizes)
         _updown_schedule(self.updown_k, self.n_updown_iter)
         validating = supervised and self.validation_fraction is not None \
-            and self.n_updown_iter > 0
+            and (self.n_updown_iter > 0 or self.top_n_init > 1)
         if validating and stream is not None:
             raise ValueError(
                 "DBN: validation_fraction needs the data in memory (a random split); "
@@ -532,7 +549,8 @@ class DBN(TransformerMixin, BaseEstimator):
             if stream is not None:
                 V = RowStream(V, "DBN.fit", dtype, batch_size=self.batch_size,
                               check=_unit_interval("DBN.fit"))
-            self._fit_labelled_top(V, Y, sizes[-1], rng)
+            self._fit_labelled_tops(V, Y, sizes[-1], rng, X if stream is None else stream,
+                                    validation)
         else:
             top = layers[-1]
             self.top_components_ = top.components_.copy()
@@ -540,6 +558,7 @@ class DBN(TransformerMixin, BaseEstimator):
             self.top_intercept_visible_ = top.intercept_visible_.copy()
             self.label_components_ = None
             self.label_intercept_ = None
+            self.top_init_error_ = None
         self.n_iter_ = 0
         self.updown_error_ = np.empty(0)
         self.validation_error_ = None
@@ -667,6 +686,40 @@ class DBN(TransformerMixin, BaseEstimator):
         if self.verbose:
             print(f"[DBN] resumed after up-down epoch {done} from its checkpoint", flush=True)
         return True
+
+    def _fit_labelled_tops(self, V, Y, n_top, rng, X, validation):
+        """``top_n_init`` labelled tops on the penultimate rows ``V``, one
+        after the other from ``rng``; keeps the one of lowest
+        classification error on ``validation``'s rows, else on the training
+        rows ``X`` (an array or a :class:`RowStream`) and labels ``Y``."""
+        self.top_init_error_ = None
+        if self.top_n_init == 1:
+            self._fit_labelled_top(V, Y, n_top, rng)
+            return
+        names = ("top_components_", "top_intercept_hidden_", "top_intercept_visible_",
+                 "label_components_", "label_intercept_", "reconstruction_error_")
+        errors, best = [], None
+        for i in range(self.top_n_init):
+            self._fit_labelled_top(V, Y, n_top, rng)
+            errors.append(validation.error(self) if validation is not None
+                          else self._training_error(X, Y))
+            if errors[-1] < min(errors[:-1], default=np.inf):
+                best = {name: getattr(self, name) for name in names}
+            if self.verbose:
+                print(f"[DBN] labelled top {i + 1} of {self.top_n_init}: classification error "
+                      f"{errors[-1]:.4f} on the {'held-out' if validation is not None else 'training'} "
+                      "samples", flush=True)
+        for name, value in best.items():
+            setattr(self, name, value)
+        self.top_init_error_ = np.asarray(errors)
+
+    def _training_error(self, X, Y):
+        """The classification error on the training rows ``X`` (an array or
+        a :class:`RowStream`, read chunk by chunk) with one-hot labels ``Y``."""
+        parts = X.labelled_chunks(Y) if isinstance(X, RowStream) else [(X, Y)]
+        wrong = sum(int(np.sum(self._label_log_odds(Xc).argmax(axis=1) != Yc.argmax(axis=1)))
+                    for Xc, Yc in parts)
+        return wrong / X.shape[0]
 
     def _fit_labelled_top(self, V, Y, n_top, rng):
         """CD-k training of the top RBM on (penultimate, softmax label) pairs.
