@@ -366,14 +366,19 @@ def test_updown_top_step_matches_reference(dtype):
     assert_allclose(negative, ref_negative, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("schedule, epoch, rate", [
+    ("constant", 0, 0.5), ("constant", 3, 0.5), ("linear", 0, 0.5), ("linear", 3, 0.5 * 5 / 8)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_updown_pass_matches_reference(dtype):
+def test_updown_pass_matches_reference(dtype, schedule, epoch, rate):
     # three mini-batches of up-down with CD-2 in the top RBM: every weight,
-    # bias and the error as the plain-numpy reference computes them
+    # bias and the error as the plain-numpy reference computes them, at the
+    # rate of the schedule's epoch (of 8)
     X, y = load_digits(return_X_y=True)
     X = (X[:200] / 16).astype(dtype)
     dbn = DBN(hidden_layer_sizes=(16, 12, 20), n_iter=1, batch_size=20, updown_learning_rate=0.5,
               random_state=0).fit(X, y[:200])
+    dbn.set_params(n_updown_iter=8, updown_learning_rate_schedule=schedule)
+    dbn.n_iter_ = epoch
     Y = np.eye(10, dtype=dtype)[y[:60]]
     top = dbn._top()
     n_pen = 12
@@ -388,7 +393,7 @@ def test_updown_pass_matches_reference(dtype):
     order = draw.permutation(60)
     layer_keys, top_keys = _k.draw_keys(draw, (3, 3)), _k.draw_keys(draw, (3, 6))
     R, r, G, g, ref_top, ref_err = naive.dbn_updown_pass(
-        X[:60], Y, *arrays, before, 2, 0.5, 20, order, layer_keys, top_keys, dtype)
+        X[:60], Y, *arrays, before, 2, rate, 20, order, layer_keys, top_keys, dtype)
     rtol = TOP_TOLERANCE[dtype]
     for name, got, ref in (("R", dbn.recognition_weights_, R), ("r", dbn.recognition_intercepts_, r),
                            ("G", dbn.generative_weights_, G), ("g", dbn.generative_intercepts_, g)):

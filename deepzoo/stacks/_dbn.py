@@ -304,6 +304,13 @@ class DBN(TransformerMixin, BaseEstimator):
     n_updown_iter : int, default=0
         Epochs of up-down fine-tuning after greedy training.
     updown_learning_rate : float, default=0.01
+    updown_learning_rate_schedule : {"constant", "linear"}, default="constant"
+        ``"linear"`` decays the up-down learning rate linearly to zero over
+        the ``n_updown_iter`` epochs (epoch ``e``, from 0, runs at
+        ``updown_learning_rate * (1 - e / n_updown_iter)``), to average
+        the updates' noise at the end: at a rate large enough to learn
+        fast (0.1 on MNIST) the held-out error of constant-rate up-down
+        moves by a tenth of a point from epoch to epoch.
     updown_k : int or sequence of int, default=3
         Gibbs steps in the top RBM during up-down. A sequence splits the
         ``n_updown_iter`` epochs into ``len(updown_k)`` equal consecutive
@@ -399,6 +406,7 @@ class DBN(TransformerMixin, BaseEstimator):
         "top_n_init": [Interval(Integral, 1, None, closed="left")],
         "n_updown_iter": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "updown_learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "updown_k": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
@@ -409,7 +417,8 @@ class DBN(TransformerMixin, BaseEstimator):
                  batch_size=100, n_iter=10, method="cd", k=1, initial_momentum=0.5,
                  final_momentum=0.9, momentum_switch=5, weight_decay=0.0002,
                  learning_rate_schedule="constant", top_method="cd", top_learning_rate=None,
-                 top_n_init=1, n_updown_iter=0, updown_learning_rate=0.01, updown_k=3, validation_fraction=None,
+                 top_n_init=1, n_updown_iter=0, updown_learning_rate=0.01,
+                 updown_learning_rate_schedule="constant", updown_k=3, validation_fraction=None,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -427,6 +436,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.top_n_init = top_n_init
         self.n_updown_iter = n_updown_iter
         self.updown_learning_rate = updown_learning_rate
+        self.updown_learning_rate_schedule = updown_learning_rate_schedule
         self.updown_k = updown_k
         self.validation_fraction = validation_fraction
         self.random_state = random_state
@@ -862,6 +872,9 @@ class DBN(TransformerMixin, BaseEstimator):
         n = X.shape[0]
         bs = min(self.batch_size, n)
         n_batches = (n + bs - 1) // bs
+        rate = self.updown_learning_rate
+        if self.updown_learning_rate_schedule == "linear":
+            rate *= 1 - self.n_iter_ / self.n_updown_iter
         no_order = np.empty(0, np.int64)
         order = rng.permutation(n)
         # per mini-batch: the sampled wake layers, the sampled sleep
@@ -872,7 +885,7 @@ class DBN(TransformerMixin, BaseEstimator):
         for t in range(n_batches):
             idx = order[t * bs:(t + 1) * bs]
             V0 = X[idx]
-            lr = dtype.type(self.updown_learning_rate / len(idx))
+            lr = dtype.type(rate / len(idx))
             # Wake (up) pass with sampled states.
             wake = [V0]
             for l, (W, b) in enumerate(zip(R, r)):
@@ -882,8 +895,7 @@ class DBN(TransformerMixin, BaseEstimator):
             # and labels; the sleep pass starts from the chain's states.
             _, negative = top.epoch(top.visible(wake[-1], None if Y is None else Y[idx]),
                                     no_order, top_keys[t:t + 1], batch_size=len(idx),
-                                    k=k,
-                                    learning_rate=self.updown_learning_rate)
+                                    k=k, learning_rate=rate)
             # Sleep (down) pass from the chain's penultimate states.
             sleep = [negative[:, :n_penultimate]]
             for l in range(len(G) - 1, -1, -1):
