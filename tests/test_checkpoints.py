@@ -205,13 +205,15 @@ def _dbn_data():
     return X, (X[:, 0] + 2 * X[:, 1]).astype(int)
 
 
+@pytest.mark.parametrize("top_n_init", [1, 3])
 @pytest.mark.parametrize("supervised", [True, False], ids=["labels", "no-labels"])
 @pytest.mark.parametrize("stop_after", [0, 2])
-def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, tmp_path,
+def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, top_n_init, tmp_path,
                                                   monkeypatch):
     X, y = _dbn_data()
     args = (X, y) if supervised else (X,)
-    reference = _dbn(top_method="pcd").fit(*args)
+    params = {"top_method": "pcd", "top_n_init": top_n_init}
+    reference = _dbn(**params).fit(*args)
     path = tmp_path / "dbn.npz"
     save = checkpoints.save_epoch
 
@@ -220,13 +222,13 @@ def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, tmp_pa
         if len(history.get("updown_error_", [None])) == stop_after:
             raise KeyboardInterrupt
 
-    dbn = _dbn(top_method="pcd")
+    dbn = _dbn(**params)
     with monkeypatch.context() as patch:
         patch.setattr(checkpoints, "save_epoch", save_then_stop)
         with epoch_checkpoints(dbn, path), pytest.raises(KeyboardInterrupt):
             dbn.fit(*args)
     assert path.exists() and not hasattr(dbn, "top_components_")
-    resumed = _dbn(top_method="pcd")
+    resumed = _dbn(**params)
     with monkeypatch.context() as patch:
         # neither the greedy layers nor the labelled top are trained again
         from deepzoo.stacks import _dbn as dbn_module
@@ -238,6 +240,12 @@ def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, tmp_pa
     assert not path.exists()
     _assert_same_dbn(resumed, reference,
                      ["label_components_", "label_intercept_"] if supervised else [])
+    # the errors that chose among the tops survive the interruption
+    if supervised and top_n_init > 1:
+        assert resumed.top_init_error_.shape == (top_n_init,)
+        np.testing.assert_array_equal(resumed.top_init_error_, reference.top_init_error_)
+    else:
+        assert resumed.top_init_error_ is None
     assert resumed.n_iter_ == reference.n_iter_ == 4
     if supervised:
         np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))

@@ -611,6 +611,8 @@ class DBN(TransformerMixin, BaseEstimator):
         and the per-epoch errors; with ``validation``, also its rows and the
         best epoch's arrays."""
         state = self._learned_state()
+        if self.top_init_error_ is not None:
+            state["top_init_error_"] = self.top_init_error_
         history = {"updown_error_": self.updown_error_}
         if validation is not None:
             state["validation_rows"] = validation.rows
@@ -668,6 +670,9 @@ class DBN(TransformerMixin, BaseEstimator):
         the best epoch's arrays."""
         learned = self._learned_state(sizes, self.n_features_in_, dtype)
         state = dict(learned)
+        choosing = self.classes_ is not None and self.top_n_init > 1
+        if choosing:
+            state["top_init_error_"] = np.zeros(self.top_n_init)
         names = {"updown_error_": None}
         if validation is not None:
             state["validation_rows"] = np.zeros_like(validation.rows)
@@ -691,6 +696,7 @@ class DBN(TransformerMixin, BaseEstimator):
         else:
             self.validation_error_ = None
         self._set_learned_state({name: state[name] for name in learned})
+        self.top_init_error_ = state["top_init_error_"] if choosing else None
         self.updown_error_ = history["updown_error_"]
         self.n_iter_ = done
         if self.verbose:
