@@ -196,8 +196,8 @@ def test_partial_fit_writes_no_checkpoint(tmp_path):
 def _dbn(**params):
     from deepzoo import DBN
 
-    return DBN(hidden_layer_sizes=(6, 5, 8), n_iter=2, batch_size=16, n_updown_iter=4,
-               random_state=5, **params)
+    return DBN(**{"hidden_layer_sizes": (6, 5, 8), "n_iter": 2, "batch_size": 16,
+                  "n_updown_iter": 4, "random_state": 5, **params})
 
 
 def _dbn_data():
@@ -288,28 +288,32 @@ def _interrupted_after(dbn, path, args, monkeypatch, stop_after):
             dbn.fit(*args)
 
 
-# CD-1 then CD-2; rate 1.0: the validation error of this seed is lowest at
-# epoch 2 ([0.73, 0.67, 0.67, 0.73]), so a fit stopped after epoch 3 holds
-# its best parameters only in the checkpoint
+# CD-1 then CD-2; rate 1.0
 _SCHEDULED = {"top_method": "pcd", "updown_k": (1, 2), "validation_fraction": 0.25,
               "updown_learning_rate": 1.0}
+# The held-out error of this fit is lowest at up-down epoch 1 ([0.67, 0.73,
+# 0.67, 0.73], the greedy DBN's 0.73), so a fit stopped after epoch 3 holds
+# its best parameters only in the checkpoint
+_BEST_FIRST = {**_SCHEDULED, "n_iter": 30, "random_state": 6, "updown_learning_rate": 0.3}
 
 
 @pytest.mark.parametrize("stop_after", [1, 3], ids=["first-stage", "second-stage"])
 def test_dbn_resumes_its_cd_schedule_and_best_epoch_bit_for_bit(stop_after, tmp_path,
                                                                 monkeypatch):
     X, y = _dbn_data()
-    reference = _dbn(**_SCHEDULED).fit(X, y)
+    reference = _dbn(**_BEST_FIRST).fit(X, y)
     best = int(np.argmin(reference.validation_error_)) + 1
-    assert best == 2 and reference.validation_error_[-1] > reference.validation_error_.min()
+    assert best == 1 and reference.validation_error_[-1] > reference.validation_error_.min()
+    assert reference.validation_error_.min() < reference.greedy_validation_error_
     path = tmp_path / "dbn.npz"
-    _interrupted_after(_dbn(**_SCHEDULED), path, (X, y), monkeypatch, stop_after)
-    resumed = _dbn(**_SCHEDULED)
+    _interrupted_after(_dbn(**_BEST_FIRST), path, (X, y), monkeypatch, stop_after)
+    resumed = _dbn(**_BEST_FIRST)
     with epoch_checkpoints(resumed, path):
         resumed.fit(X, y)
     assert not path.exists()
     _assert_same_dbn(resumed, reference,
                      ["label_components_", "label_intercept_", "validation_error_"])
+    assert resumed.greedy_validation_error_ == reference.greedy_validation_error_
     assert resumed.n_iter_ == 4
     np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))
 

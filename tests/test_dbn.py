@@ -608,6 +608,29 @@ def test_validation_holds_out_a_stratified_split_from_the_whole_fit(digits, monk
     assert np.mean(dbn.predict(X_held) != y_held) == dbn.validation_error_.min()
 
 
+def test_validation_keeps_the_greedy_dbn_when_no_updown_epoch_beats_it(digits):
+    X, y = digits
+    params = {"hidden_layer_sizes": (32, 64), "n_iter": 20, "batch_size": 20, "top_n_init": 2,
+              "validation_fraction": 0.2, "random_state": 0}
+    greedy = DBN(**params).fit(X[:600], y[:600])
+    # a rate that wrecks the classifier (8% held-out error) in every up-down
+    # epoch (68-75%)
+    with pytest.warns(UserWarning, match=r"every up-down epoch classified the held-out "
+                                         r"samples worse than the greedy DBN .* "
+                                         r"updown_learning_rate \(it is 3.0\)"):
+        wrecked = DBN(n_updown_iter=3, updown_learning_rate=3.0, **params).fit(X[:600], y[:600])
+    assert wrecked.n_iter_ == 3
+    assert wrecked.greedy_validation_error_ == greedy.top_init_error_.min()
+    assert wrecked.validation_error_.min() > wrecked.greedy_validation_error_
+    # the parameters kept are the greedy DBN's, bit for bit
+    kept = _learned(wrecked)
+    for name, a in _learned(greedy).items():
+        if name != "updown_error_0":
+            np.testing.assert_array_equal(kept[name], a, err_msg=name)
+    # without up-down there is no greedy start to compare with
+    assert greedy.greedy_validation_error_ is None
+
+
 def test_without_labels_or_updown_validation_fraction_changes_nothing(digits):
     X, y = digits
     params = {"hidden_layer_sizes": (6, 5), "n_iter": 2, "random_state": 0}
@@ -642,6 +665,7 @@ def test_validated_dbn_round_trip(digits, tmp_path):
     loaded = load(tmp_path / "dbn.h5")
     assert loaded.get_params()["updown_k"] == (1, 2)
     np.testing.assert_array_equal(loaded.validation_error_, dbn.validation_error_)
+    assert loaded.greedy_validation_error_ == dbn.greedy_validation_error_
     np.testing.assert_array_equal(loaded.predict(X), dbn.predict(X))
 
 

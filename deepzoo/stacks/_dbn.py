@@ -326,10 +326,14 @@ class DBN(TransformerMixin, BaseEstimator):
         included; after every up-down epoch the DBN's classification error
         on it is recorded in ``validation_error_``, and the fit ends with
         the parameters of the epoch of lowest error (the first such epoch),
-        not the last; training runs all ``n_updown_iter`` epochs. The same
-        samples choose among the ``top_n_init`` labelled tops. Used only by
-        ``fit(X, y)`` with ``n_updown_iter > 0`` or ``top_n_init > 1`` on
-        in-memory data; otherwise nothing is held out. None: no validation.
+        not the last; training runs all ``n_updown_iter`` epochs. The
+        greedy DBN competes as epoch 0 (``greedy_validation_error_``): if
+        no up-down epoch classifies better, its parameters are kept (with a
+        warning to lower ``updown_learning_rate`` if every epoch classified
+        worse). The same samples choose among the ``top_n_init`` labelled
+        tops. Used only by ``fit(X, y)`` with ``n_updown_iter > 0`` or
+        ``top_n_init > 1`` on in-memory data; otherwise nothing is held
+        out. None: no validation.
     random_state : int, RandomState instance or None, default=None
         Seeds every draw (initialisation, shuffling, the sampling of the
         greedy layers, of the top RBM and of up-down): a seed reproduces a
@@ -364,7 +368,11 @@ class DBN(TransformerMixin, BaseEstimator):
     validation_error_ : ndarray or None
         Per up-down epoch, the classification error on the held-out samples
         (``validation_fraction``); the parameters kept are those of epoch
-        ``np.argmin(validation_error_) + 1``. None when nothing was held out.
+        ``np.argmin(validation_error_) + 1``, or the greedy DBN's if it
+        classified at least as well. None when nothing was held out.
+    greedy_validation_error_ : float or None
+        The greedy DBN's classification error on the held-out samples,
+        before up-down; None unless ``validation_error_`` is recorded.
     n_iter_ : int
         Up-down epochs run.
     n_features_in_ : int
@@ -572,11 +580,19 @@ class DBN(TransformerMixin, BaseEstimator):
         self.n_iter_ = 0
         self.updown_error_ = np.empty(0)
         self.validation_error_ = None
+        self.greedy_validation_error_ = None
         if self.n_updown_iter:
             if validation is not None:
                 self.validation_error_ = np.empty(0)
-                # a stand-in of the right shapes until the first epoch is scored
-                validation.best = self._learned_state()
+                # The greedy DBN is the first candidate: up-down at too large
+                # a rate can wreck the classifier in its first epoch (MNIST,
+                # rate 0.3: 89% error), and then no epoch should be kept.
+                self.greedy_validation_error_ = validation.error(self)
+                if self.verbose:
+                    print(f"[DBN] greedy DBN: classification error "
+                          f"{self.greedy_validation_error_:.4f} on the held-out samples",
+                          flush=True)
+                validation.best = {name: a.copy() for name, a in self._learned_state().items()}
             checkpoints.save_epoch(self, rng, *self._checkpoint_state(validation))
             self._updown(X if stream is None else stream, Y, rng, validation)
         checkpoints.finish(self)
@@ -616,6 +632,7 @@ class DBN(TransformerMixin, BaseEstimator):
         history = {"updown_error_": self.updown_error_}
         if validation is not None:
             state["validation_rows"] = validation.rows
+            state["greedy_validation_error_"] = np.asarray(self.greedy_validation_error_)
             state.update({f"best_{name}": a for name, a in validation.best.items()})
             history["validation_error_"] = self.validation_error_
         return state, history
@@ -676,6 +693,7 @@ class DBN(TransformerMixin, BaseEstimator):
         names = {"updown_error_": None}
         if validation is not None:
             state["validation_rows"] = np.zeros_like(validation.rows)
+            state["greedy_validation_error_"] = np.zeros(())
             state.update({f"best_{name}": np.zeros_like(a) for name, a in learned.items()})
             names["validation_error_"] = None
         before = rng.get_state()
@@ -693,8 +711,9 @@ class DBN(TransformerMixin, BaseEstimator):
             validation.rows = rows
             validation.best = {name: state[f"best_{name}"] for name in learned}
             self.validation_error_ = history["validation_error_"]
+            self.greedy_validation_error_ = float(state["greedy_validation_error_"])
         else:
-            self.validation_error_ = None
+            self.validation_error_ = self.greedy_validation_error_ = None
         self._set_learned_state({name: state[name] for name in learned})
         self.top_init_error_ = state["top_init_error_"] if choosing else None
         self.updown_error_ = history["updown_error_"]
@@ -852,7 +871,8 @@ class DBN(TransformerMixin, BaseEstimator):
                 top.store(self)
                 error = validation.error(self)
                 # the first epoch of lowest error, as MLPClassifier keeps
-                if error < np.min(self.validation_error_, initial=np.inf):
+                if error < np.min(self.validation_error_,
+                                  initial=self.greedy_validation_error_):
                     validation.best = {name: a.copy()
                                        for name, a in self._learned_state().items()}
                 self.validation_error_ = np.append(self.validation_error_, error)
@@ -865,6 +885,14 @@ class DBN(TransformerMixin, BaseEstimator):
         top.store(self)
         if validation is not None:
             self._set_learned_state(validation.best)
+            if self.validation_error_.min() > self.greedy_validation_error_:
+                warnings.warn(
+                    "DBN: every up-down epoch classified the held-out samples worse than the "
+                    f"greedy DBN (error {self.greedy_validation_error_:.4f}; the best epoch "
+                    f"{self.validation_error_.min():.4f}), so the greedy parameters are kept. "
+                    "Lower updown_learning_rate (it is "
+                    f"{self.updown_learning_rate}) for up-down to improve on them.",
+                    UserWarning, stacklevel=4)
 
     def _updown_pass(self, top, X, Y, rng, k):
         """The up-down mini-batches of one in-memory block of rows (the
