@@ -633,14 +633,40 @@ def test_stack_stages_get_their_layers_epoch_budget():
     assert _total_iterations(mixed) is None
 
 
-def test_dbn_with_a_longer_updown_stage_gets_no_epoch_budget():
+def test_dbn_updown_stage_gets_its_own_epoch_budget():
+    import io
+
     from deepzoo import DBN
-    from deepzoo.recipes._runner import _total_iterations
+    from deepzoo.recipes._runner import _Progress, _stage_budgets, _total_iterations
 
     assert _total_iterations(DBN(n_iter=50)) == 50
-    assert _total_iterations(DBN(n_iter=50, n_updown_iter=50)) == 50
-    # the greedy layers' 50 epochs would mislead the estimate of 300 up-down epochs
-    assert _total_iterations(DBN(n_iter=50, n_updown_iter=300)) is None
+    assert _stage_budgets(DBN(n_iter=50)) == ()
+    dbn = DBN(n_iter=3, n_updown_iter=10)
+    assert _total_iterations(dbn) == 3
+    assert _stage_budgets(dbn) == (("up-down", 10),)
+    # the labelled top's 3 epochs (2 s each), then up-down epochs of 5 s
+    # with their validation line: the up-down estimate counts 10 epochs
+    times = iter([0.0, 2.0, 4.0, 6.0, 11.0, 11.5, 16.0, 16.5])
+    out = io.StringIO()
+    progress = _Progress(out, _total_iterations(dbn), clock=lambda: next(times),
+                         stage_budgets=_stage_budgets(dbn))
+    for k in (1, 2, 3):
+        progress.write(f"[DBN] Iteration {k}, top RBM reconstruction error = 6.0\n")
+    for k in (1, 2):
+        progress.write(f"[DBN] Iteration {k}, up-down data prediction error = 5.0\n")
+        progress.write(f"[DBN] Iteration {k}, validation error = 0.02\n")
+    lines = out.getvalue().splitlines()
+    assert lines[2].endswith("[elapsed 6s, ~0s left in this stage]")
+    assert lines[3].endswith("[elapsed 11s, ~45s left in this stage]")  # 5 s, 9 to go
+    assert lines[4].endswith("[elapsed 11s, ~45s left in this stage]")
+    assert lines[5].endswith("[elapsed 16s, ~40s left in this stage]")
+    # a resumed up-down stage counts on from its checkpoint's epoch
+    times = iter([0.0, 1.0, 6.0])
+    out = io.StringIO()
+    progress = _Progress(out, 3, clock=lambda: next(times), stage_budgets=(("up-down", 10),))
+    progress.write("[DBN] resumed after up-down epoch 7 from its checkpoint\n")
+    progress.write("[DBN] Iteration 8, up-down data prediction error = 5.0\n")
+    assert out.getvalue().splitlines()[1].endswith("~10s left in this stage]")
 
 
 def test_linear_svm_measure_is_liblinear_on_the_features():

@@ -137,10 +137,15 @@ class _Progress:
     _LINE = re.compile(r"^\[(\w+)\] Iteration (\d+),")
     _RESUMED = re.compile(r"^\[(\w+)\] resumed after (?:[\w-]+ )?epoch (\d+)")
 
-    def __init__(self, stream, total_iterations, clock=time.perf_counter, epoch_costs=None):
+    def __init__(self, stream, total_iterations, clock=time.perf_counter, epoch_costs=None,
+                 stage_budgets=()):
         self.stream = stream
-        self.total = total_iterations
+        self.default_total = self.total = total_iterations
+        # (text, epochs): a stage whose lines contain text runs that many
+        # epochs instead (a DBN's up-down stage)
+        self.stage_budgets = stage_budgets
         # relative cost of each epoch (all equal unless given)
+        self.epoch_costs = epoch_costs
         self.costs = [1.0] * (total_iterations or 0) if epoch_costs is None else epoch_costs
         self.clock = clock
         self.start = self.last = clock()
@@ -181,6 +186,10 @@ class _Progress:
             # one class (a stack of denoising autoencoders) print the same
             # name: their stages part where the epoch count starts again.
             self.block, self.block_start, self.first_done = name, self.last, None
+            self.total = next((epochs for text, epochs in self.stage_budgets if text in line),
+                              self.default_total)
+            if self.epoch_costs is None:
+                self.costs = [1.0] * (self.total or 0)
             # A stage resumed from its checkpoint after epoch n counts on
             # from n + 1: only the epochs of this process took this time.
             self.k_before = self.resumed[1] if self.resumed[0] == name else 0
@@ -201,19 +210,25 @@ class _Progress:
 
 
 def _total_iterations(model):
-    """Epochs of each stage of ``model``'s fit, or None when they differ or are unknown."""
+    """Epochs of each stage of ``model``'s fit (but those of
+    :func:`_stage_budgets`), or None when they differ or are unknown."""
     params = model.get_params(deep=False)
     for key in ("n_iter", "max_iter"):
         if isinstance(params.get(key), int):
-            # a DBN's up-down stage has its own budget
-            if params.get("n_updown_iter") not in (None, 0, params[key]):
-                return None
             return params[key]
     if isinstance(params.get("steps"), list):  # a Stack: its layers' own budgets
         totals = {_total_iterations(step) for _, step in params["steps"]}
         if len(totals) == 1:
             return totals.pop()
     return None
+
+
+def _stage_budgets(model):
+    """``(text, epochs)`` of the stages of ``model``'s fit that have their
+    own epoch budget, told apart by the text of their progress lines: a
+    DBN's up-down stage."""
+    n_updown = model.get_params(deep=False).get("n_updown_iter")
+    return (("up-down", n_updown),) if n_updown else ()
 
 
 def _epoch_costs(model):
@@ -241,7 +256,8 @@ def _fit(model, recipe, variant, split):
     supervised = _fit_y(recipe, variant)
     if supervised is None:
         supervised = is_classifier(model) or is_regressor(model)
-    progress = _Progress(sys.stdout, _total_iterations(model), epoch_costs=_epoch_costs(model))
+    progress = _Progress(sys.stdout, _total_iterations(model), epoch_costs=_epoch_costs(model),
+                         stage_budgets=_stage_budgets(model))
     saved, sys.stdout = sys.stdout, progress
     t0 = time.perf_counter()
     try:
