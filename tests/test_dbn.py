@@ -732,3 +732,79 @@ def test_bad_top_n_init_is_refused(digits):
     from sklearn.utils._param_validation import InvalidParameterError
     with pytest.raises(InvalidParameterError, match="top_n_init"):
         DBN(top_n_init=0).fit(*digits)
+
+
+def _greedy_then_warm(X, y, **warm_params):
+    params = {"hidden_layer_sizes": (16, 32), "n_iter": 3, "batch_size": 20, "random_state": 0}
+    greedy = DBN(**params).fit(X, y)
+    return greedy, copy.deepcopy(greedy).set_params(warm_start=True, n_updown_iter=2,
+                                                    **warm_params)
+
+
+def test_warm_start_runs_updown_from_the_fitted_dbn(digits, monkeypatch):
+    X, y = digits[0][:300], digits[1][:300]
+    greedy, warm = _greedy_then_warm(X, y, updown_learning_rate=1e-30)
+    monkeypatch.setattr(_dbn.Stack, "fit", lambda *a: pytest.fail("greedy layers retrained"))
+    monkeypatch.setattr(DBN, "_fit_labelled_top", lambda *a: pytest.fail("top retrained"))
+    warm.fit(X, y)
+    assert warm.n_iter_ == 2 and warm.updown_error_.shape == (2,)
+    # a vanishing up-down rate: the parameters are the greedy fit's
+    for name in ("recognition_weights_", "generative_weights_"):
+        for a, b in zip(getattr(warm, name), getattr(greedy, name)):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(warm.top_components_, greedy.top_components_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(warm.label_components_, greedy.label_components_, rtol=0,
+                               atol=1e-12)
+    # up-down at a useful rate moves them; a second warm fit continues from there
+    warm.set_params(updown_learning_rate=0.1).fit(X, y)
+    assert not np.allclose(warm.top_components_, greedy.top_components_)
+    moved = warm.top_components_.copy()
+    warm.fit(X, y)
+    assert warm.n_iter_ == 2 and not np.array_equal(warm.top_components_, moved)
+
+
+def test_warm_start_holds_out_the_rows_a_cold_fit_holds_out(digits, monkeypatch):
+    X, y = digits[0][:300], digits[1][:300]
+    held = []
+    split = _dbn._Validation.split
+
+    def recording(self, X, y):
+        held.append(self.rows.copy())
+        return split(self, X, y)
+
+    monkeypatch.setattr(_dbn._Validation, "split", recording)
+    params = {"hidden_layer_sizes": (16, 32), "n_iter": 3, "batch_size": 20, "top_n_init": 2,
+              "validation_fraction": 0.2, "random_state": 0}
+    greedy = DBN(**params).fit(X, y)
+    warm = copy.deepcopy(greedy).set_params(warm_start=True, n_updown_iter=2).fit(X, y)
+    assert len(held) == 2
+    np.testing.assert_array_equal(held[0], held[1])
+    assert warm.greedy_validation_error_ == greedy.top_init_error_.min()
+
+
+def test_warm_start_on_an_unfitted_dbn_is_a_cold_fit(digits):
+    X, y = digits[0][:200], digits[1][:200]
+    params = {"hidden_layer_sizes": (6, 5), "n_iter": 2, "n_updown_iter": 1, "random_state": 0}
+    _assert_same_fit(DBN(**params).fit(X, y), DBN(warm_start=True, **params).fit(X, y))
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"classes": True}, "the classes .* differ from the previous fit's"),
+    ({"features": True}, "8 features, but the fitted DBN has 64"),
+    ({"hidden_layer_sizes": (16, 8)}, r"hidden_layer_sizes=\(16, 8\), but the fitted DBN has "
+                                      r"layers of \(16, 32\)"),
+    ({"labels": False}, "fitted with labels"),
+])
+def test_warm_start_refuses_another_problem(change, match, digits):
+    X, y = digits[0][:200], digits[1][:200]
+    _, warm = _greedy_then_warm(X, y)
+    before = warm.top_components_.copy()
+    if change.get("classes"):
+        y = np.where(y == 9, 10, y)
+    if change.get("features"):
+        X = X[:, :8]
+    if "hidden_layer_sizes" in change:
+        warm.set_params(hidden_layer_sizes=change["hidden_layer_sizes"])
+    with pytest.raises(ValueError, match=match):
+        warm.fit(X, y) if change.get("labels", True) else warm.fit(X)
+    np.testing.assert_array_equal(warm.top_components_, before)

@@ -334,6 +334,19 @@ class DBN(TransformerMixin, BaseEstimator):
         tops. Used only by ``fit(X, y)`` with ``n_updown_iter > 0`` or
         ``top_n_init > 1`` on in-memory data; otherwise nothing is held
         out. None: no validation.
+    warm_start : bool, default=False
+        When True and the DBN is fitted, ``fit`` keeps its greedy layers
+        and labelled top and runs only the ``n_updown_iter`` up-down
+        epochs, from the fitted parameters (``n_iter_`` and the up-down
+        histories start again), as ``MLPClassifier(warm_start=True)``
+        starts from its previous weights: to try several up-down settings
+        on one greedy DBN, or to run more up-down epochs. The data must
+        have the features and classes of the fit before (or no labels, if
+        it had none), and ``hidden_layer_sizes`` its layers. With
+        ``validation_fraction``, the rows held out are those a fit from
+        scratch holds out: with the same ``random_state`` and data, the
+        rows a greedy fit that held rows out (``top_n_init > 1``) never
+        trained on. A DBN not fitted yet is fitted from scratch.
     random_state : int, RandomState instance or None, default=None
         Seeds every draw (initialisation, shuffling, the sampling of the
         greedy layers, of the top RBM and of up-down): a seed reproduces a
@@ -371,8 +384,9 @@ class DBN(TransformerMixin, BaseEstimator):
         ``np.argmin(validation_error_) + 1``, or the greedy DBN's if it
         classified at least as well. None when nothing was held out.
     greedy_validation_error_ : float or None
-        The greedy DBN's classification error on the held-out samples,
-        before up-down; None unless ``validation_error_`` is recorded.
+        The classification error on the held-out samples of the DBN that
+        up-down starts from (the greedy one, or with ``warm_start`` the
+        fitted one); None unless ``validation_error_`` is recorded.
     n_iter_ : int
         Up-down epochs run.
     n_features_in_ : int
@@ -417,6 +431,7 @@ class DBN(TransformerMixin, BaseEstimator):
         "updown_learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "updown_k": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -427,7 +442,7 @@ class DBN(TransformerMixin, BaseEstimator):
                  learning_rate_schedule="constant", top_method="cd", top_learning_rate=None,
                  top_n_init=1, n_updown_iter=0, updown_learning_rate=0.01,
                  updown_learning_rate_schedule="constant", updown_k=3, validation_fraction=None,
-                 random_state=None, verbose=False):
+                 warm_start=False, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -447,6 +462,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.updown_learning_rate_schedule = updown_learning_rate_schedule
         self.updown_k = updown_k
         self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -504,6 +520,8 @@ class DBN(TransformerMixin, BaseEstimator):
             [0, 1], or says that the file is closed.
         """
         supervised = y is not None
+        # read before the data's validation resets n_features_in_
+        warm = self._fitted_shape() if self.warm_start else None
         stream = None
         if is_streamed(X):
             # every chunk is checked as it is read, before any update
@@ -532,7 +550,11 @@ class DBN(TransformerMixin, BaseEstimator):
         validation = None
         if supervised:
             check_classification_targets(y)
-            self.classes_, y = np.unique(y, return_inverse=True)
+            classes, y = np.unique(y, return_inverse=True)
+        if warm is not None:
+            self._check_warm_start(warm, sizes, classes if supervised else None)
+        if supervised:
+            self.classes_ = classes
             if validating:
                 validation = _Validation(self._held_out_rows(y, rng))
         else:
@@ -544,8 +566,60 @@ class DBN(TransformerMixin, BaseEstimator):
             checkpoints.finish(self)
             return self
         X, Y = self._training_rows(X, y, validation, dtype)
-        # Greedy: the lower layers (and, without labels, the top) are RBMs
-        # trained by the stack, each on the hidden probabilities below.
+        if warm is None:
+            self._fit_greedy(X, Y, sizes, rng, stream, validation, dtype)
+        self.n_iter_ = 0
+        self.updown_error_ = np.empty(0)
+        self.validation_error_ = None
+        self.greedy_validation_error_ = None
+        if self.n_updown_iter:
+            if validation is not None:
+                self.validation_error_ = np.empty(0)
+                # The greedy DBN is the first candidate: up-down at too large
+                # a rate can wreck the classifier in its first epoch (MNIST,
+                # rate 0.3: 89% error), and then no epoch should be kept.
+                self.greedy_validation_error_ = validation.error(self)
+                if self.verbose:
+                    print(f"[DBN] {'fitted' if warm else 'greedy'} DBN: classification error "
+                          f"{self.greedy_validation_error_:.4f} on the held-out samples",
+                          flush=True)
+                validation.best = {name: a.copy() for name, a in self._learned_state().items()}
+            checkpoints.save_epoch(self, rng, *self._checkpoint_state(validation))
+            self._updown(X if stream is None else stream, Y, rng, validation)
+        checkpoints.finish(self)
+        return self
+
+    def _fitted_shape(self):
+        """``(n_features, layer sizes, classes)`` of the fitted DBN, None if
+        it is not fitted (what ``warm_start`` must match)."""
+        if not hasattr(self, "top_components_"):
+            return None
+        sizes = tuple(W.shape[0] for W in self.recognition_weights_)
+        return self.n_features_in_, sizes + (self.top_components_.shape[0],), self.classes_
+
+    def _check_warm_start(self, fitted, sizes, classes):
+        """Refuse a warm start on data or layers other than the fitted DBN's."""
+        n_features, fitted_sizes, fitted_classes = fitted
+        fix = "fit the DBN's own problem, or set warm_start=False to fit from scratch"
+        if (classes is None) != (fitted_classes is None):
+            how = "with" if fitted_classes is not None else "without"
+            raise ValueError(f"DBN(warm_start=True): the DBN was fitted {how} labels, and "
+                             f"warm_start continues that fit; {fix}.")
+        if self.n_features_in_ != n_features:
+            raise ValueError(f"DBN(warm_start=True): X has {self.n_features_in_} features, but "
+                             f"the fitted DBN has {n_features}; {fix}.")
+        if tuple(sizes) != fitted_sizes:
+            raise ValueError(f"DBN(warm_start=True): hidden_layer_sizes={tuple(sizes)}, but the "
+                             f"fitted DBN has layers of {fitted_sizes}; {fix}.")
+        if classes is not None and not np.array_equal(classes, fitted_classes):
+            raise ValueError(f"DBN(warm_start=True): the classes of y {classes.tolist()} differ "
+                             f"from the previous fit's {fitted_classes.tolist()}; {fix}.")
+
+    def _fit_greedy(self, X, Y, sizes, rng, stream, validation, dtype):
+        """Greedy: the lower layers (and, without labels ``Y``, the top) are
+        RBMs trained by the stack, each on the hidden probabilities below;
+        with labels, ``top_n_init`` labelled tops on the penultimate rows."""
+        supervised = Y is not None
         n_greedy = len(sizes) - 1 if supervised else len(sizes)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
         layers = []
@@ -577,26 +651,6 @@ class DBN(TransformerMixin, BaseEstimator):
             self.label_components_ = None
             self.label_intercept_ = None
             self.top_init_error_ = None
-        self.n_iter_ = 0
-        self.updown_error_ = np.empty(0)
-        self.validation_error_ = None
-        self.greedy_validation_error_ = None
-        if self.n_updown_iter:
-            if validation is not None:
-                self.validation_error_ = np.empty(0)
-                # The greedy DBN is the first candidate: up-down at too large
-                # a rate can wreck the classifier in its first epoch (MNIST,
-                # rate 0.3: 89% error), and then no epoch should be kept.
-                self.greedy_validation_error_ = validation.error(self)
-                if self.verbose:
-                    print(f"[DBN] greedy DBN: classification error "
-                          f"{self.greedy_validation_error_:.4f} on the held-out samples",
-                          flush=True)
-                validation.best = {name: a.copy() for name, a in self._learned_state().items()}
-            checkpoints.save_epoch(self, rng, *self._checkpoint_state(validation))
-            self._updown(X if stream is None else stream, Y, rng, validation)
-        checkpoints.finish(self)
-        return self
 
     def _held_out_rows(self, y, rng):
         """The rows ``validation_fraction`` holds out of the class indices
