@@ -717,3 +717,96 @@ def test_raw_logistic_baseline_and_fantasy_judge_share_one_fit(monkeypatch):
     assert raw == {"raw_logistic_test_accuracy": expected,
                    "raw_logistic_test_error": 1 - expected}
     assert fantasies["fantasy_independent_judge_test_accuracy"] == expected
+
+
+WARM = '''
+name = "tiny-warm"
+title = "Tiny DBN, up-down from the greedy variant"
+kind = "pretrain"
+seed = 2
+[paper]
+source = "nobody"
+metric = "test_error"
+[data]
+dataset = "digits-shifted"
+n_train = 300
+n_test = 100
+[model]
+estimator = "DBN"
+params = { hidden_layer_sizes = [16, 32], n_iter = 2, batch_size = 20 }
+[[variants]]
+name = "greedy"
+fit = { y = true }
+params = { top_n_init = 2, validation_fraction = 0.2 }
+[[variants]]
+name = "up-down"
+fit = { y = true }
+warm_start_from = "greedy"
+params = { n_updown_iter = 2, updown_learning_rate = 0.05 }
+[evaluate]
+metrics = ["accuracy"]
+'''
+
+
+def test_variant_warm_starts_from_an_earlier_variant(tmp_path, monkeypatch):
+    from deepzoo import DBN
+    from deepzoo.io import load
+    from deepzoo.stacks import _dbn
+
+    path = tmp_path / "warm.toml"
+    path.write_text(WARM)
+    runs = tmp_path / "runs"
+    fits = []
+    fit = DBN.fit
+
+    def recording(self, X, y=None):
+        fits.append((self.warm_start, hasattr(self, "top_components_"), self.n_updown_iter))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(DBN, "fit", recording)
+    summary = recipes.run_recipe(path, runs_dir=runs)
+    # the greedy variant from scratch, then up-down from its fitted model
+    assert fits == [(False, False, 0), (True, True, 2)]
+    folder = runs / "tiny-warm" / "pretrain"
+    greedy, updown = load(folder / "greedy.h5"), load(folder / "up-down.h5")
+    assert updown.warm_start and updown.n_iter_ == 2 and greedy.n_iter_ == 0
+    # the greedy layers were kept: the tops' held-out errors are the greedy fit's
+    np.testing.assert_array_equal(updown.top_init_error_, greedy.top_init_error_)
+    assert summary["variants"]["up-down"]["warm_start_from"] == "greedy"
+    assert "(after greedy's fit)" in (folder / "report.md").read_text()
+    # a changed greedy variant invalidates the up-down model built on it
+    monkeypatch.setattr(DBN, "fit", fit)
+    changed = WARM.replace("top_n_init = 2", "top_n_init = 3")
+    path.write_text(changed)
+    out = recipes.run_recipe(path, runs_dir=runs, overwrite=True, variants=["greedy"])
+    section = recipes._runner._recipe_section
+    recipe = recipes.load_recipe(path)
+    old = json.loads((folder / "up-down.fit.json").read_text())["recipe_hash"]
+    assert old != recipes._runner._digest(section(recipe, recipe.variants[1], runs))
+    assert "greedy" in out["variants"]
+
+
+def test_warm_start_variant_needs_its_source_run_first(tmp_path):
+    path = tmp_path / "warm.toml"
+    path.write_text(WARM)
+    with pytest.raises(RecipeError, match=r"variant 'up-down' starts from variant 'greedy', "
+                                          r"whose model .* does not exist.*--variant greedy"):
+        recipes.run_recipe(path, runs_dir=tmp_path / "runs", variants=["up-down"])
+
+
+def test_warm_start_from_must_name_an_earlier_variant():
+    bad = WARM.replace('warm_start_from = "greedy"', 'warm_start_from = "nothing"')
+    with pytest.raises(RecipeError, match=r"variants\[1\].warm_start_from names no earlier "
+                                          r"variant: 'nothing'"):
+        recipes.parse_recipe(bad)
+    # a later variant cannot be the source either (it has not run yet)
+    swapped = WARM.replace('name = "greedy"', 'name = "a"').replace(
+        'warm_start_from = "greedy"', 'warm_start_from = "up-down"')
+    with pytest.raises(RecipeError, match="names no earlier variant: 'up-down'"):
+        recipes.parse_recipe(swapped)
+    no_warm = WARM.replace('estimator = "DBN"', 'estimator = "BernoulliRBM"').replace(
+        "hidden_layer_sizes = [16, 32], ", "").replace(
+        "top_n_init = 2, validation_fraction = 0.2", "").replace(
+        "n_updown_iter = 2, updown_learning_rate = 0.05", "").replace("fit = { y = true }\n", "")
+    with pytest.raises(RecipeError, match="BernoulliRBM has no warm_start"):
+        recipes.validate_recipe(recipes.parse_recipe(no_warm))

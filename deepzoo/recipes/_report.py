@@ -57,6 +57,13 @@ def format_value(metric, value):
     return f"{value:.4g}"
 
 
+def _time(metrics, seconds):
+    """A variant's time; one that continues another's fit says so (its
+    time leaves that fit out)."""
+    after = metrics.get("warm_start_from")
+    return f"{seconds:.0f} s" + (f" (after {after}'s fit)" if after else "")
+
+
 def _variant_rows(summary):
     """``(name, metrics, paper value, seconds)`` per variant; the variant of
     a single-variant recipe takes the recipe's paper value (one variant run
@@ -90,7 +97,7 @@ def write_report(summary, path):
     for name, metrics, paper_value, seconds in _variant_rows(summary):
         lines.append(
             f"| {name} | {format_value(metric, paper_value)} | "
-            f"{_this_run(metric, metrics)} | {summary['data']} | {seconds:.0f} s |"
+            f"{_this_run(metric, metrics)} | {summary['data']} | {_time(metrics, seconds)} |"
         )
     flagged = {name: unreliable_likelihood(metrics)
                for name, metrics in summary["variants"].items()}
@@ -148,5 +155,5 @@ def results_table(runs_dir):
             rows.append(
                 f"| {summary['recipe']} ({summary['kind']}) | {name} | {metric} | "
                 f"{format_value(metric, paper_value)} | {_this_run(metric, metrics)} | "
-                f"{summary['data']} | {seconds:.0f} s |")
+                f"{summary['data']} | {_time(metrics, seconds)} |")
     return "\n".join(rows) + "\n"

@@ -19,7 +19,8 @@ from ._schema import RecipeError, load_recipe
 
 __all__ = ["run_recipe", "reproduce", "run_folder", "validate_recipe"]
 
-_MAIN = {"name": "main", "params": {}, "fit": {"y": None}, "paper_value": None}
+_MAIN = {"name": "main", "params": {}, "fit": {"y": None}, "paper_value": None,
+         "warm_start_from": None}
 
 
 def run_folder(runs_dir, name, kind):
@@ -54,6 +55,26 @@ def _pretrained_path(recipe, runs_dir):
     return path
 
 
+def _variant(recipe, name):
+    return next(v for v in recipe.variants if v["name"] == name)
+
+
+def _warm_start_path(recipe, variant, runs_dir):
+    """The saved model of the variant that ``variant`` continues; a
+    ``RecipeError`` that says what to run when it is missing or was fitted
+    by another version of that variant's recipe section."""
+    source = variant["warm_start_from"]
+    path = inside(runs_dir, run_folder(runs_dir, recipe.name, recipe.kind) / f"{source}.h5")
+    expected = _digest(_recipe_section(recipe, _variant(recipe, source), runs_dir))
+    if not path.is_file() or _recorded_hash(path.with_name(f"{source}.fit.json")) != expected:
+        raise RecipeError(
+            f"variant {variant['name']!r} starts from variant {source!r}, whose model {path} "
+            "does not exist or was fitted by another version of the recipe; run both: "
+            f"'deepzoo {recipe.kind} {recipe.name} --variant {source} --variant "
+            f"{variant['name']}'.")
+    return path
+
+
 def _build(recipe, variant, runs_dir, load_pretrained=True):
     from deepzoo.io import load
 
@@ -74,6 +95,23 @@ def _build(recipe, variant, runs_dir, load_pretrained=True):
         if key not in allowed:
             raise RecipeError(f"unknown key model.params.{key} for {cls.__name__}; "
                               f"its parameters are: {', '.join(sorted(allowed))}.")
+    if variant["warm_start_from"] is not None:
+        if "warm_start" not in allowed:
+            raise RecipeError(f"variant {variant['name']!r}: warm_start_from needs an estimator "
+                              f"that continues a fit, but {cls.__name__} has no warm_start "
+                              "parameter; remove warm_start_from.")
+        params["warm_start"] = True
+        if load_pretrained:
+            path = _warm_start_path(recipe, variant, runs_dir)
+            try:
+                fitted = load(path)
+            except (ValueError, OSError) as exc:
+                raise RecipeError(f"cannot read the model {path}: {exc}") from None
+            if type(fitted) is not cls:
+                raise RecipeError(f"{path} holds a {type(fitted).__name__}, not the recipe's "
+                                  f"{cls.__name__}; run variant {variant['warm_start_from']!r} "
+                                  "again (--overwrite).")
+            model = fitted
     if recipe.kind == "finetune" and "pretrained" in allowed:
         # pretrained = false in a variant: the same network without pretraining.
         if params.get("pretrained", True) is False or not load_pretrained:
@@ -297,6 +335,10 @@ def _recipe_section(recipe, variant, runs_dir):
         "params": params,
         "fit_y": _fit_y(recipe, variant),
     }
+    if variant["warm_start_from"] is not None:
+        # the model it continues: a changed source retrains this variant too
+        section["warm_start_from"] = _recipe_section(
+            recipe, _variant(recipe, variant["warm_start_from"]), runs_dir)
     if recipe.starts_from and params.get("pretrained", True) is not False:
         model_path = _pretrained_path(recipe, runs_dir)
         section["pretrained_recipe_hash"] = _recorded_hash(
@@ -453,6 +495,9 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
                 for v in recipe.variants or [_MAIN]}
     out, files, outputs = _outputs(recipe, runs_dir)
     requested = [v["name"] for v in chosen]
+    for v in chosen:
+        if v["warm_start_from"] is not None and v["warm_start_from"] not in requested:
+            _warm_start_path(recipe, v, runs_dir)
     kept = {}  # results of a finished run's other variants, still valid
     previous = read_summary(files["metrics"]) if files["metrics"].exists() else None
     if overwrite and not variants and files["metrics"].exists():
@@ -511,6 +556,8 @@ def run_recipe(recipe, runs_dir="runs", overwrite=False, data_home=None, downloa
         print(f"{label}: fitted in {fit_seconds:.1f}s; measuring", flush=True)
         t0 = time.perf_counter()
         metrics = measure(model, split, recipe.evaluate, baselines)
+        if variant["warm_start_from"] is not None:
+            metrics["warm_start_from"] = variant["warm_start_from"]
         metrics["fit_seconds"] = round(fit_seconds, 2)
         metrics["measure_seconds"] = round(time.perf_counter() - t0, 2)
         metrics["figures"] = [] if figures_skipped else draw_figures(

@@ -65,6 +65,9 @@ _VARIANT = {
     # false: run only when named (``--variant NAME``), e.g. a paper's own
     # protocol that is too slow for the default run
     "default": (bool, False, True),
+    # an earlier variant whose fitted model this one continues
+    # (``warm_start=True``): a DBN's up-down stage from the greedy variant
+    "warm_start_from": (str, False, None),
 }
 _FIT = {
     "y": (bool, False, None),
@@ -224,6 +227,12 @@ def parse_recipe(text, path=None):
     names = [v["name"] for v in top["variants"]]
     if len(set(names)) != len(names):
         raise RecipeError(f"variant names must be unique; got {names}.")
+    for i, v in enumerate(top["variants"]):
+        if v["warm_start_from"] is not None and v["warm_start_from"] not in names[:i]:
+            raise RecipeError(
+                f"variants[{i}].warm_start_from names no earlier variant: "
+                f"{v['warm_start_from']!r}; name one of the variants listed before "
+                f"{v['name']!r} (its model is fitted first).")
     for key in ("metrics", "figures"):
         for item in top["evaluate"][key]:
             if not isinstance(item, str):
