@@ -32,3 +32,19 @@ def data_dir():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def held_out_rows(monkeypatch):
+    """The rows each DBN fit of the test holds out for validation, in order."""
+    from deepzoo.stacks import _dbn
+
+    held = []
+    split = _dbn._Validation.split
+
+    def recording(self, X, y):
+        held.append(self.rows.copy())
+        return split(self, X, y)
+
+    monkeypatch.setattr(_dbn._Validation, "split", recording)
+    return held

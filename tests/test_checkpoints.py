@@ -318,18 +318,9 @@ def test_dbn_resumes_its_cd_schedule_and_best_epoch_bit_for_bit(stop_after, tmp_
     np.testing.assert_array_equal(resumed.predict(X), reference.predict(X))
 
 
-def test_unseeded_dbn_resumes_with_the_held_out_rows_it_trained_without(tmp_path, monkeypatch):
-    from deepzoo.stacks import _dbn as dbn_module
-
+def test_unseeded_dbn_resumes_with_the_held_out_rows_it_trained_without(tmp_path, monkeypatch,
+                                                                       held_out_rows):
     X, y = _dbn_data()
-    held = []
-    split = dbn_module._Validation.split
-
-    def recording(self, X, y):
-        held.append(self.rows.copy())
-        return split(self, X, y)
-
-    monkeypatch.setattr(dbn_module._Validation, "split", recording)
     params = {**_SCHEDULED, "random_state": None}
     path = tmp_path / "dbn.npz"
     dbn = DBN(hidden_layer_sizes=(6, 5, 8), n_iter=2, batch_size=16, n_updown_iter=4, **params)
@@ -337,6 +328,6 @@ def test_unseeded_dbn_resumes_with_the_held_out_rows_it_trained_without(tmp_path
     resumed = clone(dbn)
     with epoch_checkpoints(resumed, path):
         resumed.fit(X, y)
-    assert len(held) == 2 and held[0].shape == (15,)
-    np.testing.assert_array_equal(held[0], held[1])
+    assert len(held_out_rows) == 2 and held_out_rows[0].shape == (15,)
+    np.testing.assert_array_equal(*held_out_rows)
     assert resumed.validation_error_.shape == (4,)

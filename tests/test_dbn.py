@@ -763,22 +763,14 @@ def test_warm_start_runs_updown_from_the_fitted_dbn(digits, monkeypatch):
     assert warm.n_iter_ == 2 and not np.array_equal(warm.top_components_, moved)
 
 
-def test_warm_start_holds_out_the_rows_a_cold_fit_holds_out(digits, monkeypatch):
+def test_warm_start_holds_out_the_rows_a_cold_fit_holds_out(digits, held_out_rows):
     X, y = digits[0][:300], digits[1][:300]
-    held = []
-    split = _dbn._Validation.split
-
-    def recording(self, X, y):
-        held.append(self.rows.copy())
-        return split(self, X, y)
-
-    monkeypatch.setattr(_dbn._Validation, "split", recording)
     params = {"hidden_layer_sizes": (16, 32), "n_iter": 3, "batch_size": 20, "top_n_init": 2,
               "validation_fraction": 0.2, "random_state": 0}
     greedy = DBN(**params).fit(X, y)
     warm = copy.deepcopy(greedy).set_params(warm_start=True, n_updown_iter=2).fit(X, y)
-    assert len(held) == 2
-    np.testing.assert_array_equal(held[0], held[1])
+    assert len(held_out_rows) == 2
+    np.testing.assert_array_equal(*held_out_rows)
     assert warm.greedy_validation_error_ == greedy.top_init_error_.min()
 
 
