@@ -100,36 +100,29 @@ def _gemm_loop(X, W, V, H, G):
 
 
 @numba.njit(nogil=True)
-def _floor_loop(X, W, V, H, G, nb, weight_pass=False):
+def _floor_loop(X, W, V, H, G, nb, weight_pass=False, fast=None, velocity=None, out=None):
     # CD-k, PCD and FPCD at k = 1 with as many chains as rows per batch:
     # the same four products (the chains replace the reconstructions).
     # weight_pass: also the one pass over the weights that any momentum
     # step needs (its new weights combine two weight-sized states and the
     # gradient; a product folds in only one of them, as BLAS's beta): the
-    # axpy of the kernel's heavy-ball step
+    # axpy of the kernel's heavy-ball step.
+    # fast (with velocity and out): FPCD's floor instead, the gradient
+    # written to G (fast PCD steps two parameter sets with it) and FPCD's
+    # one fused pass over the weights (the kernel's own _fast_pcd_step, a
+    # no-op when fast is None): it must write the weights, their velocity,
+    # the fast weights and their sum (the next negative phase's weights)
+    # and read the gradient, eight weight-sized streams where the momentum
+    # step of CD and PCD needs three. (Rate 0 and decaying fast weights
+    # keep the values finite; the pass is the same.)
+    beta = 1.0 if fast is None else 0.0
     for start in range(0, X.shape[0] - nb + 1, nb):
         gemm(False, True, 1.0, X[start:start + nb], W, 0.0, H[:nb])
         gemm(False, False, 1.0, H[nb:], W, 0.0, V[nb:])
         gemm(False, True, 1.0, V[nb:], W, 0.0, H[nb:])
         if weight_pass:
             axpy(0.5, W.reshape(-1), G.reshape(-1))
-        gemm(True, False, 1.0, H, V, 1.0, G)
-
-
-@numba.njit(nogil=True)
-def _fpcd_floor_loop(X, W, V, H, G, nb, fast, velocity, out):
-    # FPCD's floor: the four products, the gradient written to G (fast PCD
-    # steps two parameter sets with it) and FPCD's one fused pass over the
-    # weights (the kernel's own _fast_pcd_step): it must write the weights,
-    # their velocity, the fast weights and their sum (the next negative
-    # phase's weights) and read the gradient, eight weight-sized streams
-    # where the momentum step of CD and PCD needs three. (Rate 0 and
-    # decaying fast weights keep the values finite; the pass is the same.)
-    for start in range(0, X.shape[0] - nb + 1, nb):
-        gemm(False, True, 1.0, X[start:start + nb], W, 0.0, H[:nb])
-        gemm(False, False, 1.0, H[nb:], W, 0.0, V[nb:])
-        gemm(False, True, 1.0, V[nb:], W, 0.0, H[nb:])
-        gemm(True, False, 1.0, H, V, 0.0, G)
+        gemm(True, False, 1.0, H, V, beta, G)
         _fast_pcd_step(fast, W, G, velocity, out, 0.0, 0.9, 1.0 / nb, 0.0002, 0.95, 0.0)
 
 
@@ -315,8 +308,8 @@ def _grid(args):
                     }
                     if method == "fpcd":
                         fast, velocity, out = (np.zeros_like(W) for _ in range(3))
-                        runs["fpcd_pass"] = own_threads(lambda: _fpcd_floor_loop(
-                            X, W, V, H, G, batch, fast, velocity, out))
+                        runs["fpcd_pass"] = own_threads(lambda: _floor_loop(
+                            X, W, V, H, G, batch, False, fast, velocity, out))
                     results = compare(runs, repeats=repeats)
                     t = {k: r["median"] for k, r in results.items()}
                     policy = t["floor1"] if small else t["floor"]
