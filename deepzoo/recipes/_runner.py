@@ -182,9 +182,9 @@ class _Progress:
         # (text, epochs): a stage whose lines contain text runs that many
         # epochs instead (a DBN's up-down stage)
         self.stage_budgets = stage_budgets
-        # relative cost of each epoch (all equal unless given)
-        self.epoch_costs = epoch_costs
-        self.costs = [1.0] * (total_iterations or 0) if epoch_costs is None else epoch_costs
+        # relative cost of each epoch (all equal unless given; set as each
+        # stage starts, with its budget)
+        self.epoch_costs = self.costs = epoch_costs
         self.clock = clock
         self.start = self.last = clock()
         self.block = self.k = None
