@@ -122,3 +122,36 @@ def test_rbm_epoch_variants_compiled(tmp_path, fit, variants):
     out = subprocess.run([sys.executable, "-c", _VARIANTS.format(fit=fit)], env=env,
                          capture_output=True, text=True, check=True, timeout=600).stdout
     assert int(out.split()[-1]) == variants
+
+
+_TWIN = """
+import sys
+import numba
+import numpy as np
+from deepzoo._kernels import nn
+serial, parallel = nn.sigmoid_inplace
+{{"serial": serial, "parallel": parallel}}["{twin}"](np.zeros((4, 3), np.float32))
+try:
+    numba.threading_layer()
+    print("threads started")
+except ValueError:  # raised until a parallel region has run
+    print("no threads")
+"""
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
+@pytest.mark.parametrize("first, second", [("parallel", "serial"), ("serial", "parallel")])
+def test_serial_and_parallel_twins_keep_their_own_cached_code(tmp_path, first, second):
+    # Numba's cache index ignores target options (numba issue 6845): twins of
+    # one function would share a cache entry, and whichever compiled first
+    # would run for both in every later process: a serial kernel on threads
+    # (5.8 ms instead of 0.05 for a 100 x 784 sigmoid, fighting BLAS's
+    # threads for the cores) or a parallel one on one core.
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    ran = {}
+    for twin in (first, second):  # one fresh process each, sharing the cache
+        out = subprocess.run([sys.executable, "-c", _TWIN.format(twin=twin)], env=env,
+                             capture_output=True, text=True, check=True, timeout=600).stdout
+        ran[twin] = out.split("\n")[-2]
+    assert ran == {"serial": "no threads", "parallel": "threads started"}

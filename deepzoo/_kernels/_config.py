@@ -1,5 +1,7 @@
 """The one place where kernel compilation flags are decided."""
 
+import types
+
 import numba
 
 # Fast-math without ``nnan``/``ninf``: kernels must still see and propagate
@@ -24,6 +26,28 @@ def kernel(func=None, **options):
 def parallel_kernel(func=None, **options):
     """Compile ``func`` as the ``parallel=True`` twin (rows independent)."""
     return kernel(func, parallel=True, **options)
+
+
+def twins(func):
+    """Compile ``func`` twice: ``(serial, parallel)`` with ``prange`` loops.
+
+    Each twin compiles a copy of ``func`` under its own qualified name, so
+    that each has its own cache file: Numba's cache index does not tell
+    target options apart (numba issue 6845), and twins of one function
+    would share one entry; whichever compiled first would then run for both
+    in every later process, a serial kernel on threads or a parallel one on
+    one core.
+    """
+    return (kernel(_renamed(func, "serial")),
+            parallel_kernel(_renamed(func, "parallel")))
+
+
+def _renamed(func, suffix):
+    copy = types.FunctionType(func.__code__, func.__globals__, func.__name__,
+                              func.__defaults__, func.__closure__)
+    copy.__qualname__ = f"{func.__qualname__}_{suffix}"
+    copy.__doc__ = func.__doc__
+    return copy
 
 
 def when_given(func):

@@ -11,7 +11,7 @@ float32 arithmetic stays float32. Each kernel has a serial and a
 import numba
 import numpy as np
 
-from ._config import kernel, parallel_kernel
+from ._config import twins
 from ._fastmath import exp, log1p01, normal, sigmoid, uniform
 
 __all__ = [
@@ -39,11 +39,6 @@ __all__ = [
 #: memory-bound and vectorised: below about a million elements, waking
 #: threads costs more than it saves (measured on 2 busy cores).
 PARALLEL_MIN_SIZE = 1 << 20
-
-
-def _twins(func):
-    """Compile ``func`` twice: ``(serial, parallel)`` with ``prange`` loops."""
-    return kernel(func), parallel_kernel(func)
 
 
 # ---------------------------------------------------------------- optimizers
@@ -102,12 +97,12 @@ def _adam(p, g, m, v, lr_t, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_
         p[i] -= lr_t * mi / (np.sqrt(vi) + eps_t)
 
 
-sgd_step = _twins(_sgd)
-momentum_step = _twins(_momentum)
-nesterov_step = _twins(_nesterov)
-adagrad_step = _twins(_adagrad)
-rmsprop_step = _twins(_rmsprop)
-adam_step = _twins(_adam)
+sgd_step = twins(_sgd)
+momentum_step = twins(_momentum)
+nesterov_step = twins(_nesterov)
+adagrad_step = twins(_adagrad)
+rmsprop_step = twins(_rmsprop)
+adam_step = twins(_adam)
 
 
 # --------------------------------------------------------------- activations
@@ -147,10 +142,10 @@ def _mul_relu_derivative(D, A):
                 D[i, j] *= 0
 
 
-sigmoid_inplace = _twins(_sigmoid_inplace)
-mul_sigmoid_derivative = _twins(_mul_sigmoid_derivative)
-mul_tanh_derivative = _twins(_mul_tanh_derivative)
-mul_relu_derivative = _twins(_mul_relu_derivative)
+sigmoid_inplace = twins(_sigmoid_inplace)
+mul_sigmoid_derivative = twins(_mul_sigmoid_derivative)
+mul_tanh_derivative = twins(_mul_tanh_derivative)
+mul_relu_derivative = twins(_mul_relu_derivative)
 
 
 # ------------------------------------------------------------ output layer
@@ -189,8 +184,8 @@ def _squared_error_delta(Z, b, Y, scale, one, rows):
         rows[i] = s * half
 
 
-sigmoid_cross_entropy_delta = _twins(_sigmoid_cross_entropy_delta)
-squared_error_delta = _twins(_squared_error_delta)
+sigmoid_cross_entropy_delta = twins(_sigmoid_cross_entropy_delta)
+squared_error_delta = twins(_squared_error_delta)
 
 
 # -------------------------------------------------------------- corruption
@@ -229,9 +224,9 @@ def _gaussian_noise(X, key, sigma, out):
             out[i, j] = x + sigma * normal(key, i * d + j, x)
 
 
-mask_noise = _twins(_mask_noise)
-salt_and_pepper_noise = _twins(_salt_and_pepper_noise)
-gaussian_noise = _twins(_gaussian_noise)
+mask_noise = twins(_mask_noise)
+salt_and_pepper_noise = twins(_salt_and_pepper_noise)
+gaussian_noise = twins(_gaussian_noise)
 
 
 def pick(twins, size):
