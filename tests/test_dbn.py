@@ -616,9 +616,14 @@ def test_validation_keeps_the_greedy_dbn_when_no_updown_epoch_beats_it(digits):
     # a rate that wrecks the classifier (8% held-out error) in every up-down
     # epoch (68-75%)
     with pytest.warns(UserWarning, match=r"every up-down epoch classified the held-out "
-                                         r"samples worse than the greedy DBN .* "
-                                         r"updown_learning_rate \(it is 3.0\)"):
+                                         r"samples worse than the greedy DBN it started "
+                                         r"from .* updown_learning_rate \(it is 3.0\)"):
         wrecked = DBN(n_updown_iter=3, updown_learning_rate=3.0, **params).fit(X[:600], y[:600])
+    # continued from a fitted DBN, the warning names that one
+    continued = copy.deepcopy(greedy).set_params(warm_start=True, n_updown_iter=3,
+                                                 updown_learning_rate=3.0)
+    with pytest.warns(UserWarning, match="worse than the fitted DBN it started from"):
+        continued.fit(X[:600], y[:600])
     assert wrecked.n_iter_ == 3
     assert wrecked.greedy_validation_error_ == greedy.top_init_error_.min()
     assert wrecked.validation_error_.min() > wrecked.greedy_validation_error_

@@ -137,11 +137,13 @@ def _updown_schedule(updown_k, n_updown_iter):
 class _Validation:
     """Held-out samples of ``validation_fraction``: the rows (indices into
     the data given to ``fit``, increasing), their inputs and class indices
-    once :meth:`split` has run, and the learned arrays of the best up-down
-    epoch so far (:meth:`DBN._learned_state` names)."""
+    once :meth:`split` has run, the DBN up-down starts from (``start``:
+    "greedy", or "fitted" for a warm start) and the learned arrays of the
+    best up-down epoch so far (:meth:`DBN._learned_state` names)."""
 
-    def __init__(self, rows):
+    def __init__(self, rows, start):
         self.rows = rows
+        self.start = start
         self.best = None
 
     def split(self, X, y):
@@ -556,7 +558,8 @@ class DBN(TransformerMixin, BaseEstimator):
         if supervised:
             self.classes_ = classes
             if validating:
-                validation = _Validation(self._held_out_rows(y, rng))
+                validation = _Validation(self._held_out_rows(y, rng),
+                                         "greedy" if warm is None else "fitted")
         else:
             self.classes_ = None
         if self.n_updown_iter and self._resume_updown(rng, sizes, dtype, X.shape[0],
@@ -580,7 +583,7 @@ class DBN(TransformerMixin, BaseEstimator):
                 # rate 0.3: 89% error), and then no epoch should be kept.
                 self.greedy_validation_error_ = validation.error(self)
                 if self.verbose:
-                    print(f"[DBN] {'fitted' if warm else 'greedy'} DBN: classification error "
+                    print(f"[DBN] {validation.start} DBN: classification error "
                           f"{self.greedy_validation_error_:.4f} on the held-out samples",
                           flush=True)
                 validation.best = {name: a.copy() for name, a in self._learned_state().items()}
@@ -942,8 +945,9 @@ class DBN(TransformerMixin, BaseEstimator):
             if self.validation_error_.min() > self.greedy_validation_error_:
                 warnings.warn(
                     "DBN: every up-down epoch classified the held-out samples worse than the "
-                    f"greedy DBN (error {self.greedy_validation_error_:.4f}; the best epoch "
-                    f"{self.validation_error_.min():.4f}), so the greedy parameters are kept. "
+                    f"{validation.start} DBN it started from (error "
+                    f"{self.greedy_validation_error_:.4f}; the best epoch "
+                    f"{self.validation_error_.min():.4f}), so its parameters are kept. "
                     "Lower updown_learning_rate (it is "
                     f"{self.updown_learning_rate}) for up-down to improve on them.",
                     UserWarning, stacklevel=4)
