@@ -182,9 +182,8 @@ class _Progress:
         # (text, epochs): a stage whose lines contain text runs that many
         # epochs instead (a DBN's up-down stage)
         self.stage_budgets = stage_budgets
-        # relative cost of each epoch (all equal unless given; set as each
-        # stage starts, with its budget)
-        self.epoch_costs = self.costs = epoch_costs
+        # relative cost of each epoch (all equal unless given)
+        self.epoch_costs = epoch_costs
         self.clock = clock
         self.start = self.last = clock()
         self.block = self.k = None
@@ -226,8 +225,6 @@ class _Progress:
             self.block, self.block_start, self.first_done = name, self.last, None
             self.total = next((epochs for text, epochs in self.stage_budgets if text in line),
                               self.default_total)
-            if self.epoch_costs is None:
-                self.costs = [1.0] * (self.total or 0)
             # A stage resumed from its checkpoint after epoch n counts on
             # from n + 1: only the epochs of this process took this time.
             self.k_before = self.resumed[1] if self.resumed[0] == name else 0
@@ -235,14 +232,15 @@ class _Progress:
         self.k, self.last = k, now
         suffix = f"  [elapsed {now - self.start:.0f}s"
         if self.total and k <= self.total:
+            costs = [1.0] * self.total if self.epoch_costs is None else self.epoch_costs
             if self.first_done is None:
                 self.first_done, self.k_first = now, k
-                per_cost = (now - self.block_start) / sum(self.costs[self.k_before:k])
+                per_cost = (now - self.block_start) / sum(costs[self.k_before:k])
             else:
                 # From the second epoch on, the rate leaves out the first
                 # epoch, which carries one-off costs (Numba compilation).
-                per_cost = (now - self.first_done) / sum(self.costs[self.k_first:k])
-            suffix += f", ~{per_cost * sum(self.costs[k:]):.0f}s left in this stage"
+                per_cost = (now - self.first_done) / sum(costs[self.k_first:k])
+            suffix += f", ~{per_cost * sum(costs[k:]):.0f}s left in this stage"
         self.suffix = suffix + "]"
         return line + self.suffix
 
