@@ -229,9 +229,10 @@ salt_and_pepper_noise = twins(_salt_and_pepper_noise)
 gaussian_noise = twins(_gaussian_noise)
 
 
-def pick(twins, size):
-    """The serial or parallel twin of ``twins`` for an array of ``size``."""
-    return twins[size >= PARALLEL_MIN_SIZE]
+def pick(pair, size):
+    """The serial or parallel twin of ``pair`` (from :func:`twins`) for an
+    array of ``size``."""
+    return pair[size >= PARALLEL_MIN_SIZE]
 
 
 def as_scalar(value, dtype):
