@@ -619,11 +619,6 @@ def test_validation_keeps_the_greedy_dbn_when_no_updown_epoch_beats_it(digits):
                                          r"samples worse than the greedy DBN it started "
                                          r"from .* updown_learning_rate \(it is 3.0\)"):
         wrecked = DBN(n_updown_iter=3, updown_learning_rate=3.0, **params).fit(X[:600], y[:600])
-    # continued from a fitted DBN, the warning names that one
-    continued = copy.deepcopy(greedy).set_params(warm_start=True, n_updown_iter=3,
-                                                 updown_learning_rate=3.0)
-    with pytest.warns(UserWarning, match="worse than the fitted DBN it started from"):
-        continued.fit(X[:600], y[:600])
     assert wrecked.n_iter_ == 3
     assert wrecked.greedy_validation_error_ == greedy.top_init_error_.min()
     assert wrecked.validation_error_.min() > wrecked.greedy_validation_error_
@@ -634,6 +629,11 @@ def test_validation_keeps_the_greedy_dbn_when_no_updown_epoch_beats_it(digits):
             np.testing.assert_array_equal(kept[name], a, err_msg=name)
     # without up-down there is no greedy start to compare with
     assert greedy.greedy_validation_error_ is None
+    # continued from a fitted DBN, the warning names that one
+    continued = copy.deepcopy(greedy).set_params(warm_start=True, n_updown_iter=3,
+                                                 updown_learning_rate=3.0)
+    with pytest.warns(UserWarning, match="worse than the fitted DBN it started from"):
+        continued.fit(X[:600], y[:600])
 
 
 def test_without_labels_or_updown_validation_fraction_changes_nothing(digits):
