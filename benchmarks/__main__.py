@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,20 +49,40 @@ def _mode(args):
 
 def run_all(args):
     """Every suite in its own process (each sets its own threads and
-    caches, as a user's run would); their goals gathered into one table."""
-    goals, failed = [], []
+    caches, as a user's run would); their goals gathered into one table.
+
+    With ``--goals-dir``, each suite's goals are kept there as it finishes
+    and a suite whose goals are already there (from a run in the same
+    mode) is not run again: an interrupted ``all`` continues where it
+    stopped. Each suite times its candidates against its references in
+    its own run, so suites measured at different times still give true
+    ratios; the table names those kept from earlier.
+    """
+    goals, failed, kept = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for suite in ORDER:
-            path = os.path.join(tmp, f"{suite}.json")
             shown = ["-m", "benchmarks", suite] + ([_mode(args)] if _mode(args) != "full" else [])
-            print(f"\n######## {suite}: python {' '.join(shown)}", flush=True)
-            command = [sys.executable, *shown, "--goals", path]
-            if subprocess.run(command).returncode:
-                failed.append(suite)
-                continue
+            done = (os.path.join(args.goals_dir, f"{suite}-{_mode(args).lstrip('-')}.json")
+                    if args.goals_dir else None)
+            if done and os.path.exists(done):
+                stamp = datetime.datetime.fromtimestamp(os.path.getmtime(done))
+                print(f"\n######## {suite}: kept from {done} ({stamp:%Y-%m-%d %H:%M}; delete "
+                      "it to measure again)", flush=True)
+                kept.append(f"{suite} ({stamp:%Y-%m-%d %H:%M})")
+                path = done
+            else:
+                print(f"\n######## {suite}: python {' '.join(shown)}", flush=True)
+                path = os.path.join(tmp, f"{suite}.json")
+                if subprocess.run([sys.executable, *shown, "--goals", path]).returncode:
+                    failed.append(suite)
+                    continue
+                if done:
+                    # a suite stopped while writing must not count as done
+                    shutil.copyfile(path, done + ".part")
+                    os.replace(done + ".part", done)
             with open(path) as f:
                 goals += [Goal(**g) for g in json.load(f)]
-    table = summary_table(goals, args, failed)
+    table = summary_table(goals, args, failed, kept)
     print("\n" + table)
     if args.out:
         with open(args.out, "w") as f:
@@ -72,7 +93,7 @@ def run_all(args):
     return goals
 
 
-def summary_table(goals, args, failed=()):
+def summary_table(goals, args, failed=(), kept=()):
     """The Markdown page of ``all``: how it was run, then one row per goal."""
     met = sum(g.met for g in goals)
     lines = [
@@ -84,7 +105,9 @@ def summary_table(goals, args, failed=()):
         "Each suite's candidates are timed interleaved in one process; a ratio is a median "
         "time over the median of its reference in the same run. "
         + ("(`--quick`/`--smoke` sizes: the figures are not the goals' measurements.)"
-           if _mode(args) != "full" else ""),
+           if _mode(args) != "full" else "")
+        + (f" Suites kept from an earlier run (`--goals-dir`): {', '.join(kept)}."
+           if kept else ""),
         "",
         f"{met} of {len(goals)} goals met"
         + (f"; suites that failed: {', '.join(failed)}" if failed else "") + ".",
@@ -109,9 +132,16 @@ def main(argv=None):
     parser.add_argument("--goals", metavar="FILE", help="write the suite's goals as JSON")
     parser.add_argument("--out", metavar="FILE",
                         help="with all: write the table of goals (Markdown) to FILE")
+    parser.add_argument("--goals-dir", metavar="DIR",
+                        help="with all: keep each suite's goals in DIR and skip the suites "
+                             "whose goals are there already (resume an interrupted run)")
     args = parser.parse_args(argv)
     if args.out and args.suite != "all":
         parser.error("--out is for 'all'; a single suite writes its goals with --goals")
+    if args.goals_dir and args.suite != "all":
+        parser.error("--goals-dir is for 'all'; a single suite writes its goals with --goals")
+    if args.goals_dir:
+        os.makedirs(args.goals_dir, exist_ok=True)
     # a suite without sizes of its own for --smoke runs its --quick ones
     args.quick = args.quick or args.smoke
     if args.suite == "all":
