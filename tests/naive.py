@@ -734,13 +734,15 @@ def dbn_updown_pass(X, Y, R, r, G, g, top, k, learning_rate, batch_size, order, 
     ``rbm_label_train_epoch`` takes it. Per mini-batch: a wake pass of
     sampled states up the recognition weights (draws under
     ``layer_keys[t, l]``); one CD-``k`` update of the top RBM from the
-    wake penultimate states and the labels (``top_keys[t]``); a sleep pass
+    wake penultimate states and the labels (``top_keys[t]``; PCD when
+    ``top`` holds persistent chains, "chain_h"); a sleep pass
     down the generative weights from the chain's final penultimate states,
     sampled except for the bottom layer (means; ``layer_keys[t, len(R) + l
     - 1]``); then each generative layer learns to predict the wake layer
     below from the one above, and each recognition layer the sleep layer
     above from the one below (delta rule, rate ``learning_rate`` over the
-    batch size). Returns (R, r, G, g, top, summed squared error of the
+    rows: the batch's for the generative layers, the chains' for the
+    recognition layers). Returns (R, r, G, g, top, summed squared error of the
     generative prediction of the data).
     """
     R, r, G, g = ([np.array(a, dtype=np.float64) for a in arrays] for arrays in (R, r, G, g))
@@ -771,6 +773,7 @@ def dbn_updown_pass(X, Y, R, r, G, g, top, k, learning_rate, batch_size, order, 
                 total += float(np.sum(diff * diff))
             G[l] = G[l] + lr * (wake[l + 1].T @ diff)
             g[l] = g[l] + lr * diff.sum(axis=0)
+        lr = learning_rate / sleep[0].shape[0]
         for l in range(len(R)):
             diff = sleep[l + 1] - sigmoid(sleep[l] @ R[l].T + r[l])
             R[l] = R[l] + lr * (diff.T @ sleep[l])

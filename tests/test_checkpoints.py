@@ -205,14 +205,17 @@ def _dbn_data():
     return X, (X[:, 0] + 2 * X[:, 1]).astype(int)
 
 
+@pytest.mark.parametrize("updown_top_method", ["cd", "pcd"])
 @pytest.mark.parametrize("top_n_init", [1, 3])
 @pytest.mark.parametrize("supervised", [True, False], ids=["labels", "no-labels"])
 @pytest.mark.parametrize("stop_after", [0, 2])
-def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, top_n_init, tmp_path,
-                                                  monkeypatch):
+def test_dbn_resumes_its_updown_stage_bit_for_bit(supervised, stop_after, top_n_init,
+                                                  updown_top_method, tmp_path, monkeypatch):
+    # with updown_top_method="pcd" the checkpoint carries the top's chains
     X, y = _dbn_data()
     args = (X, y) if supervised else (X,)
-    params = {"top_method": "pcd", "top_n_init": top_n_init}
+    params = {"top_method": "pcd", "top_n_init": top_n_init,
+              "updown_top_method": updown_top_method}
     reference = _dbn(**params).fit(*args)
     path = tmp_path / "dbn.npz"
     save = checkpoints.save_epoch

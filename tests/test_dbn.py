@@ -75,9 +75,12 @@ def test_greedy_labelled_dbn_classifies_digits(labelled_dbn, digits):
                                   labelled_dbn.generative_weights_[0])
 
 
-def test_updown_unties_and_improves_generative_prediction(labelled_dbn, digits):
+@pytest.mark.parametrize("updown_top_method", ["cd", "pcd"])
+def test_updown_unties_and_improves_generative_prediction(labelled_dbn, digits,
+                                                          updown_top_method):
     X, y = digits
-    dbn = clone(labelled_dbn).set_params(n_updown_iter=6, updown_learning_rate=0.05)
+    dbn = clone(labelled_dbn).set_params(n_updown_iter=6, updown_learning_rate=0.05,
+                                         updown_top_method=updown_top_method)
     dbn.fit(X[:1200], y[:1200])
     assert dbn.n_iter_ == 6
     assert dbn.updown_error_[-1] < dbn.updown_error_[0]
@@ -366,13 +369,15 @@ def test_updown_top_step_matches_reference(dtype):
     assert_allclose(negative, ref_negative, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("n_chains", [None, 7], ids=["cd", "pcd"])
 @pytest.mark.parametrize("schedule, epoch, rate", [
     ("constant", 0, 0.5), ("constant", 3, 0.5), ("linear", 0, 0.5), ("linear", 3, 0.5 * 5 / 8)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_updown_pass_matches_reference(dtype, schedule, epoch, rate):
-    # three mini-batches of up-down with CD-2 in the top RBM: every weight,
-    # bias and the error as the plain-numpy reference computes them, at the
-    # rate of the schedule's epoch (of 8)
+def test_updown_pass_matches_reference(dtype, schedule, epoch, rate, n_chains):
+    # three mini-batches of up-down with CD-2 in the top RBM (or two Gibbs
+    # steps of 7 persistent chains, fewer than the batch's 20 rows): every
+    # weight, bias and the error as the plain-numpy reference computes
+    # them, at the rate of the schedule's epoch (of 8)
     X, y = load_digits(return_X_y=True)
     X = (X[:200] / 16).astype(dtype)
     dbn = DBN(hidden_layer_sizes=(16, 12, 20), n_iter=1, batch_size=20, updown_learning_rate=0.5,
@@ -386,6 +391,10 @@ def test_updown_pass_matches_reference(dtype, schedule, epoch, rate):
         "W": top.W[:, :n_pen], "U": top.W[:, n_pen:], "b": top.b[:n_pen], "d": top.b[n_pen:],
         "c": top.c, "velocity": {"W": np.zeros((20, n_pen)), "U": np.zeros((20, 10)),
                                  "b": np.zeros(n_pen), "d": np.zeros(10), "c": np.zeros(20)}})
+    if n_chains:
+        dbn.set_params(updown_top_method="pcd")
+        top.chains = (np.random.RandomState(5).random_sample((n_chains, 20)) < 0.5).astype(dtype)
+        before["chain_h"] = top.chains.copy()
     arrays = copy.deepcopy([dbn.recognition_weights_, dbn.recognition_intercepts_,
                             dbn.generative_weights_, dbn.generative_intercepts_])
     err = dbn._updown_pass(top, X[:60], Y, np.random.RandomState(3), 2)
@@ -401,6 +410,9 @@ def test_updown_pass_matches_reference(dtype, schedule, epoch, rate):
             assert_allclose(got[l], ref[l], rtol=rtol, atol=rtol, err_msg=f"{name}[{l}]")
     got_top = {"W": top.W[:, :n_pen], "U": top.W[:, n_pen:], "b": top.b[:n_pen],
                "d": top.b[n_pen:], "c": top.c}
+    if n_chains:
+        got_top["chain_h"] = top.chains
+        assert not np.array_equal(top.chains, before["chain_h"])
     for name, value in got_top.items():
         assert_allclose(value, ref_top[name], rtol=rtol, atol=rtol, err_msg=name)
     assert_allclose(err, ref_err, rtol=rtol)

@@ -407,17 +407,21 @@ def _dbn(**kw):
                   "n_updown_iter": 2, "random_state": 0, **kw})
 
 
-@pytest.mark.parametrize("top_method", ["cd", "pcd"])
+@pytest.mark.parametrize("top_method, updown_top_method",
+                         [("cd", "cd"), ("pcd", "cd"), ("pcd", "pcd")])
 @pytest.mark.parametrize("sizes", [(10, 6), (6,)], ids=["two-layers", "top-only"])
-def test_dbn_one_chunk_trains_as_the_array_in_memory(tmp_path, h5, data, top_method, sizes):
+def test_dbn_one_chunk_trains_as_the_array_in_memory(tmp_path, h5, data, top_method,
+                                                     updown_top_method, sizes):
     y = _labels(data)
-    a = _dbn(top_method=top_method, hidden_layer_sizes=sizes).fit(data, y)
-    b = _dbn(top_method=top_method, hidden_layer_sizes=sizes).fit(h5["X"], y)
+    kw = {"top_method": top_method, "updown_top_method": updown_top_method,
+          "hidden_layer_sizes": sizes}
+    a = _dbn(**kw).fit(data, y)
+    b = _dbn(**kw).fit(h5["X"], y)
     _assert_same(a, b)
     assert b.n_features_in_ == D and b.n_iter_ == 2
     mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=data.shape)
     mm[:] = data
-    _assert_same(a, _dbn(top_method=top_method, hidden_layer_sizes=sizes).fit(mm, y))
+    _assert_same(a, _dbn(**kw).fit(mm, y))
     # without labels: the greedy stack, then up-down on the data alone
     _assert_same(_dbn(hidden_layer_sizes=sizes).fit(data), _dbn(hidden_layer_sizes=sizes).fit(
         h5["X"]))
