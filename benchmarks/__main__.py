@@ -58,6 +58,10 @@ def run_all(args):
     its own run, so suites measured at different times still give true
     ratios; the table names those kept from earlier.
     """
+    if not os.environ.get("DEEPZOO_DATA"):
+        print("DEEPZOO_DATA is not set: the rbm, conv_rbm and sparse_coding suites measure on "
+              "synthetic data instead of MNIST; point it at the data folder for the table of "
+              "record.", flush=True)
     goals, failed, kept = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for suite in ORDER:
