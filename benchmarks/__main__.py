@@ -8,10 +8,11 @@ import importlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
+
+from deepzoo.utils._files import write_atomic
 
 from ._runner import Goal, gemm_throughput, machine_summary, setting
 
@@ -73,19 +74,20 @@ def run_all(args):
                 print(f"\n######## {suite}: kept from {done} ({stamp:%Y-%m-%d %H:%M}; delete "
                       "it to measure again)", flush=True)
                 kept.append(f"{suite} ({stamp:%Y-%m-%d %H:%M})")
-                path = done
+                with open(done, "rb") as f:
+                    raw = f.read()
             else:
                 print(f"\n######## {suite}: python {' '.join(shown)}", flush=True)
                 path = os.path.join(tmp, f"{suite}.json")
                 if subprocess.run([sys.executable, *shown, "--goals", path]).returncode:
                     failed.append(suite)
                     continue
+                with open(path, "rb") as f:
+                    raw = f.read()
                 if done:
-                    # a suite stopped while writing must not count as done
-                    shutil.copyfile(path, done + ".part")
-                    os.replace(done + ".part", done)
-            with open(path) as f:
-                goals += [Goal(**g) for g in json.load(f)]
+                    # a run stopped while writing must not leave a suite done
+                    write_atomic(done, raw)
+            goals += [Goal(**g) for g in json.loads(raw)]
     table = summary_table(goals, args, failed, kept)
     print("\n" + table)
     if args.out:
