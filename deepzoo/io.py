@@ -751,14 +751,20 @@ def _json_attr(group, name, expected):
 
 
 @functools.lru_cache(maxsize=None)
-def _allowlist():
-    """Every loadable class by each path it can be imported from."""
-    from sklearn.utils.discovery import all_estimators as sklearn_estimators
+def _allowlist(package):
+    """Every loadable class of ``package`` ("deepzoo" or "sklearn") by each
+    path it can be imported from.
 
-    from deepzoo.utils.discovery import all_estimators
+    One table per package: scikit-learn's list imports every scikit-learn
+    module (about two seconds), which a file of deepzoo models never needs.
+    """
+    if package == "deepzoo":
+        from deepzoo.utils.discovery import all_estimators
+    else:
+        from sklearn.utils.discovery import all_estimators
 
     table = {}
-    for _, cls in sklearn_estimators() + all_estimators():
+    for _, cls in all_estimators():
         # The defining module (sklearn.pipeline.Pipeline) and the public
         # packages that re-export the class (deepzoo.BernoulliRBM).
         parts = cls.__module__.split(".")
@@ -770,7 +776,8 @@ def _allowlist():
 
 
 def _estimator_class(path, node, trusted):
-    cls = _allowlist().get(path)
+    package = path.partition(".")[0]
+    cls = _allowlist(package).get(path) if package in ("deepzoo", "sklearn") else None
     if cls is not None:
         return cls
     if not trusted:

@@ -653,3 +653,19 @@ def test_file_format_doc_reads_an_rbm_with_h5py_alone(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout
     assert out == "deepzoo.BernoulliRBM (256, 64)\n"
+
+
+def test_loading_deepzoo_models_skips_scikit_learns_estimator_modules(tmp_path):
+    # Looking a deepzoo class up in scikit-learn's list of estimators would
+    # import every scikit-learn module (two seconds of a fresh process'
+    # load); a deepzoo path is looked up among deepzoo's estimators alone.
+    from deepzoo import BernoulliRBM
+
+    X = np.random.default_rng(0).random((20, 6))
+    io.save(BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(X), tmp_path / "rbm.h5")
+    code = ("import sys\nfrom deepzoo.io import load\nmodel = load('rbm.h5')\n"
+            "print(type(model).__name__, 'sklearn.ensemble' in sys.modules)")
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert out == "BernoulliRBM False\n"
