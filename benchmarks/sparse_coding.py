@@ -27,7 +27,10 @@
    scaled to unit norm) is scored by exact LASSO codes on held-out
    patches. For every objective SPAMS
    reaches, deepzoo's time to reach it (interpolated along its curve) over
-   SPAMS' time. Goal: the worst ratio <= 1. When deepzoo loses, a
+   SPAMS' time; the race is run over several orders of the training rows
+   (each order shared by both learners), since one batch order moves
+   either objective by more than the two differ. Goal: the median over
+   orders of the worst ratio <= 1. When deepzoo loses, a
    breakdown of its online step (BLAS, LASSO kernel, dictionary kernel,
    Python) says where its time goes. Both use numba's thread count:
    ``NUMBA_NUM_THREADS=1`` compares them on one thread (on a busy machine
@@ -347,9 +350,14 @@ class _OnlineRun:
         return self.elapsed
 
 
-def _learning_curves(X, X_eval, alpha, grid, repeats):
+def _learning_curves(X, X_eval, alpha, grid, repeats, order=0):
     """deepzoo's online ``fit`` (:class:`_OnlineRun`) and SPAMS' ``trainDL``
     from one initial dictionary, timed to each step count of ``grid``.
+
+    ``order``: both learners see the training rows permuted by this seed
+    (SPAMS draws its batches by a fixed permutation of the columns it is
+    given; deepzoo also takes it as its ``random_state``); the initial
+    dictionary is the same for every order.
 
     deepzoo runs once per round, paused at every step count to copy its
     dictionary; a SPAMS run cannot be resumed where it stopped (a model
@@ -367,6 +375,8 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
     threads = numba.get_num_threads()
     rng = np.random.default_rng(0)
     D0 = _unit_atoms(X[rng.permutation(n)[:N_ATOMS]])
+    if order:
+        X = X[np.random.default_rng(order).permutation(n)]
     Xf, D0f = np.asfortranarray(X.T), np.asfortranarray(D0.T)
 
     def spams_run(steps):
@@ -375,7 +385,7 @@ def _learning_curves(X, X_eval, alpha, grid, repeats):
 
     def model():
         return SparseCoding(N_ATOMS, alpha=alpha, dict_init=D0, batch_size=BATCH,
-                            random_state=0)
+                            random_state=order)
 
     def score(D):
         return _objective(X_eval, _unit_atoms(D), alpha)
@@ -472,22 +482,11 @@ def _profile_online_step(run, X, alpha, spams_step):
         print(f"  {name:<40} {1e3 * t:8.2f} ms {t / total:6.1%}")
 
 
-def run_time_to_objective(args, name, X, X_eval, alpha):
-    """deepzoo against SPAMS trainDL on one data set; one Goal."""
-    grid = setting(args, full=[5, 10, 20, 40, 80, 160, 320, 640],
-                   quick=[5, 10, 20, 40, 80, 160], smoke=[3, 6])
-    print(f"\ntime to objective, {name}: {X.shape[0]} training patches, {X_eval.shape[0]} "
-          f"held-out for scoring, {N_ATOMS} atoms, batches of {BATCH}, alpha = lambda1 = "
-          f"{alpha:.4f}, {numba.get_num_threads()} threads each")
-    spams_curve, ours_curve, run = _learning_curves(
-        X, X_eval, alpha, grid, repeats=setting(args, full=3, quick=1, smoke=2))
-    print(f"{'steps':>6} {'SPAMS s':>9} {'objective':>11} {'deepzoo s':>10} {'objective':>11}")
-    spams_at = {s: (t, f) for s, t, f in spams_curve}
-    for s, t, f in ours_curve:
-        ts, fs = spams_at.get(s, (None, None))
-        left = f"{ts:9.3f} {fs:11.6f}" if ts is not None else " " * 21
-        print(f"{s:6d} {left} {t:10.3f} {f:11.6f}")
-    # every objective SPAMS reaches: when each learner first gets there
+def _worst_ratio(spams_curve, ours_curve):
+    """Print when each learner first reaches every objective SPAMS reaches
+    and return the row of the worst time ratio, ``(ratio, level, SPAMS s,
+    deepzoo s, SPAMS steps, deepzoo steps)``, or None if SPAMS never gets
+    below the shared start."""
     spams_t = [(t, f) for _, t, f in spams_curve]
     ours_t = [(t, f) for _, t, f in ours_curve]
     spams_s = [(s, f) for s, _, f in spams_curve]
@@ -502,33 +501,71 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
         ss, sd = _first_time(spams_s, level), _first_time(ours_s, level)
         rows.append((td / ts, level, ts, td, ss, sd))
         print(f"{level:11.6f} {ts:9.3f} {td:10.3f} {td / ts:7.3f} {ss:8.1f} {sd:8.1f}")
+    return max(rows) if rows else None
+
+
+def run_time_to_objective(args, name, X, X_eval, alpha):
+    """deepzoo against SPAMS trainDL on one data set; one Goal.
+
+    One batch order moves either learner's objective at a given step count
+    by more than the two differ (MNIST patches, 160 steps: deepzoo 3.1920
+    to 3.1959 over four seeds, SPAMS 3.1920 with one order), so the two
+    race over several orders of the rows, each order shared by both; the
+    goal is the median over orders of each order's worst ratio.
+    """
+    grid = setting(args, full=[5, 10, 20, 40, 80, 160, 320, 640],
+                   quick=[5, 10, 20, 40, 80, 160], smoke=[3, 6])
+    n_orders = setting(args, full=5, quick=3, smoke=2)
+    print(f"\ntime to objective, {name}: {X.shape[0]} training patches, {X_eval.shape[0]} "
+          f"held-out for scoring, {N_ATOMS} atoms, batches of {BATCH}, alpha = lambda1 = "
+          f"{alpha:.4f}, {numba.get_num_threads()} threads each, {n_orders} orders of the rows")
     goal = Goal("sparse_coding", f"dictionary learning vs SPAMS trainDL, {name}",
-                "worst time-to-objective ratio", float("nan"), 1.0)
-    if not rows:
-        print(f"SPAMS never got below the initial objective {start:.6f}: nothing to compare")
+                "median over row orders of the worst time-to-objective ratio", float("nan"), 1.0)
+    worst = []
+    for order in range(n_orders):
+        print(f"\norder {order}")
+        spams_curve, ours_curve, run = _learning_curves(
+            X, X_eval, alpha, grid, repeats=setting(args, full=3, quick=1, smoke=2), order=order)
+        print(f"{'steps':>6} {'SPAMS s':>9} {'objective':>11} {'deepzoo s':>10} {'objective':>11}")
+        spams_at = {s: (t, f) for s, t, f in spams_curve}
+        for s, t, f in ours_curve:
+            ts, fs = spams_at.get(s, (None, None))
+            left = f"{ts:9.3f} {fs:11.6f}" if ts is not None else " " * 21
+            print(f"{s:6d} {left} {t:10.3f} {f:11.6f}")
+        row = _worst_ratio(spams_curve, ours_curve)
+        if row is None:
+            print(f"SPAMS never got below the initial objective {spams_curve[0][2]:.6f}")
+            continue
+        worst.append(row)
+        ratio, level, ts, td, ss, sd = row
+        spams_step = spams_curve[-1][1] / spams_curve[-1][0]
+        ours_step = ours_curve[-1][1] / ours_curve[-1][0]
+        if np.isinf(ratio):
+            print(f"deepzoo never reached {level:.6f} (SPAMS: {ts:.3f}s, {ss:.0f} steps) within "
+                  f"{ours_curve[-1][0]} steps, {ours_curve[-1][1]:.3f}s: the ratio is more than "
+                  f"{ours_curve[-1][1] / ts:.2f}; time per step {ours_step / spams_step:.3f}x SPAMS'")
+        else:
+            # time ratio = (time per step ratio) x (steps ratio) at that objective
+            print(f"worst objective {level:.6f}: deepzoo {td:.3f}s vs SPAMS {ts:.3f}s = "
+                  f"{ratio:.3f}x = {(td / sd) / (ts / ss):.3f}x time per step x {sd / ss:.3f}x "
+                  f"steps")
+    if not worst:
         return goal
-    ratio, level, ts, td, ss, sd = max(rows)
-    spams_step = spams_curve[-1][1] / spams_curve[-1][0]
-    ours_step = ours_curve[-1][1] / ours_curve[-1][0]
-    if np.isinf(ratio):
-        print(f"deepzoo never reached {level:.6f} (SPAMS: {ts:.3f}s, {ss:.0f} steps) within "
-              f"{ours_curve[-1][0]} steps, {ours_curve[-1][1]:.3f}s: the ratio is more than "
-              f"{ours_curve[-1][1] / ts:.2f}; time per step {ours_step / spams_step:.3f}x SPAMS'")
-        more_steps, costlier_steps = True, ours_step > spams_step
-    else:
-        # time ratio = (time per step ratio) x (steps ratio) at that objective
-        print(f"worst objective {level:.6f}: deepzoo {td:.3f}s vs SPAMS {ts:.3f}s = {ratio:.3f}x "
-              f"= {(td / sd) / (ts / ss):.3f}x time per step x {sd / ss:.3f}x steps")
-        more_steps, costlier_steps = sd > ss, td / sd > ts / ss
+    ratios = [row[0] for row in worst]
+    ratio = float(np.median(ratios))
+    print(f"\nworst ratio per order: {', '.join(f'{r:.3f}' for r in ratios)}; median {ratio:.3f}")
     if ratio > 1 or args.smoke:  # a smoke run goes through every code path
         _profile_online_step(run, X, alpha, spams_step)
     if ratio > 1:
+        more_steps = np.median([sd / ss for _, _, _, _, ss, sd in worst]) > 1
+        costlier_steps = ours_step > spams_step
         if more_steps:
             print("why more steps: both forget as Mairal et al. (2010, section 3.4) advise for a "
                   "training set of known size (the past capped at two passes, the statistics of "
-                  "the pass before the last dropped); they differ in the batch order (SPAMS: "
-                  "one permutation, deepzoo: one per pass), in the weights of the first steps "
-                  "and in the handling of unused atoms.")
+                  "the pass before the last dropped; SPAMS' past weight at each step is "
+                  "deepzoo's of the step before); they differ in the batch order within each shared row order "
+                  "(SPAMS: one permutation, deepzoo: one per pass) and in the handling of "
+                  "unused atoms.")
         if costlier_steps:
             print("why costlier steps: see the profile above; the Python around the kernels "
                   "(thread limits, objective, statistics' weights, atom bookkeeping) is the part "
