@@ -521,7 +521,9 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
           f"{alpha:.4f}, {numba.get_num_threads()} threads each, {n_orders} orders of the rows")
     goal = Goal("sparse_coding", f"dictionary learning vs SPAMS trainDL, {name}",
                 "median over row orders of the worst time-to-objective ratio", float("nan"), 1.0)
-    worst = []
+    # per order: the worst row, and at its objective deepzoo's steps and
+    # time per step over SPAMS'
+    worst, steps, costs = [], [], []
     for order in range(n_orders):
         print(f"\norder {order}")
         spams_curve, ours_curve, run = _learning_curves(
@@ -541,14 +543,17 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
         spams_step = spams_curve[-1][1] / spams_curve[-1][0]
         ours_step = ours_curve[-1][1] / ours_curve[-1][0]
         if np.isinf(ratio):
+            steps.append(float("inf"))
+            costs.append(ours_step / spams_step)
             print(f"deepzoo never reached {level:.6f} (SPAMS: {ts:.3f}s, {ss:.0f} steps) within "
                   f"{ours_curve[-1][0]} steps, {ours_curve[-1][1]:.3f}s: the ratio is more than "
-                  f"{ours_curve[-1][1] / ts:.2f}; time per step {ours_step / spams_step:.3f}x SPAMS'")
+                  f"{ours_curve[-1][1] / ts:.2f}; time per step {costs[-1]:.3f}x SPAMS'")
         else:
+            steps.append(sd / ss)
+            costs.append((td / sd) / (ts / ss))
             # time ratio = (time per step ratio) x (steps ratio) at that objective
             print(f"worst objective {level:.6f}: deepzoo {td:.3f}s vs SPAMS {ts:.3f}s = "
-                  f"{ratio:.3f}x = {(td / sd) / (ts / ss):.3f}x time per step x {sd / ss:.3f}x "
-                  f"steps")
+                  f"{ratio:.3f}x = {costs[-1]:.3f}x time per step x {steps[-1]:.3f}x steps")
     if not worst:
         return goal
     ratios = [row[0] for row in worst]
@@ -557,15 +562,14 @@ def run_time_to_objective(args, name, X, X_eval, alpha):
     if ratio > 1 or args.smoke:  # a smoke run goes through every code path
         _profile_online_step(run, X, alpha, spams_step)
     if ratio > 1:
-        more_steps = np.median([sd / ss for _, _, _, _, ss, sd in worst]) > 1
-        costlier_steps = ours_step > spams_step
+        more_steps, costlier_steps = np.median(steps) > 1, np.median(costs) > 1
         if more_steps:
             print("why more steps: both forget as Mairal et al. (2010, section 3.4) advise for a "
                   "training set of known size (the past capped at two passes, the statistics of "
                   "the pass before the last dropped; SPAMS' past weight at each step is "
-                  "deepzoo's of the step before); they differ in the batch order within each shared row order "
-                  "(SPAMS: one permutation, deepzoo: one per pass) and in the handling of "
-                  "unused atoms.")
+                  "deepzoo's of the step before); within each shared row order they differ in "
+                  "the batch order (SPAMS: one permutation, deepzoo: one per pass) and in the "
+                  "handling of unused atoms.")
         if costlier_steps:
             print("why costlier steps: see the profile above; the Python around the kernels "
                   "(thread limits, objective, statistics' weights, atom bookkeeping) is the part "
