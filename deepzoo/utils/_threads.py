@@ -21,8 +21,10 @@ threads than on one on the busy 2-core machine, measured).
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 
 _CONTROLLER = []
+_OPEN = threading.local()  # the blocks open in this thread
 _EXECUTOR = []
 _EXECUTOR_LOCK = threading.Lock()
 
@@ -61,14 +63,31 @@ def run_blocks(work, n_blocks):
         helper.result()
 
 
+@contextmanager
 def blas_single_thread():
     """Context manager: BLAS on one thread inside the ``with`` block.
 
     The threadpoolctl controller is built once (building one inspects every
-    loaded library, which costs milliseconds).
+    loaded library, which costs milliseconds). Only a thread's outermost
+    block sets and restores the limit: the library's own calls nest inside
+    a caller's (each online sparse-coding step inside ``fit``), where
+    setting the limit again and restoring it would cost 2% of a step for
+    nothing.
     """
     if not _CONTROLLER:
         from threadpoolctl import ThreadpoolController
 
         _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    if getattr(_OPEN, "blocks", 0):
+        _OPEN.blocks += 1
+        try:
+            yield
+        finally:
+            _OPEN.blocks -= 1
+        return
+    with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+        _OPEN.blocks = 1
+        try:
+            yield
+        finally:
+            _OPEN.blocks = 0
