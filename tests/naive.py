@@ -123,6 +123,15 @@ def bcd_dictionary_sweep(D, A, B):
     return D
 
 
+def code_statistics(X, codes, D, weight):
+    """Mairal's statistics of one batch, dense: ``weight * S'S``, ``weight *
+    S'X``, the atoms some code uses, ``sum |x - a D|^2`` and ``sum |a|_1``."""
+    S, X, D = (np.asarray(a, np.float64) for a in (codes, X, D))
+    R = X - S @ D
+    return (weight * S.T @ S, weight * S.T @ X, (S != 0).any(axis=0),
+            float(np.sum(R * R)), float(np.abs(S).sum()))
+
+
 # ---------------------------------------------------------------------------
 # Backprop core and autoencoders (deepzoo._nn, deepzoo._kernels.nn,
 # deepzoo.layers._autoencoder)

@@ -228,6 +228,28 @@ def test_bcd_kernel_matches_naive(dtype, atol):
     np.testing.assert_array_equal(got[3], D[3].astype(dtype))
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_code_statistics_kernel_matches_naive(dtype, rtol):
+    rng = np.random.default_rng(8)
+    S = rng.standard_normal((40, 12)) * (rng.random((40, 12)) < 0.3)
+    S[:, 5] = 0  # an atom no code uses
+    S[7] = 0  # a sample coded by nothing
+    X = rng.standard_normal((40, 9))
+    D = _unit_rows(rng.standard_normal((12, 9)))
+    gram0, data0 = rng.standard_normal((12, 12)), rng.standard_normal((12, 9))
+    gram, data = gram0.astype(dtype), data0.astype(dtype)
+    used = np.zeros(12, bool)
+    sq, l1 = k.code_statistics(X.astype(dtype), S.astype(dtype), D.astype(dtype), 0.25,
+                               gram, data, used)
+    ref_gram, ref_data, ref_used, ref_sq, ref_l1 = naive.code_statistics(X, S, D, 0.25)
+    atol = 10 * rtol
+    np.testing.assert_allclose(gram, gram0 + ref_gram, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(data, data0 + ref_data, rtol=rtol, atol=atol)
+    np.testing.assert_array_equal(used, ref_used)
+    assert not used[5]
+    np.testing.assert_allclose([sq, l1], [ref_sq, ref_l1], rtol=rtol)
+
+
 # ------------------------------------------------------- dictionary step
 
 
@@ -456,9 +478,11 @@ def test_bad_input_is_explained():
         sparse_encode(X, D, -1.0)
     with pytest.raises(ValueError, match=r"dict_init has shape \(3, 12\)"):
         SparseCoding(5, dict_init=np.ones((3, 12))).fit(X)
+    # 20 samples: 4 are fitted exactly after one iteration (the objective
+    # stops changing, which is convergence even at tol=0)
     sc = SparseCoding(5, max_iter=2, tol=0, random_state=0)
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
-        sc.fit(X)
+        sc.fit(_random_problem(n=20)[0])
     with pytest.raises(ValueError, match="expects codes with 5 columns"):
         sc.inverse_transform(np.zeros((2, 4)))
     with pytest.warns(ConvergenceWarning, match="did not converge within max_iter=1"):

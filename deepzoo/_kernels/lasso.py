@@ -607,3 +607,45 @@ def bcd_dictionary_update(D, A, B, n_sweeps):
             scale = 1.0 / max(1.0, np.sqrt(norm2))
             for f in range(F):
                 D[j, f] = u[f] * scale
+
+
+@kernel
+def code_statistics(X, codes, D, weight, gram, data, used):
+    """Add one batch to Mairal's statistics from the nonzero codes only.
+
+    ``gram += weight * codes' codes`` (K, K), ``data += weight * codes' X``
+    (K, F) and ``used[k] = True`` for every atom with a nonzero code, in
+    place; returns the batch's ``sum |x - a D|^2`` and ``sum |a|_1`` (float64),
+    the reconstruction made with ``D``. A LASSO code holds a few nonzeros of
+    K, so a row costs ``nnz * (nnz + F)`` operations where the dense products
+    (and the residual ``X - codes @ D``) cost ``K * (K + 2F)``: about 20x
+    fewer for 256 atoms of 64 features at 8 nonzeros.
+    """
+    n, F = X.shape
+    K = D.shape[0]
+    support = np.empty(K, np.int64)
+    r = np.empty(F, np.float64)
+    sq = 0.0
+    l1 = 0.0
+    for i in range(n):
+        m = 0
+        for k in range(K):
+            if codes[i, k] != 0:
+                support[m] = k
+                m += 1
+        for f in range(F):
+            r[f] = X[i, f]
+        for s in range(m):
+            k = support[s]
+            a = codes[i, k]
+            l1 += abs(a)
+            used[k] = True
+            wa = weight * a
+            for f in range(F):
+                r[f] -= a * D[k, f]
+                data[k, f] += wa * X[i, f]
+            for t in range(m):
+                gram[k, support[t]] += wa * codes[i, support[t]]
+        for f in range(F):
+            sq += r[f] * r[f]
+    return sq, l1
