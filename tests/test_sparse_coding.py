@@ -250,6 +250,24 @@ def test_code_statistics_kernel_matches_naive(dtype, rtol):
     np.testing.assert_allclose([sq, l1], [ref_sq, ref_l1], rtol=rtol)
 
 
+@pytest.mark.parametrize("density", [0.05, 1.0])  # the sparse kernel, then BLAS
+def test_batch_statistics_match_naive_sparse_or_dense(density):
+    from deepzoo.layers._sparse_coding import _add_statistics
+
+    rng = np.random.default_rng(9)
+    S = rng.standard_normal((30, 64)) * (rng.random((30, 64)) < density)
+    S[:, 2] = 0
+    X = rng.standard_normal((30, 16))
+    D = _unit_rows(rng.standard_normal((64, 16)))
+    gram, data = np.ones((64, 64)), np.ones((64, 16))
+    objective, used = _add_statistics(X, S, D, 0.3, 0.5, gram, data)
+    ref_gram, ref_data, ref_used, ref_sq, ref_l1 = naive.code_statistics(X, S, D, 0.5)
+    np.testing.assert_allclose(gram, 1 + ref_gram, rtol=1e-12)
+    np.testing.assert_allclose(data, 1 + ref_data, rtol=1e-12)
+    np.testing.assert_array_equal(used, ref_used)
+    np.testing.assert_allclose(objective, (0.5 * ref_sq + 0.3 * ref_l1) / 30, rtol=1e-12)
+
+
 # ------------------------------------------------------- dictionary step
 
 

@@ -557,6 +557,29 @@ def _past_weight(step, batch_size, rows, n_samples=None):
     return (theta + 1 - rows) / (theta + 1)
 
 
+def _add_statistics(X, codes, D, alpha, weight, gram, data):
+    """Add ``weight * codes' codes`` to ``gram`` and ``weight * codes' X`` to
+    ``data`` in place; returns the batch's objective with ``D`` and which
+    atoms the codes use.
+
+    Sparse codes take the kernel that visits only their nonzeros, dense ones
+    BLAS: per row, ``nnz (nnz + F)`` scalar operations against ``K (K + 2F)``
+    multiply-adds in BLAS, which does 20-40 of them in the time the kernel
+    does one (measured with 64-1024 atoms of 64-256 features; the kernel
+    was 0.15x the products' time at 8 of 256 atoms, 1.7x at 64).
+    """
+    n, F = X.shape
+    K = D.shape[0]
+    nnz = np.count_nonzero(codes) / n
+    if 32 * nnz * (nnz + F) <= K * (K + 2 * F):
+        used = np.zeros(K, bool)
+        sq, l1 = _k.code_statistics(X, codes, D, weight, gram, data, used)
+        return (0.5 * sq + alpha * l1) / n, used
+    gram += weight * (codes.T @ codes)
+    data += weight * (codes.T @ X)
+    return _sparse_coding_objective(X, codes, D, alpha), codes.any(axis=0)
+
+
 def _zero_atoms(atoms, gram, data):
     """Forget atoms in Mairal's statistics (plain or stacked), in place."""
     gram[..., atoms, :] = 0
@@ -801,9 +824,7 @@ class SparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         # A short batch's mean would count as much as a full batch's and
         # carry its noise: the last 16 rows of a 10,000-row pass in batches
         # of 256 cost SPAMS' objective 1.6x the steps on MNIST patches.
-        used = np.zeros(D.shape[0], bool)
-        sq, l1 = _k.code_statistics(X, codes, D, 1.0 / eta, gram_now, data_now, used)
-        objective = (0.5 * sq + self.alpha * l1) / nb
+        objective, used = _add_statistics(X, codes, D, self.alpha, 1.0 / eta, gram_now, data_now)
         A, B = (gram.sum(axis=0), data.sum(axis=0)) if stacked else (gram, data)
         diag = np.diag(A)
         dead = (diag <= 1e-6 * max(float(diag.max()), np.finfo(X.dtype).tiny)) & ~used
