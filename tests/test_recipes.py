@@ -774,6 +774,10 @@ def test_variant_warm_starts_from_an_earlier_variant(tmp_path, monkeypatch):
     np.testing.assert_array_equal(updown.top_init_error_, greedy.top_init_error_)
     assert summary["variants"]["up-down"]["warm_start_from"] == "greedy"
     assert "(after greedy's fit)" in (folder / "report.md").read_text()
+    # up-down names no validation_fraction: it trains on every row, as its
+    # text reads, instead of holding out the rows greedy held out
+    assert greedy.validation_fraction == 0.2
+    assert updown.validation_fraction is None and updown.validation_error_ is None
     # a changed greedy variant invalidates the up-down model built on it
     monkeypatch.setattr(DBN, "fit", fit)
     changed = WARM.replace("top_n_init = 2", "top_n_init = 3")

@@ -111,7 +111,14 @@ def _build(recipe, variant, runs_dir, load_pretrained=True):
                 raise RecipeError(f"{path} holds a {type(fitted).__name__}, not the recipe's "
                                   f"{cls.__name__}; run variant {variant['warm_start_from']!r} "
                                   "again (--overwrite).")
-            model = fitted
+            # The variant runs as its text reads: a parameter the recipe does
+            # not name takes its default, not the source model's value (a
+            # variant meant for all the training rows would otherwise hold
+            # out the rows its source held out). The source gives the
+            # learned state only; a stack's fitted steps are that state.
+            fresh = {key: value for key, value in model.get_params(deep=False).items()
+                     if key != "steps"}
+            model = fitted.set_params(**fresh)
     if recipe.kind == "finetune" and "pretrained" in allowed:
         # pretrained = false in a variant: the same network without pretraining.
         if params.get("pretrained", True) is False or not load_pretrained:
