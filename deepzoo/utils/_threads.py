@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 _CONTROLLER = []
-_OPEN = threading.local()  # the blocks open in this thread
+_OPEN = threading.local()  # whether this thread is inside a block
 _EXECUTOR = []
 _EXECUTOR_LOCK = threading.Lock()
 
@@ -78,16 +78,12 @@ def blas_single_thread():
         from threadpoolctl import ThreadpoolController
 
         _CONTROLLER.append(ThreadpoolController())
-    if getattr(_OPEN, "blocks", 0):
-        _OPEN.blocks += 1
-        try:
-            yield
-        finally:
-            _OPEN.blocks -= 1
+    if getattr(_OPEN, "limited", False):
+        yield
         return
     with _CONTROLLER[0].limit(limits=1, user_api="blas"):
-        _OPEN.blocks = 1
+        _OPEN.limited = True
         try:
             yield
         finally:
-            _OPEN.blocks = 0
+            _OPEN.limited = False
