@@ -354,6 +354,10 @@ def fast_pcd_step(param, grad, velocity, fast, lr, mu, grad_scale, weight_decay,
 def rbm_train_epoch(X, state, settings, order, keys):
     """One epoch of mini-batch RBM training; returns (new state, mean error).
 
+    The error is the mean squared reconstruction error of the data; the
+    persistent methods (pcd, fpcd, pt) measure it on the first tenth of each
+    mini-batch's rows (at least one row), scaled to the batch.
+
     ``state``: W, b, c, sigma (Gaussian visible), velocity {W, b, c,
     log_variance}, mean_hidden, chain_h (pcd/fpcd/pt), fast {W, b, c} (fpcd).
     Parallel tempering ("pt"): chain_h holds n_temperatures blocks of
@@ -405,9 +409,12 @@ def rbm_train_epoch(X, state, settings, order, keys):
             q = 0.9 * q + 0.1 * h0_mean.mean(axis=0)
         # negative phase parameters: regular (+ fast) weights
         Wn, bn, cn = (W, b, c) if fast is None else (W + fast["W"], b + fast["b"], c + fast["c"])
-        # reconstruction error: data vs E[v | h0] under the regular weights
-        recon, _ = _rbm_visible(h0 @ W, b, s, None, dtype)
-        err = ((v0 - recon) ** 2).sum(axis=1)
+        # reconstruction error: data vs E[v | h0] under the regular weights;
+        # the persistent methods measure the first tenth of the rows (at
+        # least one) and scale their sum to the batch
+        n_mon = -(-nb // 10) if persistent else nb
+        recon, _ = _rbm_visible(h0[:n_mon] @ W, b, s, None, dtype)
+        err = ((v0[:n_mon] - recon) ** 2).sum(axis=1) * (nb / n_mon)
         h = chain if persistent else h0
         for step in range(k):
             last = step == k - 1
@@ -708,7 +715,10 @@ def rbm_label_train_epoch(V, L, state, settings, order, keys):
         nb = x0.shape[0]
         key = keys[t]
         h0_mean, h0 = _rbm_hidden(hidden_input(x0), key[0], "bernoulli", dtype)
-        total += ((x0 - visible(h0, None)) ** 2).sum()
+        # with persistent chains, the first tenth of the rows (at least one),
+        # scaled to the batch (as rbm_train_epoch)
+        n_mon = nb if chain is None else -(-nb // 10)
+        total += ((x0[:n_mon] - visible(h0[:n_mon], None)) ** 2).sum() * (nb / n_mon)
         h = h0 if chain is None else chain
         for step in range(settings["k"]):
             xn = visible(h, key[1 + 2 * step])

@@ -393,7 +393,8 @@ class DBN(TransformerMixin, BaseEstimator):
         Per greedy epoch of the labelled top RBM (the one kept), the mean over samples of
         ``|x - E[x | h]|**2``, ``x`` its visible units (label units
         included) and ``h`` sampled from ``p(h | x)``, as for
-        :class:`deepzoo.BernoulliRBM`; empty when fitted without labels.
+        :class:`deepzoo.BernoulliRBM` (estimated from a tenth of the rows
+        with persistent chains); empty when fitted without labels.
     updown_error_ : ndarray
         Per up-down epoch: mean squared error of the generative prediction
         of the data from the wake states.
