@@ -23,7 +23,7 @@ def _apply(name, x, out):
         elif name == 2:
             out[i] = fm.softplus(x[i])
         elif name == 3:
-            out[i] = fm.log1p01(x[i])
+            out[i] = fm.log1p(x[i])
         elif name == 4:
             out[i] = fm.log(x[i])
         else:
@@ -64,7 +64,10 @@ def test_sigmoid_softplus_log1p_match_numpy(dtype, rtol):
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(_run(1, x), naive.sigmoid(x64), rtol=rtol * 4, atol=0)
     np.testing.assert_allclose(_run(2, x), naive.softplus(x64), rtol=rtol * 4, atol=0)
-    t = np.linspace(0, 1, 100_001).astype(dtype)
+    # log1p on (-1, 1], and relative to tiny arguments of either sign
+    t = np.concatenate([np.linspace(-0.99, 1, 100_001),
+                        np.geomspace(1e-30, 1e-2, 1001), -np.geomspace(1e-30, 1e-2, 1001)])
+    t = t.astype(dtype)
     np.testing.assert_allclose(_run(3, t), np.log1p(t.astype(np.float64)), rtol=rtol * 4,
                                atol=0)
 

@@ -3,11 +3,12 @@
 Numba has no vector math library on this platform (no SVML), so
 ``math.exp`` and ``math.log`` are scalar calls that stop a loop from being
 vectorised: a sigmoid costs about 3 ns per element instead of a fraction of
-one. :func:`exp` (float32 and float64) and :func:`log1p01` (float32) are
-written here as Cephes-style polynomials with the exponent handled by a bit
+one. :func:`exp` and :func:`log` (float32 and float64) are
+written here as polynomials with the exponent handled by a bit
 cast, so fused loops over them compile to SIMD code; their error is a couple
 of ulps (tests/test_fastmath.py: exp within 3 float32 ulps and 2 float64
-ulps of the exact value). float64 ``log1p`` goes through ``math``. The
+ulps of the exact value). :func:`log1p` is :func:`log` with Goldberg's
+correction for the rounding of ``1 + t``. The
 normal draws' :func:`log` (fdlibm's in float64, Cephes's in float32) and
 :func:`cos2pi` (Cephes's sine and cosine polynomials on an exact quarter-turn
 reduction) are built the same way, for both float types: with ``math.log``
@@ -78,8 +79,8 @@ def exp(x):
     return _float_type(x)(math.exp(x))
 
 
-def log1p01(t):
-    """``log(1 + t)`` for ``t`` in [0, 1]."""
+def log1p(t):
+    """``log(1 + t)`` for ``t > -1``, vectorisable."""
     return _float_type(t)(math.log1p(t))
 
 
@@ -200,13 +201,25 @@ def _log32(x):
 
 
 @register_jitable(**_HELPER_OPTIONS)
-def _log1p01_32(t):
+def _log1p32(t):
     u = np.float32(1.0) + t
     result = _log32(u)
     # 1 + t rounds away digits of a small t: log(u) is exact for u = 1 + t
     # as rounded, so scale by t / (u - 1) (Goldberg 1991, theorem 4).
     if u != np.float32(1.0):
         result = result * (t / (u - np.float32(1.0)))
+    else:
+        result = t
+    return result
+
+
+@register_jitable(**_HELPER_OPTIONS)
+def _log1p64(t):
+    # as _log1p32
+    u = 1.0 + t
+    result = _log64(u)
+    if u != 1.0:
+        result = result * (t / (u - 1.0))
     else:
         result = t
     return result
@@ -291,11 +304,11 @@ _overload_by_precision(log, _log32, _log64)
 _overload_by_precision(cos2pi, _cos2pi32, _cos2pi64)
 
 
-@overload(log1p01, jit_options=_HELPER_OPTIONS)
-def _log1p01_overload(t):
+@overload(log1p, jit_options=_HELPER_OPTIONS)
+def _log1p_overload(t):
     if t == types.float32:
-        return _log1p01_32
-    return lambda t: math.log1p(t)
+        return _log1p32
+    return _log1p64
 
 
 @overload(sigmoid, jit_options=_HELPER_OPTIONS)
@@ -308,7 +321,7 @@ def _sigmoid_overload(x):
 @overload(softplus, jit_options=_HELPER_OPTIONS)
 def _softplus_overload(x):
     if x == types.float32:
-        return lambda x: max(x, np.float32(0.0)) + _log1p01_32(_exp32(-abs(x)))
+        return lambda x: max(x, np.float32(0.0)) + _log1p32(_exp32(-abs(x)))
     return lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 

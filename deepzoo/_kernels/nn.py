@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from ._config import twins
-from ._fastmath import exp, log1p01, normal, sigmoid, uniform
+from ._fastmath import exp, log1p, normal, sigmoid, uniform
 
 __all__ = [
     "sgd_step",
@@ -167,7 +167,7 @@ def _sigmoid_cross_entropy_delta(Z, b, Y, scale, one, rows):
             a = abs(z)
             e = exp(-a)
             p = one / (one + e)
-            s += max(z, zero) + log1p01(e) - y * z
+            s += max(z, zero) + log1p(e) - y * z
             Z[i, j] = ((p if z >= zero else e * p) - y) * scale
         rows[i] = s
 

@@ -1011,13 +1011,25 @@ def ais_hidden_rows(X, bias, beta_prev, beta, key, log_w, H, first=0):
     n, m = X.shape
     beta_prev = fm.cast_like(beta_prev, bias[0])
     beta = fm.cast_like(beta, bias[0])
+    zero, one = fm.cast_like(0.0, bias[0]), fm.cast_like(1.0, bias[0])
+    step = beta - beta_prev  # exact for close temperatures (Sterbenz)
     for i in prange(n):
         base = (first + i) * m
-        acc = fm.cast_like(0.0, bias[0])
+        acc = zero
         for j in range(m):
             x = X[i, j] + bias[j]
-            acc += fm.softplus(beta * x) - fm.softplus(beta_prev * x)
-            p = fm.sigmoid(beta * x)
+            # With e = exp(-|y|): softplus(y) = max(y, 0) + log(1 + e) and
+            # sigmoid(y) = (1 or e) / (1 + e), so one exp per temperature
+            # serves both, and the softplus difference is
+            # step max(x, 0) + log1p((e - e_prev) / (1 + e_prev)), whose
+            # small argument keeps its digits where 1 + e would round them
+            # (betas are not negative). Three exps and two logs as separate
+            # functions were most of an annealing step's element-wise work.
+            y = beta * x
+            e, e_prev = fm.exp(-abs(y)), fm.exp(-abs(beta_prev * x))
+            one_e = one + e
+            acc += step * max(x, zero) + fm.log1p((e - e_prev) / (one + e_prev))
+            p = (one if y >= zero else e) / one_e
             H[i, j] = 1.0 if fm.uniform(key, base + j, p) < p else 0.0
         log_w[i] += acc
 
