@@ -194,8 +194,9 @@ def train_epochs(estimator, run_epoch, *, n_epochs, incremental, bound, validati
     n_epochs : int
     incremental : bool
         ``partial_fit``: record the epoch, never stop early nor warn.
-    bound : float
-        :func:`deepzoo._nn.divergence.parameter_bound` of the data.
+    bound : float or callable
+        :func:`deepzoo._nn.divergence.parameter_bound` of the data, or a
+        callable returning it when needed (see ``check_divergence``).
     validation_score : callable or None
         ``validation_score() -> float`` (higher is better) of the held-out
         set; with it the best-scoring weights are kept.

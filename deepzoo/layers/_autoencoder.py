@@ -555,7 +555,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         spec = self._spec()
         make_params_updatable(self)
         streamed = isinstance(X, RowStream)
-        bound = parameter_bound(X)
+        bound = partial(parameter_bound, X)
         epoch = self._stream_epoch if streamed else self._epoch
         validation_score = None
         if self.early_stopping and not incremental and streamed:

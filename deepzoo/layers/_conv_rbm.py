@@ -22,6 +22,7 @@ is, and ``p(v | h)`` takes the full convolution ``sum_k W^k (*) h^k``:
 """
 
 import time
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -528,7 +529,7 @@ class ConvolutionalRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             # updated in place: a read-only array (loaded from a read-only
             # memory map) is copied first
             setattr(self, name, updatable(getattr(self, name)))
-        bound = parameter_bound(X)
+        bound = partial(parameter_bound, X)
         with blas_single_thread():
             self._run_epochs(X, n_epochs, bound)
 

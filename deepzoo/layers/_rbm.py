@@ -16,6 +16,7 @@ exactly as the stack unrolls it, and ``p(v | h) = N(b + s**2 (h W), s**2)``.
 
 import time
 from contextlib import nullcontext
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -446,7 +447,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _run_epochs(self, X, n_epochs, first_epoch, schedule):
         streamed = isinstance(X, RowStream)
-        bound = None if streamed else parameter_bound(X)
+        bound = None if streamed else partial(parameter_bound, X)
         for epoch in range(first_epoch, first_epoch + n_epochs):
             t0 = time.perf_counter()
             err = self._epoch(X, epoch, schedule)

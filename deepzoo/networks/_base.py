@@ -235,7 +235,7 @@ class BaseNetwork(BaseEstimator):
             # every chunk read and checked before any update, so the bound
             # takes the largest magnitude of them all
             X.scan()
-        bound = parameter_bound(X, Y)
+        bound = partial(parameter_bound, X, Y)
         validation_score = None
         if self.early_stopping and not incremental and streamed:
             # the last rows: a random split would need every row in memory

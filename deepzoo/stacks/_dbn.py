@@ -15,6 +15,7 @@ Notation of Hinton, Osindero & Teh (2006), with weights in the layout of
 import time
 import warnings
 from contextlib import nullcontext
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -868,7 +869,7 @@ class DBN(TransformerMixin, BaseEstimator):
             top.start_chains(X, min(self.batch_size, n), rng, Y)
         errors = []
         # a stream's largest magnitude: of every chunk, read by the mean
-        bound = parameter_bound(V)
+        bound = partial(parameter_bound, V)
         for epoch in range(self.n_iter):
             t0 = time.perf_counter()
             errors.append(self._top_epoch(top, X, epoch, rng, Y) / n)
@@ -941,7 +942,7 @@ class DBN(TransformerMixin, BaseEstimator):
         top = self._top()
         top.chains = chains
         streamed = isinstance(X, RowStream)
-        bound = None if streamed else parameter_bound(X)
+        bound = None if streamed else partial(parameter_bound, X)
         n = X.shape[0]
         schedule = _updown_schedule(self.updown_k, self.n_updown_iter)
         for _ in range(self.n_iter_, self.n_updown_iter):
