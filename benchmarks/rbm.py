@@ -36,7 +36,12 @@ Then the costs of the sampling methods, on the same 784-500 RBM in float32:
   Gibbs step of every chain and a round of swaps), beside Gibbs steps of
   100 chains and of 1,000 chains (a sweep's products);
 - a PT training epoch (10 temperatures of 100 chains) beside a PCD epoch
-  (100 chains), batch 100.
+  (100 chains), batch 100;
+- the CD-1 epoch (784-500, batch 100) built up from its four products one
+  part at a time (the samples, the reconstruction, the negative
+  probabilities, the weights written each step, momentum's pass over the
+  weights), beside the estimator's epoch: where the time above the GEMM
+  floor goes.
 
 Last, the grid of issue 18, in float32: one epoch of CD-1, PCD and fast
 PCD with the default settings (momentum, weight decay; the persistent
@@ -65,7 +70,7 @@ from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 
 from deepzoo import BernoulliRBM, GaussianBernoulliRBM
 from deepzoo._kernels._blas import axpy, gemm
-from deepzoo._kernels.rbm import _fast_pcd_step
+from deepzoo._kernels.rbm import _fast_pcd_step, sigmoid_rows, sigmoid_sqerr_rows
 from deepzoo.layers._rbm import _SMALL_GEMM
 
 from ._runner import Goal, compare, machine_summary, print_table, setting, thread_scaling
@@ -124,6 +129,75 @@ def _floor_loop(X, W, V, H, G, nb, weight_pass=False, fast=None, velocity=None, 
             axpy(0.5, W.reshape(-1), G.reshape(-1))
         gemm(True, False, 1.0, H, V, beta, G)
         _fast_pcd_step(fast, W, G, velocity, out, 0.0, 0.9, 1.0 / nb, 0.0002, 0.95, 0.0)
+
+
+@numba.njit(nogil=True)
+def _cd1_parts(X, W, B, b, c, V, H, Ah, Av, Hs, e, nb, level):
+    # CD-1 built up from its GEMM floor, one part per level (the kernel's
+    # own element-wise functions): 0 the four products; 1 + the positive
+    # hidden probabilities and samples; 2 + the reconstruction and its
+    # error; 3 + the negative hidden probabilities; 4 + the gradient
+    # written into the weights the next products read (a plain step); 5 +
+    # momentum: the heavy-ball step's pass over the weights, two weight
+    # buffers taking turns (the kernel's default step)
+    for start in range(0, X.shape[0] - nb + 1, nb):
+        V[:nb] = X[start:start + nb]
+        gemm(False, True, 1.0, V[:nb], W, 0.0, Ah[:nb])
+        if level >= 1:
+            sigmoid_rows(Ah[:nb], 1.0, c, 1.0, np.uint64(start + 1), H[:nb], Hs)
+        gemm(False, False, 1.0, Hs, W, 0.0, Av)
+        if level >= 2:
+            sigmoid_sqerr_rows(Av, b, V[:nb], V[nb:], e)
+        gemm(False, True, 1.0, V[nb:], W, 0.0, Ah[nb:])
+        if level >= 3:
+            sigmoid_rows(Ah[nb:], 1.0, c, -1.0, np.uint64(0), H[nb:], Hs[:0])
+        if level >= 5:
+            axpy(1.0, W.reshape(-1), B.reshape(-1))
+            gemm(True, False, 1e-6, H, V, 1.0, B)
+            W, B = B, W
+        elif level == 4:
+            gemm(True, False, 1e-6, H, V, 1.0, W)
+        else:
+            gemm(True, False, 1e-6, H, V, 1.0, B)
+
+
+def _cd1_decomposition(X, args):
+    """Where a CD-1 epoch's time goes beyond its four products (784-500,
+    batch 100, float32): the floor built up part by part (``_cd1_parts``)
+    beside the estimator's epoch, as ratios to the products alone. The
+    measured reason for the CD-1 rows of the grid."""
+    m, nb = 500, 100
+    rng = np.random.default_rng(1)
+    model = BernoulliRBM(n_components=m, batch_size=nb, learning_rate=0.1, n_iter=1,
+                         random_state=0).fit(X[:200])
+    f32 = np.float32
+    W0 = model.components_.copy()
+    buffers = dict(W=W0.copy(), B=W0.copy(), b=model.intercept_visible_.copy(),
+                   c=model.intercept_hidden_.copy(),
+                   V=(rng.random((2 * nb, 784)) < 0.2).astype(f32),
+                   H=rng.random((2 * nb, m)).astype(f32), Ah=np.zeros((2 * nb, m), f32),
+                   Av=np.zeros((nb, 784), f32), Hs=(rng.random((nb, m)) < 0.5).astype(f32),
+                   e=np.empty(nb, f32))
+    names = ["the four products", "+ positive samples", "+ reconstruction and error",
+             "+ negative probabilities", "+ weights written each step",
+             "+ momentum's weight pass"]
+
+    def level(k):
+        def run():
+            # (a tiny step from the same weights each time: the values stay put)
+            buffers["W"][:] = W0
+            buffers["B"][:] = W0
+            _cd1_parts(X, nb=nb, level=k, **buffers)
+        return run
+
+    runs = {name: level(k) for k, name in enumerate(names)}
+    runs["deepzoo epoch"] = lambda: model.partial_fit(X)
+    results = compare(runs, repeats=setting(args, full=7, quick=3, smoke=1))
+    base = results[names[0]]["median"]
+    print(f"\n== CD-1 epoch (784-500, batch 100, float32, {X.shape[0]} rows) built up from its "
+          "products, x the products")
+    for name, r in results.items():
+        print(f"{name:<30} {r['median']:>8.4f} s {r['median'] / base:>7.3f}x", flush=True)
 
 
 @numba.njit(nogil=True)
@@ -459,6 +533,7 @@ def run(args):
     print(f"\nsklearn float64 / deepzoo float32 = {t64['sk'] / t32['ours']:.2f} (momentum), "
           f"{t64['sk'] / t32['plain']:.2f} (no momentum)")
     _sampling_costs(X, args)
+    _cd1_decomposition(X, args)
     goals = [Goal("rbm", "CD-1 epoch, 784-500, batch 100, float32", "x faster than scikit-learn",
                   t32["sk"] / t32["ours"], 2.3, at_most=False),
              Goal("rbm", "CD-1 epoch, 784-500, batch 100, float64", "x faster than scikit-learn",
