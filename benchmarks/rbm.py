@@ -105,9 +105,14 @@ def _gemm_loop(X, W, V, H, G):
 
 
 @numba.njit(nogil=True)
-def _floor_loop(X, W, V, H, G, nb, weight_pass=False, fast=None, velocity=None, out=None):
+def _floor_loop(X, W, V, H, S, G, nb, weight_pass=False, fast=None, velocity=None, out=None):
     # CD-k, PCD and FPCD at k = 1 with as many chains as rows per batch:
     # the same four products (the chains replace the reconstructions).
+    # S: fixed binary hidden states for the second product. (Fed the third
+    # product's output instead, the loop multiplied by W twice per batch
+    # for the whole epoch: the values shrank into float32's subnormal range,
+    # where a product runs many times slower, and a floor of 0.26 s once
+    # took 7.1 s.)
     # weight_pass: also the one pass over the weights that any momentum
     # step needs (its new weights combine two weight-sized states and the
     # gradient; a product folds in only one of them, as BLAS's beta): the
@@ -123,7 +128,7 @@ def _floor_loop(X, W, V, H, G, nb, weight_pass=False, fast=None, velocity=None, 
     beta = 1.0 if fast is None else 0.0
     for start in range(0, X.shape[0] - nb + 1, nb):
         gemm(False, True, 1.0, X[start:start + nb], W, 0.0, H[:nb])
-        gemm(False, False, 1.0, H[nb:], W, 0.0, V[nb:])
+        gemm(False, False, 1.0, S, W, 0.0, V[nb:])
         gemm(False, True, 1.0, V[nb:], W, 0.0, H[nb:])
         if weight_pass:
             axpy(0.5, W.reshape(-1), G.reshape(-1))
@@ -201,11 +206,13 @@ def _cd1_decomposition(X, args):
 
 
 @numba.njit(nogil=True)
-def _anneal_floor(V, W, H, n_steps):
-    # an annealing step's products: the chains' hidden and visible inputs
+def _anneal_floor(V, W, H, X, Y, n_steps):
+    # an annealing step's products: the chains' hidden and visible inputs,
+    # from fixed binary states V and H (outputs fed back as inputs would
+    # shrink into the slow subnormal range, see _floor_loop)
     for _ in range(n_steps):
-        gemm(False, True, 1.0, V, W, 0.0, H)
-        gemm(False, False, 1.0, H, W, 0.0, V)
+        gemm(False, True, 1.0, V, W, 0.0, X)
+        gemm(False, False, 1.0, H, W, 0.0, Y)
 
 
 def _gemm_only(X, W, batch, compiled):
@@ -365,6 +372,7 @@ def _grid(args):
                                       random_state=0).fit(X[:max(batch, 200)])
                     V = np.concatenate([X[:batch], X[:batch]])
                     H = np.empty((2 * batch, m), np.float32)
+                    S = (rng.random((batch, m)) < 0.5).astype(np.float32)
                     G = np.zeros((m, 784), np.float32)
                     W = model.components_.copy()
                     # deepzoo runs products below _SMALL_GEMM on one BLAS
@@ -375,15 +383,15 @@ def _grid(args):
                         "ours": lambda: model.partial_fit(X),
                         # the floor is the faster of BLAS's threads and one
                         # thread (deepzoo runs small products on one)
-                        "floor": lambda: _floor_loop(X, W, V, H, G, batch),
-                        "floor1": _single_thread(lambda: _floor_loop(X, W, V, H, G, batch)),
+                        "floor": lambda: _floor_loop(X, W, V, H, S, G, batch),
+                        "floor1": _single_thread(lambda: _floor_loop(X, W, V, H, S, G, batch)),
                         "weight_pass": own_threads(
-                            lambda: _floor_loop(X, W, V, H, G, batch, True)),
+                            lambda: _floor_loop(X, W, V, H, S, G, batch, True)),
                     }
                     if method == "fpcd":
                         fast, velocity, out = (np.zeros_like(W) for _ in range(3))
                         runs["fpcd_pass"] = own_threads(lambda: _floor_loop(
-                            X, W, V, H, G, batch, False, fast, velocity, out))
+                            X, W, V, H, S, G, batch, False, fast, velocity, out))
                     results = compare(runs, repeats=repeats)
                     t = {k: r["median"] for k, r in results.items()}
                     policy = t["floor1"] if small else t["floor"]
@@ -432,11 +440,12 @@ def _anneal_step(X, args):
     betas = np.linspace(0, 1, n_betas)
     W = rbm.components_
     V = (X[:n_runs] > 0.5).astype(np.float32)
-    H = np.empty((n_runs, 500), np.float32)
+    H = (np.random.default_rng(0).random((n_runs, 500)) < 0.5).astype(np.float32)
+    inputs = np.empty((n_runs, 500), np.float32), np.empty((n_runs, 784), np.float32)
     results = compare({
         "ours": lambda: rbm.log_partition("ais", n_runs=n_runs, betas=betas, random_state=0),
-        "floor": lambda: _anneal_floor(V, W, H, n_betas - 1),
-        "floor1": _single_thread(lambda: _anneal_floor(V, W, H, n_betas - 1)),
+        "floor": lambda: _anneal_floor(V, W, H, *inputs, n_betas - 1),
+        "floor1": _single_thread(lambda: _anneal_floor(V, W, H, *inputs, n_betas - 1)),
     }, repeats=setting(args, full=5, quick=3, smoke=1))
     floor = min(results["floor"]["median"], results["floor1"]["median"])
     ratio = results["ours"]["median"] / floor
