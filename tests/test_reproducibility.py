@@ -96,9 +96,12 @@ out = {}
 for method in ("cd", "pcd", "fpcd", "pt"):
     rbm = BernoulliRBM(n_components=8, method=method, batch_size=10, n_iter=2, random_state=0)
     out[method] = rbm.fit(X).components_
-gauss = GaussianBernoulliRBM(n_components=8, method="fpcd", batch_size=10, n_iter=2,
-                             learning_rate=0.005, random_state=0).fit(X)
-out["gaussian-fpcd"] = gauss.components_
+for method in ("cd", "pcd", "fpcd"):
+    gauss = GaussianBernoulliRBM(n_components=8, method=method, learn_variance=True,
+                                 batch_size=10, n_iter=2, learning_rate=0.005,
+                                 random_state=0).fit(X)
+    out["gaussian-" + method] = gauss.components_
+    out["gaussian-" + method + ".sigma_"] = gauss.sigma_
 np.savez(sys.argv[1], **out)
 """
 
@@ -108,11 +111,10 @@ def test_a_warm_numba_cache_reproduces_a_cold_one(tmp_path):
     and in one that loads them from the cache it left (warm): bit for bit.
     (Fast PCD's weight step once fused a different product into an FMA in
     the cached code than in the freshly compiled one, so its fast weights
-    differed from the second mini-batch on.) Not yet true of a Gaussian
-    RBM that learns its variances with persistent chains (``method="pcd"``
-    or ``"fpcd"``, ``learn_variance=True``): its cold and warm fits still
-    differ by rounding, cause unknown (docs/ARCHITECTURE.md, "Numba's
-    cache does not follow imports")."""
+    differed from the second mini-batch on; and a Gaussian RBM that learns
+    its variances with persistent chains drew its visible states
+    differently, through ``gaussian_rows``: docs/ARCHITECTURE.md, "Numba's
+    cache does not follow imports".)"""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     runs = []
     for name in ("cold", "warm"):

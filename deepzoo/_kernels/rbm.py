@@ -38,7 +38,7 @@ from numba.extending import overload
 from ..utils._threads import run_blocks
 from . import _fastmath as fm
 from ._blas import axpy, gemm, scal
-from ._config import kernel, parallel_kernel, when_given
+from ._config import FASTMATH, kernel, parallel_kernel, when_given
 
 
 @kernel
@@ -79,7 +79,10 @@ def sigmoid_sqerr_rows(Z, bias, X, P, err):
         err[i] = acc
 
 
-@kernel
+# Without ``reassoc`` and ``contract`` (see _config.when_given): with them
+# a persistent Gaussian RBM that learns its variances fitted differently on a
+# warm numba cache than on a cold one (tests/test_reproducibility.py).
+@kernel(fastmath=set(FASTMATH) - {"reassoc", "contract"})
 def gaussian_rows(Z, bias, scale, std, key, M, S, first=0):
     """``M = bias + scale * Z``; ``S = M + std * N(0, 1)``.
 
