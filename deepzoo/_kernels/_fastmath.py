@@ -3,18 +3,17 @@
 Numba has no vector math library on this platform (no SVML), so
 ``math.exp`` and ``math.log`` are scalar calls that stop a loop from being
 vectorised: a sigmoid costs about 3 ns per element instead of a fraction of
-one. :func:`exp` and :func:`log` (float32 and float64) are
-written here as polynomials with the exponent handled by a bit
-cast, so fused loops over them compile to SIMD code; their error is a couple
-of ulps (tests/test_fastmath.py: exp within 3 float32 ulps and 2 float64
-ulps of the exact value). :func:`log1p` is :func:`log` with Goldberg's
-correction for the rounding of ``1 + t``. The
-normal draws' :func:`log` (fdlibm's in float64, Cephes's in float32) and
-:func:`cos2pi` (Cephes's sine and cosine polynomials on an exact quarter-turn
-reduction) are built the same way, for both float types: with ``math.log``
-and ``math.cos`` a block of 100 x 784 Gaussian samples (``rbm.gaussian_rows``)
-took 2.7 ms, vectorised 0.10 ms in float32 and 0.22 ms in float64 (measured
-interleaved in one process).
+one. :func:`exp` (float32 and float64) is written here as a Cephes-style
+polynomial with the exponent handled by a bit cast, so fused loops over it
+compile to SIMD code; its error is a couple of ulps (tests/test_fastmath.py:
+within 3 float32 ulps and 2 float64 ulps of the exact value).
+:func:`log1p` is :func:`log` (below) with Goldberg's correction for the
+rounding of ``1 + t``. The normal draws' :func:`log` (fdlibm's in
+float64, Cephes's in float32) and :func:`cos2pi` (Cephes's sine and cosine
+polynomials on an exact quarter-turn reduction) are built the same way,
+for both float types: with ``math.log`` and ``math.cos`` a block of 100 x
+784 Gaussian samples (``rbm.gaussian_rows``) took 2.7 ms, vectorised 0.10
+ms in float32 and 0.22 ms in float64 (measured interleaved in one process).
 
 Random numbers come from a counter-based generator: element ``idx`` of a
 call with key ``key`` is the ``idx + 1``-th output of SplitMix64 seeded with

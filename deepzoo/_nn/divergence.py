@@ -65,9 +65,10 @@ def parameter_bound(*data):
 
 
 def _peak(a):
-    """``max |a|`` of a non-empty array without ``abs``'s temporary copy: a
-    recipe's partial_fit bounds by the whole data set each epoch, and a copy
-    of 60,000 MNIST rows costs a few percent of the epoch. NaN propagates
+    """``max |a|`` of a non-empty array without ``abs``'s temporary copy:
+    the bound reads the whole training set (when a parameter exceeds
+    PARAMETER_BOUND), and a copy of 60,000 MNIST rows would cost a few
+    percent of an epoch. NaN propagates
     (numpy's ``max`` and ``min`` return it, and so does Python's ``max``)."""
     return max(float(a.max()), -float(a.min()))
 
