@@ -1,4 +1,4 @@
-"""BLAS called from inside kernels: ``gemm``, ``axpy`` and ``scal``.
+"""BLAS called from inside kernels: ``gemm``, ``gemv``, ``axpy`` and ``scal``.
 
 A kernel that loops over mini-batches needs its matrix products without a
 trip back to Python. These are scipy's BLAS (``scipy.linalg.cython_blas``,
@@ -31,7 +31,7 @@ from numba.extending import get_cython_function_address, overload, register_jita
 from ._config import kernel
 
 # The routines and their numbers of (pointer) arguments, Fortran style.
-_ROUTINES = {"gemm": 13, "axpy": 6, "scal": 4}
+_ROUTINES = {"gemm": 13, "gemv": 11, "axpy": 6, "scal": 4}
 _BLAS = {}
 for _kind, _n_args in _ROUTINES.items():
     for _name in ("s" + _kind, "d" + _kind):
@@ -66,6 +66,28 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
     else:
         C *= beta
         C += alpha * product
+
+
+def gemv(trans, alpha, A, x, beta, y):
+    """``y = alpha * op(A) @ x + beta * y`` in place, for contiguous 1-D
+    ``x`` and ``y`` (``op`` transposes when ``trans`` is true). ``beta = 0``
+    ignores the old ``y`` (NaN too).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepzoo._kernels._blas import gemv
+    >>> y = np.empty(2)
+    >>> gemv(True, 0.5, np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones(2), 0.0, y)
+    >>> y
+    array([2., 3.])
+    """
+    product = (A.T if trans else A) @ x
+    if beta == 0:
+        y[...] = alpha * product
+    else:
+        y *= beta
+        y += alpha * product
 
 
 def axpy(alpha, x, y):
@@ -115,6 +137,38 @@ def _gemm_blas(trans_a, trans_b, alpha, A, B, beta, C):
         call(flags[0:].ctypes, flags[1:].ctypes, dims[0:].ctypes, dims[1:].ctypes,
              dims[2:].ctypes, scalars[0:].ctypes, B.ctypes, dims[3:].ctypes, A.ctypes,
              dims[4:].ctypes, scalars[1:].ctypes, C.ctypes, dims[5:].ctypes)
+
+    return impl
+
+
+@overload(gemv)
+def _gemv_blas(trans, alpha, A, x, beta, y):
+    call = _routine("gemv", y.dtype)
+
+    def impl(trans, alpha, A, x, beta, y):
+        if y.shape[0] == 0:
+            return
+        if x.shape[0] == 0:
+            # BLAS returns at once on an empty matrix: y keeps its old values
+            if beta == 0:
+                y[:] = 0
+            else:
+                y *= beta
+            return
+        if not _unit_rows(A):
+            raise ValueError("gemv needs unit strides along rows")
+        # column-major view: A.T (columns x rows), so op(A) is A.T's transpose
+        flags = np.empty(1, np.uint8)
+        flags[0] = _N if trans else _T
+        dims = np.empty(4, np.int32)
+        dims[0], dims[1] = A.shape[1], A.shape[0]
+        dims[2] = max(A.strides[0] // A.itemsize, A.shape[1], 1)
+        dims[3] = 1
+        scalars = np.empty(2, y.dtype)
+        scalars[0], scalars[1] = alpha, beta
+        call(flags.ctypes, dims[0:].ctypes, dims[1:].ctypes, scalars[0:].ctypes, A.ctypes,
+             dims[2:].ctypes, x.ctypes, dims[3:].ctypes, scalars[1:].ctypes, y.ctypes,
+             dims[3:].ctypes)
 
     return impl
 
