@@ -14,13 +14,16 @@ is a sum over 2**25 hidden states (about 3 s); MNIST where
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from deepzoo import DBN, BernoulliRBM
+from deepzoo import DBN, BernoulliRBM, io
 from deepzoo.utils._threads import blas_single_thread
+
+FILES = Path(__file__).parent / "files"
 
 
 @pytest.fixture(scope="module")
@@ -94,20 +97,26 @@ def test_ais_and_raise_bracket_the_exact_log_likelihood(method, params, digits):
 
 def test_sweeps_restore_the_sandwich_on_a_poorly_mixing_model(digits):
     """A deliberately poorly mixing RBM: a 16-hidden PCD model with its
-    parameters tripled (three times colder: largest weight about 10). With
+    parameters tripled (three times colder: largest weight 12.1). With
     Salakhutdinov & Murray's one Gibbs sweep per temperature, RAISE's
     estimate lies above the exact test log-likelihood by more than three
-    standard errors (measured: +0.25 nat): it bounds the annealing model,
+    standard errors (measured: +0.41 nat): it bounds the annealing model,
     which puts more mass on the digits than the RBM does. With 10 sweeps
     (10x the cost), AIS and RAISE are within 0.1 nat of the exact value and
-    RAISE below it up to three standard errors (measured: +0.03 nat)."""
+    RAISE below it up to three standard errors (measured: +0.04 nat).
+
+    The model is read from a file, not trained here: how badly a tripled
+    model mixes depends on its training run to the last rounding. Trained
+    afresh (``BernoulliRBM(n_components=16, n_iter=30, batch_size=20,
+    method="pcd", learning_rate=0.1, n_chains=100,
+    learning_rate_schedule="linear", random_state=seed).fit(X)`` on the
+    digits below, parameters tripled), one sweep's excess over the exact
+    value ranged from +0.01 to +0.55 nat over seeds 0-3, and a change of
+    summation order in the bias gradients moved seed 0's from +0.41 to
+    +0.03. The file holds seed 0's model from before that change."""
     X, _, X_test, _ = digits
     X_test = X_test[:50]
-    rbm = BernoulliRBM(n_components=16, n_iter=30, batch_size=20, method="pcd",
-                       learning_rate=0.1, n_chains=100, learning_rate_schedule="linear",
-                       random_state=0).fit(X)
-    for name in ("components_", "intercept_visible_", "intercept_hidden_"):
-        setattr(rbm, name, 3 * getattr(rbm, name))
+    rbm = io.load(FILES / "poorly_mixing_rbm.h5")
     base_rate = (X.sum(axis=0) + 2.5) / (len(X) + 5)
     free = rbm.free_energy(X_test)
     exact = float(np.mean(-free - rbm.log_partition()))
