@@ -102,6 +102,11 @@ for method in ("cd", "pcd", "fpcd"):
                                  random_state=0).fit(X)
     out["gaussian-" + method] = gauss.components_
     out["gaussian-" + method + ".sigma_"] = gauss.sigma_
+gauss = GaussianBernoulliRBM(n_components=8, method="pt", learn_variance=True, batch_size=10,
+                             n_iter=3, learning_rate=0.002, random_state=0).fit(X)
+out["gaussian-pt"], out["gaussian-pt.sigma_"] = gauss.components_, gauss.sigma_
+out["nrelu"] = BernoulliRBM(n_components=8, hidden_unit="nrelu", batch_size=10, n_iter=2,
+                            learning_rate=0.01, random_state=0).fit(X).components_
 np.savez(sys.argv[1], **out)
 """
 
@@ -113,8 +118,10 @@ def test_a_warm_numba_cache_reproduces_a_cold_one(tmp_path):
     the cached code than in the freshly compiled one, so its fast weights
     differed from the second mini-batch on; and a Gaussian RBM that learns
     its variances with persistent chains drew its visible states
-    differently, through ``gaussian_rows``: docs/ARCHITECTURE.md, "Numba's
-    cache does not follow imports".)"""
+    differently, through ``gaussian_rows``; so did noisy rectified hidden
+    units, and parallel tempering of a Gaussian RBM that learns its
+    variances: docs/ARCHITECTURE.md, "Numba's cache does not follow
+    imports".)"""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     runs = []
     for name in ("cold", "warm"):

@@ -101,7 +101,10 @@ def gaussian_rows(Z, bias, scale, std, key, M, S, first=0):
             M[i, j] = mean
 
 
-@kernel
+# Without ``reassoc`` and ``contract``, as gaussian_rows: with them a CD-1
+# RBM of these units fitted differently on a warm numba cache than on a cold
+# one (without either flag alone it did not).
+@kernel(fastmath=set(FASTMATH) - {"reassoc", "contract"})
 def nrelu_rows(Z, bias, key, M, S):
     """Noisy rectified linear units (Nair & Hinton 2010).
 
@@ -1233,7 +1236,11 @@ def anneal_blocks(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder
     return int(accepted.sum())
 
 
-@kernel
+# Without ``reassoc`` and ``contract``, as gaussian_rows: with them parallel
+# tempering of a Gaussian RBM that learns its variances fitted differently on
+# a warm numba cache than on a cold one (without ``contract`` alone it still
+# did).
+@kernel(fastmath=set(FASTMATH) - {"reassoc", "contract"})
 def tempered_visible_rows(unit, Z, b, var, std, betas, n_block, key, M, S):
     """The visible step of parallel tempering, for rows in blocks of
     ``n_block`` at the inverse temperatures ``betas``, from ``Z = h @ W``.
