@@ -157,7 +157,8 @@ def _gemv_blas(trans, alpha, A, x, beta, y):
             return
         if not _unit_rows(A):
             raise ValueError("gemv needs unit strides along rows")
-        # column-major view: A.T (columns x rows), so op(A) is A.T's transpose
+        # row-major A is the column-major A.T: A.T @ x is BLAS's "N" on it,
+        # A @ x its "T"
         flags = np.empty(1, np.uint8)
         flags[0] = _N if trans else _T
         dims = np.empty(4, np.int32)

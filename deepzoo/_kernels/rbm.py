@@ -788,7 +788,7 @@ def train_epoch(X, order, params, state, settings, keys, scratch):
             # Lee et al. (2008): the penalty moves the hidden biases only.
             for j in range(m):
                 sums_h[j] += settings.sparsity_cost * (settings.sparsity_target
-                                                          - mean_hidden[j])
+                                                       - mean_hidden[j])
         u[nb:rows] = -1.0 / n_neg
         gemv(True, 1.0, V[:rows], u[:rows], 0.0, grad_b)
         if gaussian_visible:
