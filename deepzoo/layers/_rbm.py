@@ -340,20 +340,21 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"{self.hidden_unit!r}. Use hidden_unit='bernoulli' or {alternative}."
             )
 
-    def _epoch(self, X, epoch, schedule):
+    def _epoch(self, X, epoch, schedule, scratch_cache):
         """One pass over ``X`` (an array or a :class:`RowStream`, its chunks
         in a shuffled order) in mini-batches; returns the mean squared
-        reconstruction error per sample."""
+        reconstruction error per sample. ``scratch_cache``: the kernel's
+        buffers shared by the call's epochs (``run_epoch``)."""
         n = X.shape[0]
         tempered = self.method == "pt"
         settings = self._settings(epoch, schedule)
         swaps = np.zeros(self.n_temperatures - 1) if tempered else None
         if isinstance(X, RowStream):
-            total = sum(self._pass(chunk, settings, swaps)
+            total = sum(self._pass(chunk, settings, swaps, scratch_cache)
                         for chunk in X.chunks(self._rng, self.shuffle))
             n_batches = X.n_minibatches(self.batch_size)
         else:
-            total = self._pass(X, settings, swaps)
+            total = self._pass(X, settings, swaps, scratch_cache)
             n_batches = -(-n // min(self.batch_size, n))
         if tempered:
             self.swap_rate_ = swaps / (n_batches * settings.k * self._n_neg(
@@ -389,7 +390,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             sparsity_target=float(self.sparsity_target), sparsity_cost=float(self.sparsity_cost),
             sparsity_decay=_SPARSITY_DECAY)
 
-    def _pass(self, X, settings, swaps):
+    def _pass(self, X, settings, swaps, scratch_cache):
         """The mini-batch updates of one in-memory block of rows (the whole
         data, or one chunk of a stream); returns the summed reconstruction
         error and adds the accepted swaps of parallel tempering to ``swaps``."""
@@ -414,7 +415,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             chains=self._chain_h if self.method != "cd" else None,
             fast_W=fast.get("W"), fast_b=fast.get("b"), fast_c=fast.get("c"),
             mean_hidden=self._mean_hidden,
-            betas=_temperatures(self.n_temperatures) if tempered else None, swaps=swaps)
+            betas=_temperatures(self.n_temperatures) if tempered else None, swaps=swaps,
+            scratch_cache=scratch_cache)
         return total
 
     def _learned_names(self):
@@ -448,9 +450,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _run_epochs(self, X, n_epochs, first_epoch, schedule):
         streamed = isinstance(X, RowStream)
         bound = None if streamed else partial(parameter_bound, X)
+        # the kernel's buffers, mapped once for this call's epochs and
+        # released with it
+        scratch_cache = {}
         for epoch in range(first_epoch, first_epoch + n_epochs):
             t0 = time.perf_counter()
-            err = self._epoch(X, epoch, schedule)
+            err = self._epoch(X, epoch, schedule, scratch_cache)
             self.reconstruction_error_ = np.append(self.reconstruction_error_, err)
             self.n_iter_ += 1
             if streamed:
