@@ -23,6 +23,19 @@ def kernel(func=None, **options):
     return numba.njit(**opts)(func)
 
 
+def unfused_kernel(func):
+    """``kernel`` without ``reassoc`` and ``contract``: for the sampling
+    kernels that the RBM epoch kernel calls to draw normals
+    (``rbm.gaussian_rows``, ``nrelu_rows``, ``tempered_visible_rows``).
+    With those flags each of them rounded differently in a process that
+    loaded the epoch kernel from numba's cache than in the one that
+    compiled it, so a warm cache gave other fits than a cold one
+    (tests/test_reproducibility.py; docs/ARCHITECTURE.md, "Numba's cache
+    does not follow imports"). Why is not known.
+    """
+    return kernel(func, fastmath=set(FASTMATH) - {"reassoc", "contract"})
+
+
 def parallel_kernel(func=None, **options):
     """Compile ``func`` as the ``parallel=True`` twin (rows independent)."""
     return kernel(func, parallel=True, **options)

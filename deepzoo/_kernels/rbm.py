@@ -38,7 +38,7 @@ from numba.extending import overload
 from ..utils._threads import run_blocks
 from . import _fastmath as fm
 from ._blas import axpy, gemm, gemv, scal
-from ._config import FASTMATH, kernel, parallel_kernel, when_given
+from ._config import kernel, parallel_kernel, unfused_kernel, when_given
 
 
 @kernel
@@ -79,10 +79,8 @@ def sigmoid_sqerr_rows(Z, bias, X, P, err):
         err[i] = acc
 
 
-# Without ``reassoc`` and ``contract`` (see _config.when_given): with them
-# a persistent Gaussian RBM that learns its variances fitted differently on a
-# warm numba cache than on a cold one (tests/test_reproducibility.py).
-@kernel(fastmath=set(FASTMATH) - {"reassoc", "contract"})
+# (found with a persistent Gaussian RBM that learns its variances)
+@unfused_kernel
 def gaussian_rows(Z, bias, scale, std, key, M, S, first=0):
     """``M = bias + scale * Z``; ``S = M + std * N(0, 1)``.
 
@@ -101,10 +99,9 @@ def gaussian_rows(Z, bias, scale, std, key, M, S, first=0):
             M[i, j] = mean
 
 
-# Without ``reassoc`` and ``contract``, as gaussian_rows: with them a CD-1
-# RBM of these units fitted differently on a warm numba cache than on a cold
-# one (without either flag alone it did not).
-@kernel(fastmath=set(FASTMATH) - {"reassoc", "contract"})
+# (found with a CD-1 RBM of these units; without either flag alone it
+# fitted alike too)
+@unfused_kernel
 def nrelu_rows(Z, bias, key, M, S):
     """Noisy rectified linear units (Nair & Hinton 2010).
 
@@ -1248,11 +1245,9 @@ def anneal_blocks(visible, V, W, b, base_b, c, sigma, betas, keys, log_w, ladder
     return int(accepted.sum())
 
 
-# Without ``reassoc`` and ``contract``, as gaussian_rows: with them parallel
-# tempering of a Gaussian RBM that learns its variances fitted differently on
-# a warm numba cache than on a cold one (without ``contract`` alone it still
-# did).
-@kernel(fastmath=set(FASTMATH) - {"reassoc", "contract"})
+# (found with Gaussian parallel tempering that learns the variances; without
+# ``contract`` alone it still differed)
+@unfused_kernel
 def tempered_visible_rows(unit, Z, b, var, std, betas, n_block, key, M, S):
     """The visible step of parallel tempering, for rows in blocks of
     ``n_block`` at the inverse temperatures ``betas``, from ``Z = h @ W``.
